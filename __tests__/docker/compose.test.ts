@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { projectArgs, upArgs } from '../../src/docker/compose.js';
+import { stackModelFrom } from '../../src/stack/model.js';
+
+describe('compose argument builders', () => {
+  it.each([
+    [{ files: ['a.yml'], projectName: 'p', profiles: [], cwd: '/' }, ['-f', 'a.yml', '-p', 'p']],
+    [
+      { files: ['a.yml', 'b.yml'], projectName: 'p', profiles: ['x', 'y'], envFile: '.env', cwd: '/' },
+      ['-f', 'a.yml', '-f', 'b.yml', '-p', 'p', '--profile', 'x', '--profile', 'y', '--env-file', '.env'],
+    ],
+  ])('projectArgs(%j)', (spec, expected) => {
+    expect(projectArgs(spec)).toEqual(expected);
+  });
+
+  it.each([
+    [{ waitTimeoutSeconds: 30 }, ['up', '-d', '--wait', '--wait-timeout', '30', '--remove-orphans']],
+    [
+      { waitTimeoutSeconds: 5, forceRecreate: true, pull: 'never', services: ['db'] },
+      ['up', '-d', '--wait', '--wait-timeout', '5', '--remove-orphans', '--force-recreate', '--pull', 'never', 'db'],
+    ],
+  ])('upArgs(%j)', (options, expected) => {
+    expect(upArgs(options)).toEqual(expected);
+  });
+});
+
+describe('stackModelFrom', () => {
+  const config = {
+    name: 'shop',
+    services: {
+      db: {
+        volumes: [
+          { type: 'volume' as const, source: 'pgdata', target: '/var/lib/postgresql/data' },
+          { type: 'volume' as const, target: '/anon' },
+          { type: 'tmpfs' as const, target: '/scratch' },
+        ],
+      },
+      app: {
+        volumes: [
+          { type: 'bind' as const, source: '/src', target: '/app' },
+          { type: 'volume' as const, source: 'shared', target: '/data', read_only: true },
+        ],
+      },
+    },
+    volumes: { pgdata: { name: 'shop_pgdata' }, shared: { name: 'team-shared', external: true } },
+  };
+
+  it('maps compose keys to real names and sorts every mount into its kind', () => {
+    const model = stackModelFrom(config);
+    expect(model.volumes).toEqual([
+      { key: 'pgdata', name: 'shop_pgdata', external: false, mounts: [{ service: 'db', target: '/var/lib/postgresql/data', readOnly: false }] },
+      { key: 'shared', name: 'team-shared', external: true, mounts: [{ service: 'app', target: '/data', readOnly: true }] },
+    ]);
+    expect(model.anonymous).toEqual([{ service: 'db', target: '/anon' }]);
+    expect(model.tmpfs).toEqual([{ service: 'db', target: '/scratch' }]);
+    expect(model.binds).toEqual([{ service: 'app', source: '/src', target: '/app' }]);
+  });
+
+  it('narrows to the selected services and their volumes', () => {
+    const model = stackModelFrom(config, ['app']);
+    expect(model.services).toEqual(['app']);
+    expect(model.volumes.map((v) => v.key)).toEqual(['shared']);
+  });
+});

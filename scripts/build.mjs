@@ -1,0 +1,52 @@
+// Bundles src/index.ts with ncc into dist/index.js and writes the thin entry files beside it.
+// `--check` builds into a temp dir and fails when dist/ differs from a fresh build.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+
+const check = process.argv.includes('--check');
+const out = check ? mkdtempSync(join(tmpdir(), 'cp-dist-')) : 'dist';
+
+const entries = {
+  'main.js': "import { runMain } from './index.js';\n\nawait runMain();\n",
+  'post.js': "import { runPost } from './index.js';\n\nawait runPost();\n",
+  'cli.js': "#!/usr/bin/env node\nimport { runCli } from './index.js';\n\nprocess.exitCode = await runCli(process.argv.slice(2));\n",
+};
+
+rmSync(join(out, 'bundle'), { recursive: true, force: true });
+execFileSync('npx', ['ncc', 'build', 'src/index.ts', '-o', join(out, 'bundle'), '--target', 'es2022', '-q'], {
+  stdio: 'inherit',
+});
+// ncc names the bundle index.js; keep dist/ flat: the bundle and its chunks at the top.
+mkdirSync(out, { recursive: true });
+for (const name of readdirSync(out)) {
+  if (name !== 'bundle') rmSync(join(out, name), { recursive: true, force: true });
+}
+cpSync(join(out, 'bundle'), out, { recursive: true });
+rmSync(join(out, 'bundle'), { recursive: true, force: true });
+for (const [name, text] of Object.entries(entries)) writeFileSync(join(out, name), text, { mode: 0o755 });
+
+if (check) {
+  const differences = compareTrees(out, 'dist');
+  rmSync(out, { recursive: true, force: true });
+  if (differences.length) {
+    console.error(`dist/ differs from a fresh build (run npm run build and commit dist/):\n  ${differences.join('\n  ')}`);
+    process.exit(1);
+  }
+  console.log('dist/ matches a fresh build');
+}
+
+function compareTrees(a, b) {
+  const files = (dir) => listFiles(dir).map((f) => relative(dir, f));
+  const left = new Set(files(a));
+  const right = existsSync(b) ? new Set(files(b)) : new Set();
+  const all = [...new Set([...left, ...right])].sort();
+  return all.filter((f) => !left.has(f) || !right.has(f) || !readFileSync(join(a, f)).equals(readFileSync(join(b, f))));
+}
+
+function listFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)],
+  );
+}

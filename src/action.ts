@@ -1,0 +1,58 @@
+import * as core from '@actions/core';
+import { writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { Inputs, Outputs, State } from './constants.js';
+import { readRunnerContext } from './context.js';
+import { DockerEngine } from './docker/engine.js';
+import { UserError, errorMessage } from './errors.js';
+import { readSettings } from './inputs.js';
+import { runPipeline } from './pipeline.js';
+import type { Report } from './report/report.js';
+import { renderSummary } from './report/summary.js';
+import { teardownStack, type TeardownPlan } from './stack/teardown.js';
+
+/** The main step: one error boundary; outputs are set before the step is failed. */
+export async function runMain(): Promise<void> {
+  try {
+    const ctx = readRunnerContext();
+    const settings = readSettings((name: Inputs) => core.getInput(name));
+    const report = await runPipeline(settings, ctx, {
+      saveTeardown: (plan) => core.saveState(State.Teardown, JSON.stringify(plan)),
+    });
+    await publishReport(report, ctx.tempDir);
+    if (report.result === 'failed') core.setFailed(report.failures[0] ?? 'compose-persist check failed');
+  } catch (error) {
+    core.setOutput(Outputs.Result, 'failed');
+    reportError(error);
+  }
+}
+
+/** The post step: tears down whatever main created, even when main failed; only warns. */
+export async function runPost(): Promise<void> {
+  const raw = core.getState(State.Teardown);
+  if (!raw) return;
+  try {
+    const plan = JSON.parse(raw) as TeardownPlan;
+    const result = await core.group('Tear down the stack', () => teardownStack(plan, new DockerEngine()));
+    if (result.keptVolumes.length) core.info(`Kept volumes: ${result.keptVolumes.join(', ')}`);
+  } catch (error) {
+    core.warning(`Teardown failed: ${errorMessage(error)}`);
+  }
+}
+
+async function publishReport(report: Report, tempDir: string): Promise<void> {
+  const reportFile = path.join(tempDir, `compose-persist-${report.project}.json`);
+  await writeFile(reportFile, JSON.stringify(report, null, 2));
+  core.setOutput(Outputs.Result, report.result);
+  core.setOutput(Outputs.Report, reportFile);
+  core.setOutput(Outputs.Volumes, JSON.stringify(report.volumes));
+  core.setOutput(Outputs.Archives, JSON.stringify(report.archives));
+  for (const failure of report.failures) core.error(failure);
+  for (const warning of report.warnings) core.warning(warning);
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(report)).write();
+}
+
+function reportError(error: unknown): void {
+  if (!(error instanceof UserError)) core.debug(error instanceof Error ? (error.stack ?? '') : String(error));
+  core.setFailed(errorMessage(error));
+}

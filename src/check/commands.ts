@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import type { Compose } from '../docker/compose.js';
+import { lastLines } from '../docker/exec.js';
+import type { CommandSpec } from '../inputs.js';
+
+export interface CommandResult {
+  where: string;
+  command: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export interface CommandOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Echo output to the log as it comes (tests); probes only capture. */
+  stream?: boolean;
+  timeoutMs?: number;
+}
+
+/** Output kept per stream: enough for a probe's answer or an error's tail, bounded for chatty tests. */
+const KEEP_BYTES = 1024 * 1024;
+
+/** Runs `command` with bash on the runner; on timeout the whole process group is killed. */
+export function runHostCommand(command: string, options: CommandOptions = {}): Promise<CommandResult> {
+  return runProcess('host', 'bash', ['-e', '-o', 'pipefail', '-c', command], command, options);
+}
+
+/** Runs `command` inside a service's container through `compose exec` (sh -c). */
+export function runServiceCommand(
+  compose: Compose,
+  service: string,
+  command: string,
+  options: CommandOptions = {},
+): Promise<CommandResult> {
+  const cli = compose.execInvocation(service, command);
+  return runProcess(service, cli.tool, cli.args, command, { ...options, cwd: compose.spec.cwd });
+}
+
+export function runCommandSpec(compose: Compose, spec: CommandSpec, options: CommandOptions): Promise<CommandResult> {
+  return spec.target === 'host'
+    ? runHostCommand(spec.command, options)
+    : runServiceCommand(compose, spec.target.service, spec.command, options);
+}
+
+export function describeCommand(result: CommandResult): string {
+  const why = result.timedOut ? 'timed out' : `exited ${result.exitCode}`;
+  const tail = lastLines(result.stderr || result.stdout, 5);
+  return `${result.where}: \`${result.command}\` ${why}${tail ? `: ${tail}` : ''}`;
+}
+
+function runProcess(
+  where: string,
+  tool: string,
+  args: string[],
+  command: string,
+  options: CommandOptions,
+): Promise<CommandResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(tool, args, {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so a timeout kills the whole tree
+    });
+    const stdout = new BoundedText();
+    const stderr = new BoundedText();
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout.add(chunk);
+      if (options.stream) process.stdout.write(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr.add(chunk);
+      if (options.stream) process.stderr.write(chunk);
+    });
+    let timedOut = false;
+    const timer = options.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          killGroup(child.pid, 'SIGTERM');
+          setTimeout(() => killGroup(child.pid, 'SIGKILL'), 5000).unref();
+        }, options.timeoutMs)
+      : undefined;
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        where,
+        command,
+        exitCode: code ?? (signal ? 128 : 1),
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        timedOut,
+        durationMs: Date.now() - started,
+      });
+    });
+  });
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Keeps the first KEEP_BYTES of a stream (probe answers are short; test logs were already echoed). */
+class BoundedText {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  add(chunk: Buffer): void {
+    if (this.size >= KEEP_BYTES) return;
+    this.chunks.push(chunk.subarray(0, KEEP_BYTES - this.size));
+    this.size += chunk.length;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}

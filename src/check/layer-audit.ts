@@ -1,0 +1,66 @@
+import type { DockerEngine } from '../docker/engine.js';
+import { matchesAny } from '../glob.js';
+import type { ServiceContainer } from '../stack/lifecycle.js';
+
+/** A file written to a container's writable layer: it would be lost when the container is re-created. */
+export interface LayerFinding {
+  service: string;
+  path: string;
+  kind: 'modified' | 'added' | 'deleted';
+}
+
+/**
+ * Paths that are written at run time by nearly every image and are not application data. Documented in the
+ * README; extend with the layer-ignore input.
+ */
+export const DEFAULT_LAYER_IGNORE = [
+  'tmp/**',
+  'var/tmp/**',
+  'run/**',
+  'var/run/**',
+  'var/cache/**',
+  'var/log/**',
+  'root/.cache/**',
+  'home/*/.cache/**',
+  '**/*.pid',
+  '**/__pycache__/**',
+  'etc/hostname',
+  'etc/hosts',
+  'etc/resolv.conf',
+  'etc/mtab',
+  'dev/**',
+  'proc/**',
+  'sys/**',
+];
+
+/** Lists what each container wrote outside volumes and bind mounts, minus noise and the ignore globs. */
+export async function auditWritableLayers(
+  engine: DockerEngine,
+  containers: ServiceContainer[],
+  extraIgnore: string[],
+): Promise<LayerFinding[]> {
+  const ignore = [...DEFAULT_LAYER_IGNORE, ...extraIgnore];
+  const findings: LayerFinding[] = [];
+  for (const { service, details } of containers) {
+    const changes = await engine.layerChanges(details.id);
+    const mountPaths = details.mounts.map((m) => m.destination);
+    const paths = changes.map((c) => c.path);
+    for (const change of changes) {
+      if (change.kind === 'deleted') continue; // removing image files loses nothing of the app's
+      if (isMountPointOrParent(change.path, mountPaths)) continue; // Docker creates these itself
+      if (isParentOfAnother(change.path, paths)) continue; // a directory listed only because a file in it changed
+      if (matchesAny(change.path, ignore)) continue;
+      findings.push({ service, path: change.path, kind: change.kind });
+    }
+  }
+  return findings;
+}
+
+function isMountPointOrParent(path: string, mountPaths: string[]): boolean {
+  return mountPaths.some((mount) => mount === path || mount.startsWith(path === '/' ? '/' : `${path}/`));
+}
+
+function isParentOfAnother(path: string, paths: string[]): boolean {
+  const prefix = `${path}/`;
+  return paths.some((other) => other.startsWith(prefix));
+}

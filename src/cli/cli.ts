@@ -1,0 +1,177 @@
+import { existsSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { verifyArchiveFile } from '../archive/volume-tar.js';
+import { formatFromFileName } from '../archive/format.js';
+import { CONSISTENCY_MODES, readSettings, type ArchiveConsistency } from '../inputs.js';
+import { Inputs } from '../constants.js';
+import { readRunnerContext } from '../context.js';
+import { DockerEngine } from '../docker/engine.js';
+import { UserError, errorMessage } from '../errors.js';
+import { runPipeline } from '../pipeline.js';
+import { renderSummary } from '../report/summary.js';
+import { teardownStack, type TeardownPlan } from '../stack/teardown.js';
+import { archiveVolume } from '../volumes/archive-volume.js';
+import { fingerprintVolume } from '../volumes/fingerprint.js';
+import { resolveHelperImage } from '../volumes/helper-image.js';
+import { seedVolume } from '../volumes/seed-volume.js';
+import { parseArgs, type ParsedArgs } from './args.js';
+import { installConsole } from './console.js';
+
+const USAGE: Record<string, string> = {
+  archive: `compose-persist archive VOLUME FILE [--helper-image IMAGE] [--archive-consistency stop|pause|live]
+  Archives a named volume into FILE; the format follows the extension (.tar, .tar.gz, .tar.zst).
+  Running containers that mount the volume are stopped while it is read (stop) and started again.`,
+  seed: `compose-persist seed VOLUME FILE [--overwrite] [--helper-image IMAGE]
+  Creates VOLUME (or fills an empty one) from FILE, checks every file against the archive's manifest and reads
+  the volume back. A non-empty volume is only replaced with --overwrite, after the archive is verified.`,
+  digest: `compose-persist digest VOLUME|FILE [--helper-image IMAGE]
+  Prints the volume digest as the last line: the same value for a volume and for an archive made from it.`,
+  check: `compose-persist check -f compose.yml [--INPUT VALUE]... [--json] [--verbose]
+  Runs the action's main job on this machine: up, tests, restarts, evidence, layer audit, teardown.
+  Every action input is a flag of the same name (repeat a flag for multi-line inputs), e.g.
+    --restart-modes restart,recreate --probes 'db: psql -U postgres -tAc "select count(*) from t"'`,
+};
+
+const GENERAL = `compose-persist — seed, archive and verify Docker volumes.
+
+Usage: compose-persist <command> [options]   (compose-persist <command> --help for more)
+
+${Object.values(USAGE)
+  .map((u) => u.split('\n')[0])
+  .join('\n')}`;
+
+const SWITCHES = ['help', 'json', 'verbose', 'overwrite', 'keep-volumes'] as const;
+
+/** Runs the CLI; returns the exit code (0 success, 1 check failed or error, 2 usage). */
+export async function runCli(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === '--help' || verb === '-h' || verb === 'help') return print(GENERAL, 0);
+  const usage = USAGE[verb];
+  if (!usage) return print(`Unknown command "${verb}".\n\n${GENERAL}`, 2, true);
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(rest, SWITCHES, { f: Inputs.ComposeFile, h: 'help', v: 'verbose' });
+  } catch (error) {
+    return print(`${errorMessage(error)}\n\n${usage}`, 2, true);
+  }
+  if (args.switches.has('help')) return print(usage, 0);
+  const json = args.switches.has('json');
+  const writeStdout = installConsole({
+    verbose: args.switches.has('verbose'),
+    color: !json && process.stderr.isTTY === true,
+    sink: (text) => void (json ? process.stderr : process.stdout).write(text),
+  });
+  try {
+    switch (verb) {
+      case 'archive':
+        return await archiveCommand(args, writeStdout);
+      case 'seed':
+        return await seedCommand(args, writeStdout);
+      case 'digest':
+        return await digestCommand(args, writeStdout);
+      default:
+        return await checkCommand(args, writeStdout);
+    }
+  } catch (error) {
+    process.stderr.write(`compose-persist ${verb}: ${errorMessage(error)}\n`);
+    if (!(error instanceof UserError) && args.switches.has('verbose') && error instanceof Error) {
+      process.stderr.write(`${error.stack}\n`);
+    }
+    return 1;
+  }
+}
+
+function print(text: string, code: number, toStderr = false): number {
+  (toStderr ? process.stderr : process.stdout).write(`${text}\n`);
+  return code;
+}
+
+function twoPositionals(args: ParsedArgs, verb: string): [string, string] {
+  const [volume, file, extra] = args.positional;
+  if (!volume || !file || extra) throw new UserError(`${verb} takes VOLUME and FILE. ${USAGE[verb]?.split('\n')[0]}`);
+  return [volume, file];
+}
+
+function flag(args: ParsedArgs, name: string): string | undefined {
+  return args.flags.get(name)?.at(-1);
+}
+
+async function engineAndHelper(args: ParsedArgs) {
+  const engine = new DockerEngine();
+  await engine.ping();
+  const helperImage = await resolveHelperImage(engine, flag(args, Inputs.HelperImage));
+  return { engine, helperImage, runId: readRunnerContext().uniqueId };
+}
+
+async function archiveCommand(args: ParsedArgs, out: (text: string) => void): Promise<number> {
+  const [volume, file] = twoPositionals(args, 'archive');
+  const format = formatFromFileName(file);
+  const consistency = (flag(args, Inputs.ArchiveConsistency) ?? 'stop') as ArchiveConsistency;
+  if (!CONSISTENCY_MODES.includes(consistency)) {
+    throw new UserError(`--${Inputs.ArchiveConsistency} must be one of ${CONSISTENCY_MODES.join(', ')}.`);
+  }
+  const result = await archiveVolume(volume, path.resolve(file), { ...(await engineAndHelper(args)), consistency, format });
+  for (const changed of result.changedWhileReading) process.stderr.write(`warning: ${changed} changed while it was read\n`);
+  out(
+    args.switches.has('json')
+      ? `${JSON.stringify({ volume, file: result.file, format, bytes: result.bytes, digest: result.manifest.digest, files: result.manifest.files })}\n`
+      : `archived ${volume} → ${result.file} (${result.manifest.files} files, ${result.bytes} bytes)\n${result.manifest.digest}\n`,
+  );
+  return 0;
+}
+
+async function seedCommand(args: ParsedArgs, out: (text: string) => void): Promise<number> {
+  const [volume, file] = twoPositionals(args, 'seed');
+  const result = await seedVolume(volume, path.resolve(file), {
+    ...(await engineAndHelper(args)),
+    overwrite: args.switches.has('overwrite'),
+  });
+  out(
+    args.switches.has('json')
+      ? `${JSON.stringify({ volume, created: result.created, digest: result.manifest.digest, files: result.manifest.files })}\n`
+      : `seeded ${volume} from ${file} (${result.manifest.files} files, ${result.created ? 'new volume' : 'existing volume'})\n${result.manifest.digest}\n`,
+  );
+  return 0;
+}
+
+async function digestCommand(args: ParsedArgs, out: (text: string) => void): Promise<number> {
+  const [target, extra] = args.positional;
+  if (!target || extra) throw new UserError(`digest takes one VOLUME or FILE. ${USAGE.digest?.split('\n')[0]}`);
+  const isFile = existsSync(target) && statSync(target).isFile();
+  const manifest = isFile ? await verifyArchiveFile(target) : await volumeManifest(target, args);
+  out(`${manifest.digest}\n`);
+  return 0;
+}
+
+async function volumeManifest(volume: string, args: ParsedArgs) {
+  const { engine, helperImage, runId } = await engineAndHelper(args);
+  return fingerprintVolume(volume, { engine, image: helperImage, runId });
+}
+
+async function checkCommand(args: ParsedArgs, out: (text: string) => void): Promise<number> {
+  const ctx = readRunnerContext();
+  const read = (name: Inputs) => {
+    if (args.switches.has(name)) return 'true';
+    return (args.flags.get(name) ?? []).join('\n');
+  };
+  const unknown = [...args.flags.keys()].filter((k) => !(Object.values(Inputs) as string[]).includes(k));
+  if (unknown.length) throw new UserError(`Unknown option --${unknown[0]}. ${USAGE.check?.split('\n')[0]}`);
+  const settings = readSettings(read);
+  let plan: TeardownPlan | undefined;
+  const teardown = async () => {
+    if (plan) await teardownStack(plan, new DockerEngine());
+    plan = undefined;
+  };
+  const onSignal = () => void teardown().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const report = await runPipeline(settings, ctx, { saveTeardown: (p) => (plan = p) });
+    out(args.switches.has('json') ? `${JSON.stringify(report, null, 2)}\n` : renderSummary(report));
+    return report.result === 'passed' ? 0 : 1;
+  } finally {
+    await teardown();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

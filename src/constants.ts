@@ -1,0 +1,47 @@
+/** Every input, output and state key, named once. action.yml must declare the same names (a test checks). */
+export enum Inputs {
+  ComposeFile = 'compose-file',
+  ProjectName = 'project-name',
+  Profiles = 'profiles',
+  EnvFile = 'env-file',
+  Services = 'services',
+  WaitTimeout = 'wait-timeout',
+  Pull = 'pull',
+  Seed = 'seed',
+  Overwrite = 'overwrite',
+  Run = 'run',
+  Exec = 'exec',
+  Probes = 'probes',
+  RestartModes = 'restart-modes',
+  CheckFiles = 'check-files',
+  Ignore = 'ignore',
+  LayerAudit = 'layer-audit',
+  LayerIgnore = 'layer-ignore',
+  ArchiveTo = 'archive-to',
+  ArchiveFormat = 'archive-format',
+  ArchiveConsistency = 'archive-consistency',
+  HelperImage = 'helper-image',
+  KeepVolumes = 'keep-volumes',
+}
+
+export enum Outputs {
+  Result = 'result',
+  Report = 'report',
+  Volumes = 'volumes',
+  Archives = 'archives',
+}
+
+/** What main hands to post through the runner's state file. */
+export enum State {
+  Teardown = 'teardown',
+}
+
+/** Every resource the action creates carries this label, so teardown can find it. */
+export const RUN_LABEL = 'dev.compose-persist.run';
+/** Marks a volume the action created (and may therefore remove). */
+export const CREATED_LABEL = 'dev.compose-persist.created';
+
+export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
+export const COMPOSE_VOLUME_LABEL = 'com.docker.compose.volume';
+export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
+export const COMPOSE_ONEOFF_LABEL = 'com.docker.compose.oneoff';

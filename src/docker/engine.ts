@@ -1,0 +1,279 @@
+import { PassThrough, Readable } from 'node:stream';
+import Docker from 'dockerode';
+import { UserError, errorMessage } from '../errors.js';
+
+export interface VolumeInfo {
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  mountpoint: string;
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  state: string;
+  labels: Record<string, string>;
+}
+
+export interface ContainerDetails extends ContainerSummary {
+  running: boolean;
+  restarting: boolean;
+  exitCode: number;
+  health?: string;
+  restartCount: number;
+  mounts: { type: string; name?: string; source: string; destination: string; rw: boolean }[];
+  ports: { containerPort: string; hostIp: string; hostPort: string }[];
+}
+
+/** One change in a container's writable layer (GET /containers/{id}/changes). */
+export interface LayerChange {
+  path: string;
+  kind: 'modified' | 'added' | 'deleted';
+}
+
+/** A created, never-started container that mounts volumes so their contents can be read and written. */
+export interface HelperSpec {
+  image: string;
+  /** Volume name → absolute mount path in the helper. */
+  mounts: { volume: string; target: string; readOnly?: boolean }[];
+  labels: Record<string, string>;
+  /** Command for helpers that are started (emptying a volume); omitted for archive-only helpers. */
+  cmd?: string[];
+}
+
+/**
+ * The one client of the Docker Engine API. Honours DOCKER_HOST (unix, tcp, ssh) through docker-modem, so
+ * everything that streams volume data also works against a remote engine.
+ */
+export class DockerEngine {
+  constructor(private readonly docker: Docker = new Docker()) {}
+
+  /** Fails with one actionable line when the daemon cannot be reached. */
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (error) {
+      const where = process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+      throw new UserError(
+        `Docker daemon unreachable at ${where} (${errorMessage(error)}): start dockerd or set DOCKER_HOST to a reachable engine.`,
+      );
+    }
+  }
+
+  async inspectVolume(name: string): Promise<VolumeInfo | undefined> {
+    try {
+      const v = await this.docker.getVolume(name).inspect();
+      return { name: v.Name, driver: v.Driver, labels: v.Labels ?? {}, mountpoint: v.Mountpoint };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await this.docker.createVolume({ Name: name, Labels: labels });
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove();
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+
+  async listVolumes(labelFilters: string[]): Promise<VolumeInfo[]> {
+    const result = await this.docker.listVolumes({ filters: { label: labelFilters } });
+    return (result.Volumes ?? []).map((v) => ({
+      name: v.Name,
+      driver: v.Driver,
+      labels: v.Labels ?? {},
+      mountpoint: v.Mountpoint,
+    }));
+  }
+
+  async hasImage(ref: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(ref).inspect();
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  /** Pulls an image and waits for the pull to finish. */
+  async pullImage(ref: string): Promise<void> {
+    const stream = (await this.docker.pull(ref)) as Readable;
+    await new Promise<void>((resolve, reject) =>
+      this.docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  /** Containers (running or not) that mount the volume. */
+  async containersUsingVolume(volume: string): Promise<ContainerSummary[]> {
+    const list = await this.docker.listContainers({ all: true, filters: { volume: [volume] } });
+    return list.map(summarizeContainer);
+  }
+
+  async pauseContainer(id: string): Promise<void> {
+    await this.docker.getContainer(id).pause();
+  }
+
+  async unpauseContainer(id: string): Promise<void> {
+    await this.docker.getContainer(id).unpause();
+  }
+
+  async listContainers(labelFilters: string[], all = true): Promise<ContainerSummary[]> {
+    const list = await this.docker.listContainers({ all, filters: { label: labelFilters } });
+    return list.map(summarizeContainer);
+  }
+
+  async inspectContainer(id: string): Promise<ContainerDetails> {
+    const c = await this.docker.getContainer(id).inspect();
+    const ports = Object.entries(c.NetworkSettings?.Ports ?? {}).flatMap(([containerPort, bindings]) =>
+      (bindings ?? []).map((b) => ({ containerPort, hostIp: b.HostIp, hostPort: b.HostPort })),
+    );
+    return {
+      id: c.Id,
+      name: c.Name.replace(/^\//, ''),
+      image: c.Config.Image,
+      state: c.State.Status,
+      labels: c.Config.Labels ?? {},
+      running: c.State.Running,
+      restarting: c.State.Restarting,
+      exitCode: c.State.ExitCode,
+      health: c.State.Health?.Status,
+      restartCount: c.RestartCount,
+      mounts: c.Mounts.map((m) => ({
+        type: m.Type ?? 'volume',
+        name: m.Name,
+        source: m.Source,
+        destination: m.Destination,
+        rw: m.RW,
+      })),
+      ports,
+    };
+  }
+
+  /** Files written to the container's writable layer; never lists files inside volumes or bind mounts. */
+  async layerChanges(id: string): Promise<LayerChange[]> {
+    const changes = ((await this.docker.getContainer(id).changes()) ?? []) as { Path: string; Kind: number }[];
+    const kinds = ['modified', 'added', 'deleted'] as const;
+    return changes.map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? 'modified' }));
+  }
+
+  /** The container's log (stdout and stderr, demultiplexed), as a stream: logs can be gigabytes. */
+  async logStream(id: string, tail?: number): Promise<Readable> {
+    const container = this.docker.getContainer(id);
+    const info = await container.inspect();
+    // follow=true makes dockerode return a stream rather than a buffer; `until` (now) bounds it for a
+    // running container.
+    const until = Math.floor(Date.now() / 1000) + 1;
+    const source = (await container.logs({ follow: true, stdout: true, stderr: true, until, tail })) as Readable;
+    if (info.Config.Tty) return source;
+    const out = new PassThrough();
+    this.docker.modem.demuxStream(source, out, out);
+    source.on('end', () => out.end());
+    source.on('error', (error: Error) => out.destroy(error));
+    return out;
+  }
+
+  async createHelper(spec: HelperSpec): Promise<HelperContainer> {
+    const container = await this.docker.createContainer({
+      Image: spec.image,
+      Cmd: spec.cmd ?? ['true'],
+      Entrypoint: spec.cmd ? [] : undefined,
+      Labels: spec.labels,
+      NetworkDisabled: true,
+      HostConfig: {
+        NetworkMode: 'none',
+        Mounts: spec.mounts.map((m) => ({
+          Type: 'volume' as const,
+          Source: m.volume,
+          Target: m.target,
+          ReadOnly: m.readOnly ?? false,
+          // Never copy the helper image's files into an empty volume.
+          VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'],
+        })),
+      },
+    });
+    return new HelperContainer(container);
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: false });
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+
+  async stopContainer(id: string, timeoutSeconds = 10): Promise<void> {
+    await this.docker.getContainer(id).stop({ t: timeoutSeconds });
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.docker.getContainer(id).start();
+  }
+}
+
+/** A helper container; remove() it in a finally. */
+export class HelperContainer {
+  constructor(private readonly container: Docker.Container) {}
+
+  get id(): string {
+    return this.container.id;
+  }
+
+  /** A tar stream of `path` (entries named `<basename>/...`), straight from the engine. */
+  async getArchive(path: string): Promise<Readable> {
+    return (await this.container.getArchive({ path })) as unknown as Readable;
+  }
+
+  /** Writes a tar stream into `path` (which must exist); resolves when the engine has extracted it all. */
+  async putArchive(tar: Readable, path: string): Promise<void> {
+    await this.container.putArchive(tar, { path });
+  }
+
+  /** Runs the helper to completion (for commands such as emptying a volume) and returns its exit code. */
+  async runToCompletion(): Promise<{ exitCode: number; output: string }> {
+    await this.container.start();
+    const result = (await this.container.wait()) as { StatusCode: number };
+    const logs = (await this.container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    return { exitCode: result.StatusCode, output: stripLogFraming(logs) };
+  }
+
+  async remove(): Promise<void> {
+    try {
+      await this.container.remove({ force: true, v: false });
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+}
+
+function summarizeContainer(c: Docker.ContainerInfo): ContainerSummary {
+  return { id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), image: c.Image, state: c.State, labels: c.Labels ?? {} };
+}
+
+/** The HTTP status of a dockerode error, if any. */
+export function statusOf(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null && 'statusCode' in error
+    ? Number((error as { statusCode: unknown }).statusCode)
+    : undefined;
+}
+
+/** Docker's multiplexed log frames have an 8-byte header; keep the text only. */
+function stripLogFraming(buffer: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}

@@ -1,0 +1,160 @@
+import { Inputs } from './constants.js';
+import { UserError } from './errors.js';
+
+export const RESTART_MODES = ['restart', 'stop-start', 'kill', 'recreate', 'down-up'] as const;
+export type RestartMode = (typeof RESTART_MODES)[number];
+export const CHECK_FILES_POLICIES = ['no-loss', 'exact', 'off'] as const;
+export type CheckFilesPolicy = (typeof CHECK_FILES_POLICIES)[number];
+export const LAYER_AUDIT_MODES = ['warn', 'fail', 'off'] as const;
+export type LayerAuditMode = (typeof LAYER_AUDIT_MODES)[number];
+export const CONSISTENCY_MODES = ['stop', 'pause', 'live'] as const;
+export type ArchiveConsistency = (typeof CONSISTENCY_MODES)[number];
+export const ARCHIVE_FORMATS = ['auto', 'tar', 'tar.gz', 'tar.zst'] as const;
+export const PULL_POLICIES = ['always', 'missing', 'never', 'build'] as const;
+
+/** A command run on the runner (`host`) or inside a service's container. */
+export interface CommandSpec {
+  target: 'host' | { service: string };
+  command: string;
+}
+
+export interface SeedSpec {
+  /** The compose volume key (or a full volume name). */
+  volume: string;
+  source: string;
+}
+
+/** Every input, parsed and validated once. */
+export interface Settings {
+  composeFiles: string[];
+  projectName?: string;
+  profiles: string[];
+  envFile?: string;
+  services: string[];
+  waitTimeoutSeconds: number;
+  pull?: string;
+  seeds: SeedSpec[];
+  overwrite: boolean;
+  run?: string;
+  exec: CommandSpec[];
+  probes: CommandSpec[];
+  restartModes: RestartMode[];
+  checkFiles: CheckFilesPolicy;
+  ignore: { volume: string; glob: string }[];
+  layerAudit: LayerAuditMode;
+  layerIgnore: string[];
+  archiveTo?: string;
+  archiveFormat: (typeof ARCHIVE_FORMATS)[number];
+  archiveConsistency: ArchiveConsistency;
+  helperImage?: string;
+  keepVolumes: boolean;
+}
+
+/** Reads one raw input by name ('' when unset): core.getInput on GitHub, flags in the CLI. */
+export type InputReader = (name: Inputs) => string;
+
+export function readSettings(read: InputReader): Settings {
+  const composeFiles = lines(read(Inputs.ComposeFile));
+  return {
+    composeFiles: composeFiles.length ? composeFiles : ['compose.yml'],
+    projectName: optional(read(Inputs.ProjectName)),
+    profiles: list(read(Inputs.Profiles)),
+    envFile: optional(read(Inputs.EnvFile)),
+    services: list(read(Inputs.Services)),
+    waitTimeoutSeconds: positiveInt(read, Inputs.WaitTimeout, 120),
+    pull: optional(oneOf(read, Inputs.Pull, PULL_POLICIES, '')),
+    seeds: keyedLines(read(Inputs.Seed), Inputs.Seed, 'VOLUME: SOURCE').map(([volume, source]) => ({ volume, source })),
+    overwrite: bool(read, Inputs.Overwrite, false),
+    run: optional(read(Inputs.Run)),
+    exec: commandLines(read(Inputs.Exec), Inputs.Exec, false),
+    probes: commandLines(read(Inputs.Probes), Inputs.Probes, true),
+    restartModes: listOf(read, Inputs.RestartModes, RESTART_MODES, ['recreate']),
+    checkFiles: oneOf(read, Inputs.CheckFiles, CHECK_FILES_POLICIES, 'no-loss'),
+    ignore: keyedLines(read(Inputs.Ignore), Inputs.Ignore, 'VOLUME: GLOB').map(([volume, glob]) => ({ volume, glob })),
+    layerAudit: oneOf(read, Inputs.LayerAudit, LAYER_AUDIT_MODES, 'warn'),
+    layerIgnore: list(read(Inputs.LayerIgnore)),
+    archiveTo: optional(read(Inputs.ArchiveTo)),
+    archiveFormat: oneOf(read, Inputs.ArchiveFormat, ARCHIVE_FORMATS, 'auto'),
+    archiveConsistency: oneOf(read, Inputs.ArchiveConsistency, CONSISTENCY_MODES, 'stop'),
+    helperImage: optional(read(Inputs.HelperImage)),
+    keepVolumes: bool(read, Inputs.KeepVolumes, false),
+  };
+}
+
+/** Non-empty trimmed lines; `#` starts a comment line. */
+export function lines(raw: string): string[] {
+  return raw
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/** A comma- or newline-separated list. */
+export function list(raw: string): string[] {
+  return lines(raw.replace(/,/g, '\n'));
+}
+
+function optional(raw: string): string | undefined {
+  const value = raw.trim();
+  return value === '' ? undefined : value;
+}
+
+function keyedLines(raw: string, input: Inputs, shape: string): [string, string][] {
+  return lines(raw).map((line) => {
+    const colon = line.indexOf(':');
+    const key = line.slice(0, colon).trim();
+    const value = line.slice(colon + 1).trim();
+    if (colon <= 0 || !key || !value || /\s/.test(key)) {
+      throw new UserError(`Input '${input}': line "${line}" is not of the form ${shape}.`);
+    }
+    return [key, value];
+  });
+}
+
+/** `SERVICE: COMMAND` or `host: COMMAND` lines; a bare command is a host command only where allowed. */
+function commandLines(raw: string, input: Inputs, bareIsHost: boolean): CommandSpec[] {
+  return lines(raw).map((line) => {
+    const match = /^([A-Za-z0-9][A-Za-z0-9_.-]*):\s+(.+)$/.exec(line);
+    if (!match) {
+      if (bareIsHost) return { target: 'host', command: line };
+      throw new UserError(`Input '${input}': line "${line}" is not of the form SERVICE: COMMAND.`);
+    }
+    const [, name, command] = match as unknown as [string, string, string];
+    return { target: name === 'host' ? 'host' : { service: name }, command };
+  });
+}
+
+function positiveInt(read: InputReader, input: Inputs, fallback: number): number {
+  const raw = read(input).trim();
+  if (raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new UserError(`Input '${input}' must be a positive whole number of seconds, got "${raw}".`);
+  }
+  return value;
+}
+
+function bool(read: InputReader, input: Inputs, fallback: boolean): boolean {
+  const raw = read(input).trim().toLowerCase();
+  if (raw === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new UserError(`Input '${input}' must be true or false, got "${raw}".`);
+}
+
+function oneOf<T extends string>(read: InputReader, input: Inputs, valid: readonly T[], fallback: T): T {
+  const raw = read(input).trim();
+  if (raw === '') return fallback;
+  if ((valid as readonly string[]).includes(raw)) return raw as T;
+  throw new UserError(`Input '${input}' must be one of ${valid.join(', ')}; got "${raw}".`);
+}
+
+function listOf<T extends string>(read: InputReader, input: Inputs, valid: readonly T[], fallback: T[]): T[] {
+  const items = list(read(input));
+  if (items.length === 0) return fallback;
+  const bad = items.filter((item) => !(valid as readonly string[]).includes(item));
+  if (bad.length) {
+    throw new UserError(`Input '${input}': unknown value ${bad.join(', ')}; valid values are ${valid.join(', ')}.`);
+  }
+  return items as T[];
+}

@@ -1,0 +1,111 @@
+import type { Report } from './report.js';
+
+const MAX_LIST = 50;
+
+/** The job summary (Markdown): verdict first, then the stack, tests, each restart mode, layer findings. */
+export function renderSummary(report: Report): string {
+  const out: string[] = [];
+  const verdict = report.result === 'passed' ? '✅ passed' : '❌ failed';
+  out.push(`## compose-persist: ${verdict}`, '', `Project \`${report.project}\``, '');
+  for (const failure of report.failures) out.push(`- **${escape(failure)}**`);
+  for (const warning of report.warnings) out.push(`- ⚠️ ${escape(warning)}`);
+  out.push('', ...stackSection(report), ...seedSection(report), ...testSection(report));
+  out.push(...modeSection(report), ...layerSection(report), ...volumeSection(report), ...logSection(report));
+  return out.join('\n') + '\n';
+}
+
+function stackSection(report: Report): string[] {
+  const rows = report.stack.volumes.map(
+    (v) => `| \`${v.key}\` | \`${v.name}\` | ${v.external ? 'external' : 'named'} | ${v.mounts.join(', ')} |`,
+  );
+  const other = [
+    ...report.stack.binds.map((b) => `- bind mount ${escape(b)}`),
+    ...report.stack.tmpfs.map((t) => `- ${escape(t)}`),
+    ...report.stack.anonymous.map((a) => `- anonymous volume ${escape(a)}: lost on down-up`),
+  ];
+  return ['### Volumes', '', '| key | name | kind | mounted at |', '|---|---|---|---|', ...rows, '', ...other, ''];
+}
+
+function seedSection(report: Report): string[] {
+  if (report.seeds.length === 0) return [];
+  const rows = report.seeds.map(
+    (s) => `| \`${s.volume}\` | ${escape(s.source)} | ${s.files} | ${s.bytes} | \`${s.digest.slice(0, 19)}…\` |`,
+  );
+  return ['### Seeded', '', '| volume | source | files | bytes | digest |', '|---|---|---|---|---|', ...rows, ''];
+}
+
+function testSection(report: Report): string[] {
+  if (report.tests.length === 0) return [];
+  const rows = report.tests.map(
+    (t) =>
+      `| ${t.where} | \`${escape(t.command)}\` | ${t.timedOut ? 'timed out' : t.exitCode === 0 ? 'passed' : `exit ${t.exitCode}`} | ${(t.durationMs / 1000).toFixed(1)} s |`,
+  );
+  return ['### Tests', '', '| where | command | result | time |', '|---|---|---|---|', ...rows, ''];
+}
+
+function modeSection(report: Report): string[] {
+  const out: string[] = [];
+  for (const mode of report.modes) {
+    out.push(`### Restart mode \`${mode.mode}\`: ${mode.passed ? '✅ survived' : '❌ data lost'}`, '', `_${mode.effect}_`, '');
+    if (mode.error) out.push(`Error: ${escape(mode.error)}`, '');
+    if (mode.probes.length) {
+      out.push('| probe | before | after | |', '|---|---|---|---|');
+      for (const p of mode.probes) {
+        out.push(`| \`${escape(p.probe)}\` | \`${cell(p.before)}\` | \`${cell(p.after)}\` | ${p.same ? '✅' : '❌'} |`);
+      }
+      out.push('');
+    }
+    for (const v of mode.volumes) out.push(...volumeDiff(v), '');
+  }
+  return out;
+}
+
+function volumeDiff(v: Report['modes'][number]['volumes'][number]): string[] {
+  const head = `Volume \`${v.volume}\` (${v.policy}): ${v.ok ? 'ok' : 'FAILED'} — ${v.removed.length} removed, ${v.added.length} added, ${v.changed.length} changed`;
+  if (v.removed.length + v.added.length + v.changed.length === 0) return [head];
+  const list = [
+    ...v.removed.slice(0, MAX_LIST).map((p) => `- removed \`${p}\``),
+    ...v.added.slice(0, MAX_LIST).map((p) => `- added \`${p}\``),
+    ...v.changed.slice(0, MAX_LIST).map((c) => `- changed \`${c.path}\` (${c.fields.join(', ')})`),
+  ];
+  return [`<details><summary>${escape(head)}</summary>`, '', ...list, '', '</details>'];
+}
+
+function layerSection(report: Report): string[] {
+  if (report.layer.length === 0) return [];
+  const rows = report.layer.slice(0, MAX_LIST * 4).map((f) => `| ${f.service} | \`${f.path}\` | ${f.kind} |`);
+  return [
+    '### Written outside volumes (lost on re-creation)',
+    '',
+    '| service | path | change |',
+    '|---|---|---|',
+    ...rows,
+    '',
+  ];
+}
+
+function volumeSection(report: Report): string[] {
+  if (report.volumes.length === 0 && report.archives.length === 0) return [];
+  const rows = report.volumes.map(
+    (v) => `| \`${v.name}\` | ${v.files ?? ''} | ${v.size ?? ''} | \`${v.digest ?? ''}\` |`,
+  );
+  const archives = report.archives.map((a) => `- \`${a.file}\` (${a.format}, ${a.bytes} bytes)${a.store ? ` → ${a.store}` : ''}`);
+  return ['### Final volumes', '', '| volume | files | bytes | digest |', '|---|---|---|---|', ...rows, '', ...archives, ''];
+}
+
+function logSection(report: Report): string[] {
+  const out: string[] = [];
+  for (const log of report.serviceLogs) {
+    out.push(`<details><summary>Logs of ${log.service} (${escape(log.state)})</summary>`, '', '```', log.tail, '```', '', '</details>', '');
+  }
+  return out;
+}
+
+function cell(text: string): string {
+  const oneLine = text.replace(/\n/g, ' ⏎ ');
+  return escape(oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine);
+}
+
+function escape(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/`/g, "'");
+}

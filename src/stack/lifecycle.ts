@@ -1,0 +1,137 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { COMPOSE_ONEOFF_LABEL, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from '../constants.js';
+import type { Compose, UpOptions } from '../docker/compose.js';
+import type { ContainerDetails, DockerEngine } from '../docker/engine.js';
+import { ToolError } from '../docker/exec.js';
+import { UserError } from '../errors.js';
+
+/** The stack did not come up (or back) healthy; carries the failing services' last log lines. */
+export class StackError extends UserError {
+  constructor(
+    message: string,
+    readonly serviceLogs: ServiceLogTail[],
+  ) {
+    super(message);
+  }
+}
+
+export interface ServiceLogTail {
+  service: string;
+  container: string;
+  state: string;
+  tail: string;
+}
+
+export interface ServiceContainer {
+  service: string;
+  details: ContainerDetails;
+}
+
+/** The project's service containers (one-off `run` containers excluded), inspected. */
+export async function serviceContainers(engine: DockerEngine, project: string): Promise<ServiceContainer[]> {
+  const list = await engine.listContainers([`${COMPOSE_PROJECT_LABEL}=${project}`, `${COMPOSE_ONEOFF_LABEL}=False`]);
+  const containers = await Promise.all(list.map((c) => engine.inspectContainer(c.id)));
+  return containers
+    .map((details) => ({ service: details.labels[COMPOSE_SERVICE_LABEL] ?? details.name, details }))
+    .sort((a, b) => a.service.localeCompare(b.service));
+}
+
+/** A container that is not running, restarting, or has a healthcheck that is not healthy. */
+export function isUnwell(details: ContainerDetails): boolean {
+  return !details.running || details.restarting || (details.health !== undefined && details.health !== 'healthy');
+}
+
+/**
+ * `up -d --wait`, then a second look: --wait can report a container healthy just before it exits, so the
+ * containers' state is checked again after a short pause.
+ */
+export async function upAndWait(compose: Compose, engine: DockerEngine, options: UpOptions, what: string): Promise<void> {
+  try {
+    await compose.up(options);
+  } catch (error) {
+    if (!(error instanceof ToolError)) throw error;
+    await failWithLogs(engine, compose.projectName, `${what}: compose up failed: ${firstLine(error.result.stderr)}`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await assertStackHealthy(engine, compose.projectName, what, options.services);
+}
+
+export async function assertStackHealthy(
+  engine: DockerEngine,
+  project: string,
+  what: string,
+  services: string[] = [],
+): Promise<void> {
+  const containers = await serviceContainers(engine, project);
+  const selected = containers.filter((c) => services.length === 0 || services.includes(c.service));
+  const unwell = selected.filter((c) => isUnwell(c.details));
+  if (unwell.length > 0) {
+    const names = unwell.map((c) => `${c.service} (${describeState(c.details)})`).join(', ');
+    await failWithLogs(engine, project, `${what}: not healthy: ${names}`);
+  }
+}
+
+async function failWithLogs(engine: DockerEngine, project: string, message: string): Promise<never> {
+  const containers = await serviceContainers(engine, project).catch(() => []);
+  const unwell = containers.filter((c) => isUnwell(c.details));
+  const tails = await Promise.all(
+    (unwell.length ? unwell : containers).map(async (c) => ({
+      service: c.service,
+      container: c.details.name,
+      state: describeState(c.details),
+      tail: await logTail(engine, c.details.id, 40),
+    })),
+  );
+  throw new StackError(message, tails);
+}
+
+export function describeState(details: ContainerDetails): string {
+  if (details.restarting) return `restarting, ${details.restartCount} restarts`;
+  if (!details.running) return `${details.state}, exit code ${details.exitCode}`;
+  return details.health ? `running, ${details.health}` : 'running';
+}
+
+export async function logTail(engine: DockerEngine, containerId: string, lines: number): Promise<string> {
+  try {
+    const stream = await engine.logStream(containerId, lines);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8').trimEnd();
+  } catch (error) {
+    return `(logs unavailable: ${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
+/** Streams every service container's full log into DIR/<container>.log (never into memory). */
+export async function saveServiceLogs(engine: DockerEngine, project: string, dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (const c of await serviceContainers(engine, project)) {
+    const file = path.join(dir, `${c.details.name}.log`);
+    await pipeline(await engine.logStream(c.details.id), createWriteStream(file));
+    files.push(file);
+  }
+  return files;
+}
+
+function firstLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return lines.find((l) => /error|unhealthy|exited/i.test(l)) ?? lines[lines.length - 1] ?? '';
+}
+
+/** Anonymous volumes mounted by the project's containers: unlabelled volumes with a generated name. */
+export async function anonymousVolumesOf(engine: DockerEngine, project: string): Promise<string[]> {
+  const names = new Set<string>();
+  for (const container of await engine.listContainers([`${COMPOSE_PROJECT_LABEL}=${project}`])) {
+    const details = await engine.inspectContainer(container.id);
+    for (const mount of details.mounts) {
+      if (mount.type !== 'volume' || !mount.name || !/^[0-9a-f]{64}$/.test(mount.name)) continue;
+      const volume = await engine.inspectVolume(mount.name);
+      if (volume && !volume.labels[COMPOSE_PROJECT_LABEL]) names.add(volume.name);
+    }
+  }
+  return [...names];
+}

@@ -1,0 +1,61 @@
+import * as core from '@actions/core';
+import { RUN_LABEL } from '../constants.js';
+import { Compose, type ComposeCli, type ComposeProjectSpec } from '../docker/compose.js';
+import type { DockerEngine } from '../docker/engine.js';
+import { errorMessage } from '../errors.js';
+import { anonymousVolumesOf } from './lifecycle.js';
+
+/** What post needs to tear the stack down; saved by main before anything is created. */
+export interface TeardownPlan {
+  cli: ComposeCli;
+  project: ComposeProjectSpec;
+  runId: string;
+  /** Volumes this run created (seeded, or created by compose's first `up`): the only ones it may remove. */
+  createdVolumes: string[];
+  keepVolumes: boolean;
+  keepStack?: boolean;
+}
+
+export interface TeardownResult {
+  removedVolumes: string[];
+  keptVolumes: string[];
+  problems: string[];
+}
+
+/**
+ * Post-step semantics: runs whatever happened before. Removes containers and networks (compose down), the
+ * anonymous volumes of the project's containers, this run's helpers, and the volumes this run created
+ * unless keep-volumes. Never throws: each failure is collected and reported as a warning.
+ */
+export async function teardownStack(plan: TeardownPlan, engine: DockerEngine): Promise<TeardownResult> {
+  const result: TeardownResult = { removedVolumes: [], keptVolumes: [], problems: [] };
+  const attempt = async (what: string, action: () => Promise<void>): Promise<void> => {
+    try {
+      await action();
+    } catch (error) {
+      result.problems.push(`${what}: ${errorMessage(error)}`);
+    }
+  };
+  let anonymous: string[] = [];
+  await attempt('listing anonymous volumes', async () => {
+    anonymous = await anonymousVolumesOf(engine, plan.project.projectName);
+  });
+  await attempt('removing helper containers', async () => {
+    for (const helper of await engine.listContainers([`${RUN_LABEL}=${plan.runId}`])) {
+      await engine.removeContainer(helper.id);
+    }
+  });
+  if (!plan.keepStack) {
+    await attempt('compose down', () => new Compose(plan.cli, plan.project).down());
+  }
+  const removable = plan.keepVolumes || plan.keepStack ? anonymous : [...plan.createdVolumes, ...anonymous];
+  for (const name of removable) {
+    await attempt(`removing volume ${name}`, async () => {
+      await engine.removeVolume(name);
+      result.removedVolumes.push(name);
+    });
+  }
+  result.keptVolumes = plan.createdVolumes.filter((v) => !result.removedVolumes.includes(v));
+  for (const problem of result.problems) core.warning(`Teardown: ${problem}`);
+  return result;
+}

@@ -1,0 +1,75 @@
+import { createWriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { createCompressor, formatFromFileName, type ArchiveFormat } from '../archive/format.js';
+import type { VolumeManifest } from '../archive/manifest.js';
+import { createManifestingRepacker, manifestOfTarStream } from '../archive/volume-tar.js';
+import type { DockerEngine } from '../docker/engine.js';
+import { UserError } from '../errors.js';
+import type { ArchiveConsistency } from '../inputs.js';
+import { withQuiescedVolume } from './consistency.js';
+import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper } from './helper.js';
+
+export interface ArchiveOptions {
+  engine: DockerEngine;
+  helperImage: string;
+  runId: string;
+  consistency: ArchiveConsistency;
+  /** Defaults to the file's extension. */
+  format?: ArchiveFormat;
+}
+
+export interface ArchiveResult {
+  volume: string;
+  file: string;
+  format: ArchiveFormat;
+  bytes: number;
+  manifest: VolumeManifest;
+  /** Files that changed while a `live` archive was read (their copies may be inconsistent). */
+  changedWhileReading: string[];
+}
+
+/**
+ * Volume → archive file, streamed: engine tar → repacker (sha256 per file, manifest appended) →
+ * compressor → a temp file renamed into place only when complete.
+ */
+export async function archiveVolume(volume: string, dest: string, options: ArchiveOptions): Promise<ArchiveResult> {
+  const format = options.format ?? formatFromFileName(dest);
+  const partial = `${dest}.partial`;
+  const helper = { engine: options.engine, image: options.helperImage, runId: options.runId, readOnly: true };
+  try {
+    const manifest = await withQuiescedVolume(options.engine, volume, options.consistency, () =>
+      withVolumeHelper(volume, helper, async (container) => {
+        const repacker = createManifestingRepacker({ root: ARCHIVE_ROOT, volumeName: volume });
+        await pipeline(await container.getArchive(HELPER_MOUNT), repacker, createCompressor(format), createWriteStream(partial));
+        return repacker.manifest;
+      }),
+    );
+    const changedWhileReading =
+      options.consistency === 'live' ? await changedSince(volume, manifest, helper) : [];
+    await rename(partial, dest);
+    const { size } = await stat(dest);
+    if (size === 0) throw new UserError(`Archive of volume ${volume} came out empty (0 bytes): ${dest} was not kept.`);
+    return { volume, file: dest, format, bytes: size, manifest, changedWhileReading };
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+}
+
+/** A second read of a live volume: paths whose size, mtime or content differ from what was archived. */
+async function changedSince(
+  volume: string,
+  archived: VolumeManifest,
+  helper: Parameters<typeof withVolumeHelper>[1],
+): Promise<string[]> {
+  const now = await withVolumeHelper(volume, helper, async (c) => manifestOfTarStream(await c.getArchive(HELPER_MOUNT), ARCHIVE_ROOT));
+  const before = new Map(archived.entries.map((e) => [e.path, e]));
+  return now.entries
+    .filter((e) => {
+      const old = before.get(e.path);
+      return old !== undefined && e.type !== 'directory' && (old.size !== e.size || old.mtime !== e.mtime || old.sha256 !== e.sha256);
+    })
+    .map((e) => e.path);
+}
+

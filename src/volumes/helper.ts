@@ -1,0 +1,48 @@
+import { RUN_LABEL } from '../constants.js';
+import type { DockerEngine, HelperContainer } from '../docker/engine.js';
+import { UserError } from '../errors.js';
+
+/** Where a helper mounts the volume: a path no ordinary image has, so nothing is copied up into it. */
+export const HELPER_MOUNT_PARENT = '/.compose-persist';
+/** The basename is the root name of every archive's entries (`volume/...`). */
+export const ARCHIVE_ROOT = 'volume';
+export const HELPER_MOUNT = `${HELPER_MOUNT_PARENT}/${ARCHIVE_ROOT}`;
+
+export interface HelperOptions {
+  engine: DockerEngine;
+  image: string;
+  runId: string;
+  readOnly?: boolean;
+  cmd?: string[];
+}
+
+/**
+ * Creates a never-started container that mounts VOLUME at HELPER_MOUNT, runs `use`, and removes the
+ * container whatever happens. The volume must already exist: Docker would silently create a mistyped one.
+ */
+export async function withVolumeHelper<T>(
+  volume: string,
+  options: HelperOptions,
+  use: (helper: HelperContainer) => Promise<T>,
+): Promise<T> {
+  const { engine } = options;
+  if (!(await engine.inspectVolume(volume))) {
+    throw new UserError(`Volume ${volume} does not exist: check the name (docker volume ls lists them).`);
+  }
+  if (!(await engine.hasImage(options.image))) {
+    throw new UserError(
+      `Helper image ${options.image} is not present on the engine: pull it first or set the helper-image input to an image that is.`,
+    );
+  }
+  const helper = await engine.createHelper({
+    image: options.image,
+    mounts: [{ volume, target: HELPER_MOUNT, readOnly: options.readOnly }],
+    labels: { [RUN_LABEL]: options.runId },
+    cmd: options.cmd,
+  });
+  try {
+    return await use(helper);
+  } finally {
+    await helper.remove();
+  }
+}

@@ -1,0 +1,135 @@
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { createDecompressor, detectFormat, type ArchiveFormat } from '../archive/format.js';
+import type { VolumeManifest } from '../archive/manifest.js';
+import { createArchiveReader, manifestOfTarStream, verifyArchiveFile } from '../archive/volume-tar.js';
+import { COMPOSE_PROJECT_LABEL, COMPOSE_VOLUME_LABEL, CREATED_LABEL, RUN_LABEL } from '../constants.js';
+import type { DockerEngine } from '../docker/engine.js';
+import { UserError, errorMessage } from '../errors.js';
+import { ARCHIVE_ROOT, HELPER_MOUNT, HELPER_MOUNT_PARENT, withVolumeHelper, type HelperOptions } from './helper.js';
+
+export interface SeedOptions {
+  engine: DockerEngine;
+  helperImage: string;
+  runId: string;
+  /** Replace the contents of an existing non-empty volume (only after the archive is verified). */
+  overwrite: boolean;
+  /** Compose labels so `compose up` adopts the volume silently. Never config-hash (compose ≥2.32 would recreate). */
+  compose?: { project: string; key: string };
+}
+
+export interface SeedResult {
+  volume: string;
+  created: boolean;
+  manifest: VolumeManifest;
+}
+
+/**
+ * Archive file → volume, streamed: file → decompressor → reader (paths checked, sha256 checked against the
+ * embedded manifest) → engine PUT. The volume is then read back and its digest compared. A volume this call
+ * created is removed when anything fails, so no half-filled volume is left.
+ */
+export async function seedVolume(volume: string, file: string, options: SeedOptions): Promise<SeedResult> {
+  const format = await archiveFormatOf(file);
+  const helper: HelperOptions = { engine: options.engine, image: options.helperImage, runId: options.runId };
+  const existing = await options.engine.inspectVolume(volume);
+  if (existing && (await volumeHasData(volume, helper))) {
+    if (!options.overwrite) {
+      throw new UserError(
+        `Volume ${volume} already holds data: refusing to seed over it. Set overwrite: true to replace it, or seed a new volume.`,
+      );
+    }
+    // Validate before destroying: the whole archive is checked before the volume is emptied.
+    await verifyArchiveFile(file);
+    await emptyVolume(volume, helper);
+  }
+  if (!existing) await options.engine.createVolume(volume, volumeLabels(options));
+  try {
+    const manifest = await writeArchive(volume, file, format, helper);
+    await verifyVolume(volume, manifest, helper, file);
+    return { volume, created: !existing, manifest };
+  } catch (error) {
+    await undoSeed(volume, !existing, helper, error);
+    throw error;
+  }
+}
+
+function volumeLabels(options: SeedOptions): Record<string, string> {
+  const labels: Record<string, string> = { [RUN_LABEL]: options.runId, [CREATED_LABEL]: 'true' };
+  if (options.compose) {
+    labels[COMPOSE_PROJECT_LABEL] = options.compose.project;
+    labels[COMPOSE_VOLUME_LABEL] = options.compose.key;
+  }
+  return labels;
+}
+
+async function writeArchive(volume: string, file: string, format: ArchiveFormat, helper: HelperOptions) {
+  return withVolumeHelper(volume, helper, async (container) => {
+    const reader = createArchiveReader({ root: ARCHIVE_ROOT, label: file });
+    // An error anywhere (file, decompressor, manifest check) destroys the reader, which aborts the PUT.
+    const feeding = pipeline(createReadStream(file), createDecompressor(format), reader);
+    // PUT to the parent with `volume/...` entries restores the volume root's own owner and mode.
+    const putting = container.putArchive(reader, HELPER_MOUNT_PARENT).catch((error: unknown) => {
+      reader.destroy(error as Error); // stop reading the file once the engine has given up
+      throw error;
+    });
+    await Promise.all([feeding, putting]);
+    return reader.manifest;
+  });
+}
+
+async function verifyVolume(volume: string, expected: VolumeManifest, helper: HelperOptions, file: string): Promise<void> {
+  const actual = await withVolumeHelper(volume, { ...helper, readOnly: true }, async (c) =>
+    manifestOfTarStream(await c.getArchive(HELPER_MOUNT), ARCHIVE_ROOT),
+  );
+  if (actual.digest !== expected.digest) {
+    throw new UserError(
+      `Volume ${volume} does not match ${file} after seeding (digest ${actual.digest} ≠ ${expected.digest}): the engine did not restore it exactly.`,
+    );
+  }
+}
+
+async function undoSeed(volume: string, created: boolean, helper: HelperOptions, cause: unknown): Promise<void> {
+  try {
+    if (created) await helper.engine.removeVolume(volume);
+    else await emptyVolume(volume, helper);
+  } catch (error) {
+    throw new UserError(`Seeding ${volume} failed (${errorMessage(cause)}) and cleaning up failed too: ${errorMessage(error)}`);
+  }
+}
+
+/** True when the volume holds anything besides its root directory. */
+export async function volumeHasData(volume: string, helper: HelperOptions): Promise<boolean> {
+  return withVolumeHelper(volume, { ...helper, readOnly: true }, async (container) => {
+    const manifest = await manifestOfTarStream(await container.getArchive(HELPER_MOUNT), ARCHIVE_ROOT);
+    return manifest.entries.some((e) => e.path !== '.');
+  });
+}
+
+/** Deletes everything inside the volume (its root stays); needs a helper image with a shell. */
+async function emptyVolume(volume: string, helper: HelperOptions): Promise<void> {
+  const cmd = ['sh', '-c', `find ${HELPER_MOUNT} -mindepth 1 -maxdepth 1 -exec rm -rf {} +`];
+  const result = await withVolumeHelper(volume, { ...helper, cmd }, (c) => c.runToCompletion());
+  if (result.exitCode !== 0) {
+    throw new UserError(`Could not empty volume ${volume} with helper image ${helper.image}: ${result.output.trim()}`);
+  }
+}
+
+/** The format from the file's first bytes, so a mislabelled archive is read correctly or refused clearly. */
+async function archiveFormatOf(file: string): Promise<ArchiveFormat> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw new UserError(`Archive ${file} cannot be read: ${errorMessage(error)}`);
+  }
+  try {
+    const head = Buffer.alloc(512);
+    const { bytesRead } = await handle.read(head, 0, 512, 0);
+    if (bytesRead === 0) throw new UserError(`Archive ${file} is empty (0 bytes).`);
+    return detectFormat(head.subarray(0, bytesRead), file);
+  } finally {
+    await handle.close();
+  }
+}
