@@ -14,6 +14,10 @@ export interface RunnerContext {
   runAttempt: string;
   job: string;
   repository: string;
+  /** REST API base (GITHUB_API_URL); the artifact client reads the same variable. */
+  apiUrl: string;
+  /** Whether the Actions artifact and cache services can be reached (the runner hands out a token). */
+  actionsServices: boolean;
   /** Unique per run, attempt and job, so parallel jobs on one self-hosted runner never share a project. */
   uniqueId: string;
 }
@@ -32,6 +36,8 @@ export function readRunnerContext(env: NodeJS.ProcessEnv = process.env): RunnerC
     runAttempt,
     job,
     repository: env.GITHUB_REPOSITORY ?? '',
+    apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+    actionsServices: Boolean(env.ACTIONS_RUNTIME_TOKEN && env.ACTIONS_RESULTS_URL),
     uniqueId: `${runId}-${runAttempt}-${job}-${suffix}`,
   };
 }

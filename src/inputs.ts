@@ -34,6 +34,11 @@ export interface Settings {
   waitTimeoutSeconds: number;
   pull?: string;
   seeds: SeedSpec[];
+  /** Where artifact seeds come from: this run unless a run id (or 'latest') is given. */
+  seedRun?: { runId: number | 'latest'; repository?: string; workflow?: string; branch?: string };
+  seedOptional: boolean;
+  restoreKeys: string[];
+  githubToken?: string;
   overwrite: boolean;
   run?: string;
   exec: CommandSpec[];
@@ -43,7 +48,10 @@ export interface Settings {
   ignore: { volume: string; glob: string }[];
   layerAudit: LayerAuditMode;
   layerIgnore: string[];
+  /** A store spec, or undefined for the default (artifact on GitHub, a local directory elsewhere); 'none' turns it off. */
   archiveTo?: string;
+  artifactName?: string;
+  retentionDays?: number;
   archiveFormat: (typeof ARCHIVE_FORMATS)[number];
   archiveConsistency: ArchiveConsistency;
   helperImage?: string;
@@ -61,9 +69,13 @@ export function readSettings(read: InputReader): Settings {
     profiles: list(read(Inputs.Profiles)),
     envFile: optional(read(Inputs.EnvFile)),
     services: list(read(Inputs.Services)),
-    waitTimeoutSeconds: positiveInt(read, Inputs.WaitTimeout, 120),
+    waitTimeoutSeconds: positiveInt(read, Inputs.WaitTimeout, 120, 'seconds'),
     pull: optional(oneOf(read, Inputs.Pull, PULL_POLICIES, '')),
     seeds: keyedLines(read(Inputs.Seed), Inputs.Seed, 'VOLUME: SOURCE').map(([volume, source]) => ({ volume, source })),
+    seedRun: seedRun(read),
+    seedOptional: bool(read, Inputs.SeedOptional, false),
+    restoreKeys: lines(read(Inputs.RestoreKeys)),
+    githubToken: optional(read(Inputs.GithubToken)),
     overwrite: bool(read, Inputs.Overwrite, false),
     run: optional(read(Inputs.Run)),
     exec: commandLines(read(Inputs.Exec), Inputs.Exec, false),
@@ -74,6 +86,8 @@ export function readSettings(read: InputReader): Settings {
     layerAudit: oneOf(read, Inputs.LayerAudit, LAYER_AUDIT_MODES, 'warn'),
     layerIgnore: list(read(Inputs.LayerIgnore)),
     archiveTo: optional(read(Inputs.ArchiveTo)),
+    artifactName: optional(read(Inputs.ArtifactName)),
+    retentionDays: read(Inputs.RetentionDays).trim() ? positiveInt(read, Inputs.RetentionDays, 0, 'days') : undefined,
     archiveFormat: oneOf(read, Inputs.ArchiveFormat, ARCHIVE_FORMATS, 'auto'),
     archiveConsistency: oneOf(read, Inputs.ArchiveConsistency, CONSISTENCY_MODES, 'stop'),
     helperImage: optional(read(Inputs.HelperImage)),
@@ -124,14 +138,32 @@ function commandLines(raw: string, input: Inputs, bareIsHost: boolean): CommandS
   });
 }
 
-function positiveInt(read: InputReader, input: Inputs, fallback: number): number {
+function positiveInt(read: InputReader, input: Inputs, fallback: number, unit: string): number {
   const raw = read(input).trim();
   if (raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) {
-    throw new UserError(`Input '${input}' must be a positive whole number of seconds, got "${raw}".`);
+    throw new UserError(`Input '${input}' must be a positive whole number of ${unit}, got "${raw}".`);
   }
   return value;
+}
+
+function seedRun(read: InputReader): Settings['seedRun'] {
+  const raw = read(Inputs.SeedRunId).trim();
+  if (raw === '') return undefined;
+  const runId = raw === 'latest' ? 'latest' : positiveInt(read, Inputs.SeedRunId, 0, 'a run id (or latest)');
+  const workflow = optional(read(Inputs.SeedWorkflow));
+  if (runId === 'latest' && !workflow) {
+    throw new UserError(
+      `Input '${Inputs.SeedRunId}: latest' needs '${Inputs.SeedWorkflow}' (the workflow file that made the archive, e.g. nightly.yml).`,
+    );
+  }
+  return {
+    runId,
+    repository: optional(read(Inputs.SeedRepository)),
+    workflow,
+    branch: optional(read(Inputs.SeedBranch)),
+  };
 }
 
 function bool(read: InputReader, input: Inputs, fallback: boolean): boolean {

@@ -11,9 +11,11 @@ import { DockerEngine } from './docker/engine.js';
 import { UserError, errorMessage } from './errors.js';
 import { Inputs } from './constants.js';
 import type { Settings } from './inputs.js';
-import { emptyReport, fail, type ModeOutcome, type Report } from './report/report.js';
+import { emptyReport, fail, type ModeOutcome, type Report, type VolumeSummary } from './report/report.js';
+import { archiveStackVolumes, archiveTarget, seedStackVolumes } from './volumes/stack-volumes.js';
 import { anonymousVolumesOf, serviceContainers, StackError, upAndWait } from './stack/lifecycle.js';
-import { stackModelFrom, type NamedVolume, type StackModel } from './stack/model.js';
+import { imagesMounting, stackModelFrom, type NamedVolume, type StackModel } from './stack/model.js';
+import { resolveHelperImage } from './volumes/helper-image.js';
 import type { TeardownPlan } from './stack/teardown.js';
 import { fingerprintVolume } from './volumes/fingerprint.js';
 
@@ -41,6 +43,9 @@ export async function runPipeline(settings: Settings, ctx: RunnerContext, hooks:
   const stack = await prepareStack(settings, ctx, hooks);
   const report = emptyReport(stack.compose.projectName);
   describeStack(report, stack.model);
+  const archiveTo = archiveTarget(settings, ctx);
+  const volumes = { engine: stack.engine, model: stack.model, runId: stack.plan.runId };
+  report.seeds = await seedStackVolumes(settings, ctx, volumes);
   try {
     await core.group('Start the stack', () =>
       upAndWait(stack.compose, stack.engine, upOptions(settings), 'starting the stack'),
@@ -50,7 +55,9 @@ export async function runPipeline(settings: Settings, ctx: RunnerContext, hooks:
     if (!(await runTests(settings, stack, env, report))) return finish(report);
     // Before any restart: re-creation throws the writable layer away, and with it the evidence.
     await core.group('Audit writable layers', () => auditLayers(settings, stack, report));
-    await checkPersistence(settings, stack, env, report);
+    const last = await checkPersistence(settings, stack, env, report);
+    if (archiveTo) report.archives = await archiveStackVolumes(settings, ctx, volumes, archiveTo, report);
+    report.volumes = summarizeVolumes(stack.model, report, last);
   } catch (error) {
     if (!(error instanceof StackError)) throw error;
     fail(report, error.message);
@@ -91,23 +98,24 @@ async function prepareStack(settings: Settings, ctx: RunnerContext, hooks: Pipel
   if (unknown.length) {
     throw new UserError(`Input '${Inputs.Services}': no service named ${unknown.join(', ')} in the stack.`);
   }
-  const createdVolumes = await volumesToBeCreated(engine, model);
+  const createdVolumes = await volumesToBeCreated(engine, model, settings);
   const plan: TeardownPlan = { cli, project: spec, runId: ctx.uniqueId, createdVolumes, keepVolumes: settings.keepVolumes };
   hooks.saveTeardown(plan);
   return { engine, compose, model, plan };
 }
 
 /** Named volumes that do not exist yet: this run creates them, so only these may be removed later. */
-async function volumesToBeCreated(engine: DockerEngine, model: StackModel): Promise<string[]> {
+async function volumesToBeCreated(engine: DockerEngine, model: StackModel, settings: Settings): Promise<string[]> {
+  const seeded = new Set(settings.seeds.map((s) => s.volume));
   const created: string[] = [];
   for (const volume of model.volumes) {
     const exists = (await engine.inspectVolume(volume.name)) !== undefined;
-    if (volume.external && !exists) {
+    if (volume.external && !exists && !seeded.has(volume.key) && !seeded.has(volume.name)) {
       throw new UserError(
         `External volume ${volume.name} (${volume.key}) does not exist: create it (docker volume create ${volume.name}) or seed it.`,
       );
     }
-    if (!volume.external && !exists) created.push(volume.name);
+    if (!exists) created.push(volume.name);
   }
   return created;
 }
@@ -183,12 +191,13 @@ async function runTests(settings: Settings, stack: Stack, env: Record<string, st
   return true;
 }
 
+/** Runs the restart modes; returns the last evidence gathered (for the final volume summary). */
 async function checkPersistence(
   settings: Settings,
   stack: Stack,
   env: Record<string, string>,
   report: Report,
-): Promise<void> {
+): Promise<Evidence | undefined> {
   const sources: EvidenceSources = {
     compose: stack.compose,
     probes: settings.probes,
@@ -200,14 +209,30 @@ async function checkPersistence(
   let before = await core.group('Evidence before restarts', () => gatherEvidence(sources));
   const broken = before.probes.filter((p) => p.result.exitCode !== 0);
   for (const probe of broken) fail(report, `Probe failed before any restart: ${describeCommand(probe.result)}`);
-  if (broken.length) return;
+  if (broken.length) return before;
   for (const mode of settings.restartModes) {
     const outcome = await core.group(`Restart: ${mode}`, () => checkMode(mode, before, sources, settings, stack));
     report.modes.push(outcome.result);
     if (!outcome.result.passed) fail(report, modeFailure(outcome.result));
-    if (!outcome.after) return;
+    if (!outcome.after) return undefined;
     before = outcome.after;
   }
+  return before;
+}
+
+/** name, digest, size and file count of each volume: from its archive, else from the last fingerprint. */
+function summarizeVolumes(model: StackModel, report: Report, last: Evidence | undefined): VolumeSummary[] {
+  return model.volumes.map((v) => {
+    const archived = report.archives.find((a) => a.volume === v.name);
+    const manifest = last?.volumes.get(v.name);
+    return {
+      key: v.key,
+      name: v.name,
+      digest: archived?.digest ?? manifest?.digest,
+      size: manifest?.bytes,
+      files: manifest?.files,
+    };
+  });
 }
 
 async function checkMode(
@@ -265,21 +290,9 @@ function ignoreGlobs(settings: Settings, stack: Stack, volumeName: string): stri
 async function fingerprintOf(volume: NamedVolume, stack: Stack, settings: Settings) {
   return fingerprintVolume(volume.name, {
     engine: stack.engine,
-    image: await helperImageFor(volume, stack, settings),
+    image: await resolveHelperImage(stack.engine, settings.helperImage, imagesMounting(stack.model, volume)),
     runId: stack.plan.runId,
   });
-}
-
-/** The helper-image input, else the image of a running container that mounts the volume (already local). */
-async function helperImageFor(volume: NamedVolume, stack: Stack, settings: Settings): Promise<string> {
-  if (settings.helperImage) return settings.helperImage;
-  const services = new Set(volume.mounts.map((m) => m.service));
-  const containers = await serviceContainers(stack.engine, stack.model.project);
-  const owner = containers.find((c) => services.has(c.service));
-  if (owner) return owner.details.image;
-  throw new UserError(
-    `No image to read volume ${volume.name} with: set the ${Inputs.HelperImage} input to an image present on the engine.`,
-  );
 }
 
 async function auditLayers(settings: Settings, stack: Stack, report: Report): Promise<void> {

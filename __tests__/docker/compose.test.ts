@@ -59,6 +59,7 @@ describe('stackModelFrom', () => {
   it('narrows to the selected services and their volumes', () => {
     const model = stackModelFrom(config, ['app']);
     expect(model.services).toEqual(['app']);
+    expect(model.images).toEqual({ app: 'shop-app' });
     expect(model.volumes.map((v) => v.key)).toEqual(['shared']);
   });
 });

@@ -18,6 +18,8 @@ export interface NamedVolume {
 export interface StackModel {
   project: string;
   services: string[];
+  /** Service → image, as compose resolved it (for helper containers that need an image already present). */
+  images: Record<string, string>;
   volumes: NamedVolume[];
   binds: { service: string; source: string; target: string }[];
   tmpfs: { service: string; target: string }[];
@@ -36,7 +38,9 @@ export function stackModelFrom(config: ComposeModel, selected: string[] = []): S
   for (const [key, spec] of Object.entries(declared)) {
     volumes.set(key, { key, name: spec.name ?? `${config.name}_${key}`, external: spec.external === true, mounts: [] });
   }
-  const model: StackModel = { project: config.name, services, volumes: [], binds: [], tmpfs: [], anonymous: [] };
+  const images: Record<string, string> = {};
+  for (const service of services) images[service] = config.services[service]?.image ?? `${config.name}-${service}`;
+  const model: StackModel = { project: config.name, services, images, volumes: [], binds: [], tmpfs: [], anonymous: [] };
   for (const service of services) {
     for (const mount of config.services[service]?.volumes ?? []) {
       if (mount.type === 'volume' && mount.source) {
@@ -58,4 +62,9 @@ export function stackModelFrom(config: ComposeModel, selected: string[] = []): S
 /** Finds a volume by compose key or by full name; undefined when the stack has no such volume. */
 export function findVolume(model: StackModel, keyOrName: string): NamedVolume | undefined {
   return model.volumes.find((v) => v.key === keyOrName) ?? model.volumes.find((v) => v.name === keyOrName);
+}
+
+/** Images of the services that mount a volume: candidates for its helper container. */
+export function imagesMounting(model: StackModel, volume: NamedVolume): string[] {
+  return [...new Set(volume.mounts.map((m) => model.images[m.service]).filter((i): i is string => Boolean(i)))];
 }

@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { Inputs, Outputs } from '../src/constants.js';
+
+interface ActionYml {
+  inputs: Record<string, { description: string; default?: string }>;
+  outputs: Record<string, { description: string }>;
+  runs: { using: string; main: string; post: string };
+}
+
+const action = parse(readFileSync('action.yml', 'utf8')) as ActionYml;
+
+describe('action.yml', () => {
+  it('declares exactly the inputs the code reads, each described', () => {
+    expect(Object.keys(action.inputs).sort()).toEqual(Object.values(Inputs).sort());
+    for (const [name, input] of Object.entries(action.inputs)) expect(input.description, name).toMatch(/\w{3,}/);
+  });
+
+  it('declares exactly the outputs the code sets', () => {
+    expect(Object.keys(action.outputs).sort()).toEqual(Object.values(Outputs).sort());
+  });
+
+  it('runs the bundled entry points on node20 with a post step', () => {
+    expect(action.runs).toMatchObject({ using: 'node20', main: 'dist/main.js', post: 'dist/post.js' });
+  });
+});

@@ -1,0 +1,167 @@
+import * as core from '@actions/core';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { defaultFormat, FORMAT_EXTENSIONS, type ArchiveFormat } from '../archive/format.js';
+import { Inputs } from '../constants.js';
+import { resolveIn, type RunnerContext } from '../context.js';
+import type { DockerEngine } from '../docker/engine.js';
+import { UserError } from '../errors.js';
+import type { Settings } from '../inputs.js';
+import type { ArchiveOutcome, Report, SeedOutcome } from '../report/report.js';
+import { findVolume, imagesMounting, type NamedVolume, type StackModel } from '../stack/model.js';
+import { createStore, parseStoreSpec, type StoreOptions } from '../stores/index.js';
+import { archiveVolume } from './archive-volume.js';
+import { resolveHelperImage } from './helper-image.js';
+import { seedVolume } from './seed-volume.js';
+
+export interface StackVolumes {
+  engine: DockerEngine;
+  model: StackModel;
+  runId: string;
+}
+
+/** Fills the stack's volumes from the `seed` lines before the stack starts; one download per source. */
+export async function seedStackVolumes(settings: Settings, ctx: RunnerContext, stack: StackVolumes): Promise<SeedOutcome[]> {
+  const outcomes: SeedOutcome[] = [];
+  const fetched = new Map<string, string[]>();
+  for (const seed of settings.seeds) {
+    const volume = findVolume(stack.model, seed.volume);
+    if (!volume) {
+      const known = stack.model.volumes.map((v) => v.key).join(', ') || 'none';
+      throw new UserError(`Input '${Inputs.Seed}': the stack has no volume "${seed.volume}" (its volumes: ${known}).`);
+    }
+    if (!fetched.has(seed.source)) fetched.set(seed.source, await fetchSource(seed.source, settings, ctx));
+    const files = fetched.get(seed.source) ?? [];
+    if (files.length === 0) {
+      core.warning(`No archive found for ${volume.key} in ${seed.source} (seed-optional): it starts empty.`);
+      continue;
+    }
+    const file = pickArchive(files, volume, seed.source);
+    const started = Date.now();
+    const result = await core.group(`Seed ${volume.name} from ${path.basename(file)}`, async () =>
+      seedVolume(volume.name, file, {
+        engine: stack.engine,
+        helperImage: await resolveHelperImage(stack.engine, settings.helperImage, imagesMounting(stack.model, volume)),
+        runId: stack.runId,
+        overwrite: settings.overwrite,
+        compose: volume.external ? undefined : { project: stack.model.project, key: volume.key },
+      }),
+    );
+    outcomes.push({
+      volume: volume.name,
+      source: seed.source,
+      files: result.manifest.files,
+      bytes: result.manifest.bytes,
+      digest: result.manifest.digest,
+      durationMs: Date.now() - started,
+    });
+  }
+  return outcomes;
+}
+
+/** Local archive files for a source; [] for a cache miss when seed-optional allows it. */
+async function fetchSource(source: string, settings: Settings, ctx: RunnerContext): Promise<string[]> {
+  const { kind, name } = parseStoreSpec(source);
+  if (kind === 'path') {
+    const file = resolveIn(ctx.workspace, name);
+    if (!existsSync(file)) throw new UserError(`Input '${Inputs.Seed}': ${file} does not exist.`);
+    return [file];
+  }
+  const store = createStore(source, storeOptions(settings, ctx, true));
+  const dest = await mkdtemp(path.join(ctx.tempDir, 'compose-persist-seed-'));
+  const files = await core.group(`Download ${store.description}`, () => store.get(dest));
+  if (files.length === 0 && !settings.seedOptional) {
+    throw new UserError(
+      `${store.description}: nothing to seed from (cache miss). Check the key, or set ${Inputs.SeedOptional}: true to start with empty volumes.`,
+    );
+  }
+  return files;
+}
+
+/** The archive for a volume: `<key>.<ext>` or `<name>.<ext>`, or the only archive there is. */
+function pickArchive(files: string[], volume: NamedVolume, source: string): string {
+  const archives = files.filter((f) => archiveBaseName(f) !== undefined);
+  const match = archives.find((f) => [volume.key, volume.name].includes(archiveBaseName(f) as string));
+  if (match) return match;
+  if (archives.length === 1) return archives[0] as string;
+  const names = archives.map((f) => path.basename(f)).join(', ') || 'no archives';
+  throw new UserError(`${source} has no archive for volume ${volume.key} (expected ${volume.key}.tar.zst or similar; found ${names}).`);
+}
+
+function archiveBaseName(file: string): string | undefined {
+  const base = path.basename(file);
+  for (const ext of Object.values(FORMAT_EXTENSIONS).flat()) {
+    if (base.endsWith(ext)) return base.slice(0, -ext.length);
+  }
+  return undefined;
+}
+
+export function storeOptions(settings: Settings, ctx: RunnerContext, forSeed: boolean): StoreOptions {
+  const run = forSeed ? settings.seedRun : undefined;
+  if (run && !settings.githubToken) {
+    throw new UserError(`Input '${Inputs.SeedRunId}' needs '${Inputs.GithubToken}' (a token with actions: read).`);
+  }
+  return {
+    workspaceDir: ctx.workspace,
+    tempDir: ctx.tempDir,
+    retentionDays: settings.retentionDays,
+    restoreKeys: settings.restoreKeys,
+    apiUrl: ctx.apiUrl,
+    fromRun: run
+      ? {
+          runId: run.runId,
+          token: settings.githubToken as string,
+          repository: run.repository ?? ctx.repository,
+          workflow: run.workflow,
+          branch: run.branch,
+        }
+      : undefined,
+  };
+}
+
+/** The archive-to target: as given; else an artifact on GitHub and ./compose-persist-archives elsewhere. */
+export function archiveTarget(settings: Settings, ctx: RunnerContext): string | undefined {
+  const target = settings.archiveTo ?? (ctx.onGitHub ? 'artifact' : 'path:compose-persist-archives');
+  if (target === 'none') return undefined;
+  if (target === 'artifact') return `artifact:${settings.artifactName ?? `volumes-${settings.projectName ?? ctx.job}`}`;
+  parseStoreSpec(target); // a bad target fails before any work is done
+  return target;
+}
+
+/** Archives every named volume (one `<key>.<ext>` each) plus report.json, and stores them as one unit. */
+export async function archiveStackVolumes(
+  settings: Settings,
+  ctx: RunnerContext,
+  stack: StackVolumes,
+  target: string,
+  report: Report,
+): Promise<ArchiveOutcome[]> {
+  const format: ArchiveFormat = settings.archiveFormat === 'auto' ? defaultFormat() : settings.archiveFormat;
+  const dir = path.join(ctx.tempDir, `compose-persist-${stack.model.project}`);
+  await mkdir(dir, { recursive: true });
+  const outcomes: ArchiveOutcome[] = [];
+  for (const volume of stack.model.volumes) {
+    const file = path.join(dir, `${volume.key}.${format}`);
+    const result = await core.group(`Archive ${volume.name}`, async () =>
+      archiveVolume(volume.name, file, {
+        engine: stack.engine,
+        helperImage: await resolveHelperImage(stack.engine, settings.helperImage, imagesMounting(stack.model, volume)),
+        runId: stack.runId,
+        consistency: settings.archiveConsistency,
+        format,
+      }),
+    );
+    for (const changed of result.changedWhileReading) {
+      report.warnings.push(`${volume.name}: ${changed} changed while it was archived (archive-consistency: live).`);
+    }
+    outcomes.push({ volume: volume.name, file, format, bytes: result.bytes, digest: result.manifest.digest });
+  }
+  const reportFile = path.join(dir, 'report.json');
+  await writeFile(reportFile, JSON.stringify({ ...report, archives: outcomes }, null, 2));
+  const store = createStore(target, storeOptions(settings, ctx, false));
+  const stored = await core.group(`Store archives in ${store.description}`, () =>
+    store.put([...outcomes.map((o) => o.file), reportFile]),
+  );
+  return outcomes.map((o) => ({ ...o, store: stored.location }));
+}
