@@ -14,7 +14,8 @@ const action = parse(readFileSync('action.yml', 'utf8')) as ActionYml;
 describe('action.yml', () => {
   it('declares exactly the inputs the code reads, each described', () => {
     expect(Object.keys(action.inputs).sort()).toEqual(Object.values(Inputs).sort());
-    for (const [name, input] of Object.entries(action.inputs)) expect(input.description, name).toMatch(/\w{3,}/);
+    for (const [name, input] of Object.entries(action.inputs))
+      expect(input.description, name).toMatch(/\w{3,}/);
   });
 
   it('declares exactly the outputs the code sets', () => {

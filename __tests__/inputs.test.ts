@@ -44,7 +44,11 @@ describe('readSettings', () => {
   });
 
   it.each([
-    [Inputs.RestartModes, 'reboot', /restart-modes': unknown value reboot; valid values are restart, stop-start/],
+    [
+      Inputs.RestartModes,
+      'reboot',
+      /restart-modes': unknown value reboot; valid values are restart, stop-start/,
+    ],
     [Inputs.CheckFiles, 'some', /check-files' must be one of no-loss, exact, off/],
     [Inputs.WaitTimeout, '-3', /wait-timeout' must be a positive whole number/],
     [Inputs.KeepVolumes, 'yes', /keep-volumes' must be true or false/],

@@ -1,7 +1,16 @@
 // Bundles src/index.ts with ncc into dist/index.js and writes the thin entry files beside it.
 // `--check` builds into a temp dir and fails when dist/ differs from a fresh build.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  mkdirSync,
+  existsSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -11,7 +20,8 @@ const out = check ? mkdtempSync(join(tmpdir(), 'cp-dist-')) : 'dist';
 const entries = {
   'main.js': "import { runMain } from './index.js';\n\nawait runMain();\n",
   'post.js': "import { runPost } from './index.js';\n\nawait runPost();\n",
-  'cli.js': "#!/usr/bin/env node\nimport { runCli } from './index.js';\n\nprocess.exitCode = await runCli(process.argv.slice(2));\n",
+  'cli.js':
+    "#!/usr/bin/env node\nimport { runCli } from './index.js';\n\nprocess.exitCode = await runCli(process.argv.slice(2));\n",
 };
 
 rmSync(join(out, 'bundle'), { recursive: true, force: true });
@@ -25,13 +35,20 @@ for (const name of readdirSync(out)) {
 }
 cpSync(join(out, 'bundle'), out, { recursive: true });
 rmSync(join(out, 'bundle'), { recursive: true, force: true });
+// Some bundled CommonJS (ssh2's crypto, via docker-modem) reads __dirname, which ESM does not define.
+const shim =
+  "import { fileURLToPath as __cpFileURLToPath } from 'node:url';\n" +
+  "const __dirname = __cpFileURLToPath(new URL('.', import.meta.url));\n";
+writeFileSync(join(out, 'index.js'), shim + readFileSync(join(out, 'index.js'), 'utf8'));
 for (const [name, text] of Object.entries(entries)) writeFileSync(join(out, name), text, { mode: 0o755 });
 
 if (check) {
   const differences = compareTrees(out, 'dist');
   rmSync(out, { recursive: true, force: true });
   if (differences.length) {
-    console.error(`dist/ differs from a fresh build (run npm run build and commit dist/):\n  ${differences.join('\n  ')}`);
+    console.error(
+      `dist/ differs from a fresh build (run npm run build and commit dist/):\n  ${differences.join('\n  ')}`,
+    );
     process.exit(1);
   }
   console.log('dist/ matches a fresh build');
@@ -42,7 +59,9 @@ function compareTrees(a, b) {
   const left = new Set(files(a));
   const right = existsSync(b) ? new Set(files(b)) : new Set();
   const all = [...new Set([...left, ...right])].sort();
-  return all.filter((f) => !left.has(f) || !right.has(f) || !readFileSync(join(a, f)).equals(readFileSync(join(b, f))));
+  return all.filter(
+    (f) => !left.has(f) || !right.has(f) || !readFileSync(join(a, f)).equals(readFileSync(join(b, f))),
+  );
 }
 
 function listFiles(dir) {

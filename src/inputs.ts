@@ -71,7 +71,10 @@ export function readSettings(read: InputReader): Settings {
     services: list(read(Inputs.Services)),
     waitTimeoutSeconds: positiveInt(read, Inputs.WaitTimeout, 120, 'seconds'),
     pull: optional(oneOf(read, Inputs.Pull, PULL_POLICIES, '')),
-    seeds: keyedLines(read(Inputs.Seed), Inputs.Seed, 'VOLUME: SOURCE').map(([volume, source]) => ({ volume, source })),
+    seeds: keyedLines(read(Inputs.Seed), Inputs.Seed, 'VOLUME: SOURCE').map(([volume, source]) => ({
+      volume,
+      source,
+    })),
     seedRun: seedRun(read),
     seedOptional: bool(read, Inputs.SeedOptional, false),
     restoreKeys: lines(read(Inputs.RestoreKeys)),
@@ -82,12 +85,17 @@ export function readSettings(read: InputReader): Settings {
     probes: commandLines(read(Inputs.Probes), Inputs.Probes, true),
     restartModes: listOf(read, Inputs.RestartModes, RESTART_MODES, ['recreate']),
     checkFiles: oneOf(read, Inputs.CheckFiles, CHECK_FILES_POLICIES, 'no-loss'),
-    ignore: keyedLines(read(Inputs.Ignore), Inputs.Ignore, 'VOLUME: GLOB').map(([volume, glob]) => ({ volume, glob })),
+    ignore: keyedLines(read(Inputs.Ignore), Inputs.Ignore, 'VOLUME: GLOB').map(([volume, glob]) => ({
+      volume,
+      glob,
+    })),
     layerAudit: oneOf(read, Inputs.LayerAudit, LAYER_AUDIT_MODES, 'warn'),
     layerIgnore: list(read(Inputs.LayerIgnore)),
     archiveTo: optional(read(Inputs.ArchiveTo)),
     artifactName: optional(read(Inputs.ArtifactName)),
-    retentionDays: read(Inputs.RetentionDays).trim() ? positiveInt(read, Inputs.RetentionDays, 0, 'days') : undefined,
+    retentionDays: read(Inputs.RetentionDays).trim()
+      ? positiveInt(read, Inputs.RetentionDays, 0, 'days')
+      : undefined,
     archiveFormat: oneOf(read, Inputs.ArchiveFormat, ARCHIVE_FORMATS, 'auto'),
     archiveConsistency: oneOf(read, Inputs.ArchiveConsistency, CONSISTENCY_MODES, 'stop'),
     helperImage: optional(read(Inputs.HelperImage)),
@@ -186,7 +194,9 @@ function listOf<T extends string>(read: InputReader, input: Inputs, valid: reado
   if (items.length === 0) return fallback;
   const bad = items.filter((item) => !(valid as readonly string[]).includes(item));
   if (bad.length) {
-    throw new UserError(`Input '${input}': unknown value ${bad.join(', ')}; valid values are ${valid.join(', ')}.`);
+    throw new UserError(
+      `Input '${input}': unknown value ${bad.join(', ')}; valid values are ${valid.join(', ')}.`,
+    );
   }
   return items as T[];
 }

@@ -1,7 +1,13 @@
 import * as core from '@actions/core';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { compareProbes, compareVolumes, gatherEvidence, type Evidence, type EvidenceSources } from './check/evidence.js';
+import {
+  compareProbes,
+  compareVolumes,
+  gatherEvidence,
+  type Evidence,
+  type EvidenceSources,
+} from './check/evidence.js';
 import { describeCommand, runCommandSpec } from './check/commands.js';
 import { auditWritableLayers } from './check/layer-audit.js';
 import { performRestart, RESTART_MODE_EFFECTS } from './check/restarts.js';
@@ -39,7 +45,11 @@ interface Stack {
  * The main job: up → tests → restarts with evidence before and after → layer audit → report. Failures the
  * check finds are recorded in the report; errors that stop the run are thrown (post still tears down).
  */
-export async function runPipeline(settings: Settings, ctx: RunnerContext, hooks: PipelineHooks): Promise<Report> {
+export async function runPipeline(
+  settings: Settings,
+  ctx: RunnerContext,
+  hooks: PipelineHooks,
+): Promise<Report> {
   const stack = await prepareStack(settings, ctx, hooks);
   const report = emptyReport(stack.compose.projectName);
   describeStack(report, stack.model);
@@ -77,7 +87,9 @@ async function prepareStack(settings: Settings, ctx: RunnerContext, hooks: Pipel
   const files = settings.composeFiles.map((f) => resolveIn(ctx.workspace, f));
   const missing = files.filter((f) => !existsSync(f));
   if (missing.length) {
-    throw new UserError(`Input '${Inputs.ComposeFile}': ${missing.join(', ')} does not exist; give the path of your compose file.`);
+    throw new UserError(
+      `Input '${Inputs.ComposeFile}': ${missing.join(', ')} does not exist; give the path of your compose file.`,
+    );
   }
   const spec: ComposeProjectSpec = {
     files,
@@ -99,13 +111,23 @@ async function prepareStack(settings: Settings, ctx: RunnerContext, hooks: Pipel
     throw new UserError(`Input '${Inputs.Services}': no service named ${unknown.join(', ')} in the stack.`);
   }
   const createdVolumes = await volumesToBeCreated(engine, model, settings);
-  const plan: TeardownPlan = { cli, project: spec, runId: ctx.uniqueId, createdVolumes, keepVolumes: settings.keepVolumes };
+  const plan: TeardownPlan = {
+    cli,
+    project: spec,
+    runId: ctx.uniqueId,
+    createdVolumes,
+    keepVolumes: settings.keepVolumes,
+  };
   hooks.saveTeardown(plan);
   return { engine, compose, model, plan };
 }
 
 /** Named volumes that do not exist yet: this run creates them, so only these may be removed later. */
-async function volumesToBeCreated(engine: DockerEngine, model: StackModel, settings: Settings): Promise<string[]> {
+async function volumesToBeCreated(
+  engine: DockerEngine,
+  model: StackModel,
+  settings: Settings,
+): Promise<string[]> {
   const seeded = new Set(settings.seeds.map((s) => s.volume));
   const created: string[] = [];
   for (const volume of model.volumes) {
@@ -121,7 +143,11 @@ async function volumesToBeCreated(engine: DockerEngine, model: StackModel, setti
 }
 
 function upOptions(settings: Settings) {
-  return { services: settings.services, waitTimeoutSeconds: settings.waitTimeoutSeconds, pull: settings.pull };
+  return {
+    services: settings.services,
+    waitTimeoutSeconds: settings.waitTimeoutSeconds,
+    pull: settings.pull,
+  };
 }
 
 function describeStack(report: Report, model: StackModel): void {
@@ -147,7 +173,9 @@ async function recordAnonymousVolumes(report: Report, stack: Stack): Promise<voi
     }
   }
   for (const where of report.stack.anonymous) {
-    report.warnings.push(`Anonymous volume at ${where}: its data is lost on down-up (map a named volume there).`);
+    report.warnings.push(
+      `Anonymous volume at ${where}: its data is lost on down-up (map a named volume there).`,
+    );
   }
 }
 
@@ -159,7 +187,9 @@ async function commandEnv(stack: Stack): Promise<Record<string, string>> {
   };
   for (const { service, details } of await serviceContainers(stack.engine, stack.model.project)) {
     for (const port of details.ports) {
-      const key = `${service}_PORT_${port.containerPort.split('/')[0]}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+      const key = `${service}_PORT_${port.containerPort.split('/')[0]}`
+        .toUpperCase()
+        .replace(/[^A-Z0-9_]/g, '_');
       env[key] = port.hostPort;
     }
   }
@@ -167,7 +197,12 @@ async function commandEnv(stack: Stack): Promise<Record<string, string>> {
 }
 
 /** Runs `run` on the runner and each `exec` in its service; returns false when one failed. */
-async function runTests(settings: Settings, stack: Stack, env: Record<string, string>, report: Report): Promise<boolean> {
+async function runTests(
+  settings: Settings,
+  stack: Stack,
+  env: Record<string, string>,
+  report: Report,
+): Promise<boolean> {
   const commands = [
     ...(settings.run ? [{ target: 'host' as const, command: settings.run }] : []),
     ...settings.exec,
@@ -208,10 +243,13 @@ async function checkPersistence(
   };
   let before = await core.group('Evidence before restarts', () => gatherEvidence(sources));
   const broken = before.probes.filter((p) => p.result.exitCode !== 0);
-  for (const probe of broken) fail(report, `Probe failed before any restart: ${describeCommand(probe.result)}`);
+  for (const probe of broken)
+    fail(report, `Probe failed before any restart: ${describeCommand(probe.result)}`);
   if (broken.length) return before;
   for (const mode of settings.restartModes) {
-    const outcome = await core.group(`Restart: ${mode}`, () => checkMode(mode, before, sources, settings, stack));
+    const outcome = await core.group(`Restart: ${mode}`, () =>
+      checkMode(mode, before, sources, settings, stack),
+    );
     report.modes.push(outcome.result);
     if (!outcome.result.passed) fail(report, modeFailure(outcome.result));
     if (!outcome.after) return undefined;
@@ -242,7 +280,13 @@ async function checkMode(
   settings: Settings,
   stack: Stack,
 ): Promise<{ result: ModeOutcome; after?: Evidence }> {
-  const result: ModeOutcome = { mode, effect: RESTART_MODE_EFFECTS[mode], passed: false, probes: [], volumes: [] };
+  const result: ModeOutcome = {
+    mode,
+    effect: RESTART_MODE_EFFECTS[mode],
+    passed: false,
+    probes: [],
+    volumes: [],
+  };
   const anonymousBefore = await anonymousVolumesOf(stack.engine, stack.model.project);
   try {
     await performRestart(mode, stack.compose, stack.engine, {
@@ -258,7 +302,9 @@ async function checkMode(
   }
   const after = await gatherEvidence(sources);
   result.probes = compareProbes(before, after);
-  result.volumes = compareVolumes(before, after, settings.checkFiles, (volume) => ignoreGlobs(settings, stack, volume));
+  result.volumes = compareVolumes(before, after, settings.checkFiles, (volume) =>
+    ignoreGlobs(settings, stack, volume),
+  );
   result.passed = result.probes.every((p) => p.same) && result.volumes.every((v) => v.ok);
   return { result, after };
 }
@@ -268,7 +314,10 @@ function modeFailure(outcome: ModeOutcome): string {
   const probes = outcome.probes.filter((p) => !p.same).map((p) => `probe "${p.probe}" changed`);
   const volumes = outcome.volumes
     .filter((v) => !v.ok)
-    .map((v) => `volume ${v.volume} lost ${v.removed.length} file(s)${v.policy === 'exact' ? ` and changed ${v.changed.length}` : ''}`);
+    .map(
+      (v) =>
+        `volume ${v.volume} lost ${v.removed.length} file(s)${v.policy === 'exact' ? ` and changed ${v.changed.length}` : ''}`,
+    );
   return `Data did not survive ${outcome.mode}: ${[...probes, ...volumes].join('; ')}`;
 }
 
@@ -276,7 +325,9 @@ function modeFailure(outcome: ModeOutcome): string {
 async function removeDanglingAnonymous(stack: Stack, before: string[]): Promise<void> {
   const now = new Set(await anonymousVolumesOf(stack.engine, stack.model.project));
   for (const name of before.filter((n) => !now.has(n))) {
-    await stack.engine.removeVolume(name).catch((error: unknown) => core.debug(`keeping ${name}: ${errorMessage(error)}`));
+    await stack.engine
+      .removeVolume(name)
+      .catch((error: unknown) => core.debug(`keeping ${name}: ${errorMessage(error)}`));
   }
 }
 

@@ -32,12 +32,20 @@ describe('the example PostgreSQL stack on the real engine', () => {
     const containers = await serviceContainers(engine, project);
     expect(containers.map((c) => [c.service, c.details.health])).toEqual([['db', 'healthy']]);
 
-    const count = await runServiceCommand(compose, 'db', 'psql -U postgres -d shop -tAc "select count(*) from orders"');
+    const count = await runServiceCommand(
+      compose,
+      'db',
+      'psql -U postgres -d shop -tAc "select count(*) from orders"',
+    );
     expect(count.exitCode).toBe(0);
     expect(count.stdout.trim()).toBe('1000');
 
     // A failing command in the service fails with its own words; teardown still runs below.
-    const broken = await runServiceCommand(compose, 'db', 'psql -U postgres -d shop -tAc "select * from nope"');
+    const broken = await runServiceCommand(
+      compose,
+      'db',
+      'psql -U postgres -d shop -tAc "select * from nope"',
+    );
     expect(broken.exitCode).not.toBe(0);
     expect(broken.stderr).toMatch(/relation "nope" does not exist/);
 

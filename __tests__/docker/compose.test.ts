@@ -17,7 +17,18 @@ describe('compose argument builders', () => {
     [{ waitTimeoutSeconds: 30 }, ['up', '-d', '--wait', '--wait-timeout', '30', '--remove-orphans']],
     [
       { waitTimeoutSeconds: 5, forceRecreate: true, pull: 'never', services: ['db'] },
-      ['up', '-d', '--wait', '--wait-timeout', '5', '--remove-orphans', '--force-recreate', '--pull', 'never', 'db'],
+      [
+        'up',
+        '-d',
+        '--wait',
+        '--wait-timeout',
+        '5',
+        '--remove-orphans',
+        '--force-recreate',
+        '--pull',
+        'never',
+        'db',
+      ],
     ],
   ])('upArgs(%j)', (options, expected) => {
     expect(upArgs(options)).toEqual(expected);
@@ -48,8 +59,18 @@ describe('stackModelFrom', () => {
   it('maps compose keys to real names and sorts every mount into its kind', () => {
     const model = stackModelFrom(config);
     expect(model.volumes).toEqual([
-      { key: 'pgdata', name: 'shop_pgdata', external: false, mounts: [{ service: 'db', target: '/var/lib/postgresql/data', readOnly: false }] },
-      { key: 'shared', name: 'team-shared', external: true, mounts: [{ service: 'app', target: '/data', readOnly: true }] },
+      {
+        key: 'pgdata',
+        name: 'shop_pgdata',
+        external: false,
+        mounts: [{ service: 'db', target: '/var/lib/postgresql/data', readOnly: false }],
+      },
+      {
+        key: 'shared',
+        name: 'team-shared',
+        external: true,
+        mounts: [{ service: 'app', target: '/data', readOnly: true }],
+      },
     ]);
     expect(model.anonymous).toEqual([{ service: 'db', target: '/anon' }]);
     expect(model.tmpfs).toEqual([{ service: 'db', target: '/scratch' }]);

@@ -7,7 +7,8 @@ import '../support/images.js';
 
 const engine = new DockerEngine();
 const fixtures = path.resolve('__tests__/fixtures/stacks');
-const COUNT_PROBE = 'db: psql -U postgres -d shop -tAc "select count(*), md5(string_agg(id::text, chr(44) order by id)) from orders"';
+const COUNT_PROBE =
+  'db: psql -U postgres -d shop -tAc "select count(*), md5(string_agg(id::text, chr(44) order by id)) from orders"';
 
 /** main then post, as the runner runs them; returns both, with what the project left behind. */
 async function runAction(inputs: Record<string, string>, project: string) {
@@ -87,7 +88,9 @@ describe('the built action (dist/main.js + dist/post.js) on the real engine', ()
       ['recreate', false],
     ]);
     expect(r.layer).toEqual([{ service: 'app', path: '/appdata/orders.txt', kind: 'added' }]);
-    expect(main.stdout).toMatch(/Data did not survive recreate: probe "app: cat \/appdata\/orders.txt \/state\/ok.txt" changed/);
+    expect(main.stdout).toMatch(
+      /Data did not survive recreate: probe "app: cat \/appdata\/orders.txt \/state\/ok.txt" changed/,
+    );
     expect(main.summary).toContain('/appdata/orders.txt');
     expectNothingLeft(leftovers);
   });

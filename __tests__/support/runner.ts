@@ -18,10 +18,19 @@ export interface StepRun {
  */
 export async function runStep(
   entry: string,
-  options: { inputs?: Record<string, string>; state?: Record<string, string>; env?: Record<string, string>; cwd?: string },
+  options: {
+    inputs?: Record<string, string>;
+    state?: Record<string, string>;
+    env?: Record<string, string>;
+    cwd?: string;
+  },
 ): Promise<StepRun> {
   const dir = await mkdtemp(path.join(tmpdir(), 'cp-runner-'));
-  const files = { output: path.join(dir, 'output'), state: path.join(dir, 'state'), summary: path.join(dir, 'summary') };
+  const files = {
+    output: path.join(dir, 'output'),
+    state: path.join(dir, 'state'),
+    summary: path.join(dir, 'summary'),
+  };
   await Promise.all(Object.values(files).map((f) => writeFile(f, '')));
   const env: Record<string, string> = {
     ...stringEnv(process.env),
@@ -35,7 +44,8 @@ export async function runStep(
     GITHUB_JOB: 'e2e',
     ...options.env,
   };
-  for (const [name, value] of Object.entries(options.inputs ?? {})) env[`INPUT_${name.toUpperCase()}`] = value;
+  for (const [name, value] of Object.entries(options.inputs ?? {}))
+    env[`INPUT_${name.toUpperCase()}`] = value;
   for (const [name, value] of Object.entries(options.state ?? {})) env[`STATE_${name}`] = value;
   const { exitCode, stdout } = await runNode(path.resolve(entry), env, options.cwd);
   return {
@@ -47,7 +57,11 @@ export async function runStep(
   };
 }
 
-function runNode(entry: string, env: Record<string, string>, cwd?: string): Promise<{ exitCode: number; stdout: string }> {
+function runNode(
+  entry: string,
+  env: Record<string, string>,
+  cwd?: string,
+): Promise<{ exitCode: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [entry], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -75,6 +89,7 @@ export function parseCommandFile(text: string): Record<string, string> {
 
 function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('STATE_')) out[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('STATE_')) out[k] = v;
   return out;
 }

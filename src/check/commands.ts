@@ -40,7 +40,11 @@ export function runServiceCommand(
   return runProcess(service, cli.tool, cli.args, command, { ...options, cwd: compose.spec.cwd });
 }
 
-export function runCommandSpec(compose: Compose, spec: CommandSpec, options: CommandOptions): Promise<CommandResult> {
+export function runCommandSpec(
+  compose: Compose,
+  spec: CommandSpec,
+  options: CommandOptions,
+): Promise<CommandResult> {
   return spec.target === 'host'
     ? runHostCommand(spec.command, options)
     : runServiceCommand(compose, spec.target.service, spec.command, options);

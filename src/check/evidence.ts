@@ -56,7 +56,12 @@ export function compareProbes(before: Evidence, after: Evidence): ProbeCompariso
     const later = after.probes[i]?.result;
     const beforeText = probeText(result);
     const afterText = later ? probeText(later) : '(not run)';
-    return { probe, before: beforeText, after: afterText, same: beforeText === afterText && result.exitCode === 0 };
+    return {
+      probe,
+      before: beforeText,
+      after: afterText,
+      same: beforeText === afterText && result.exitCode === 0,
+    };
   });
 }
 
@@ -78,7 +83,14 @@ export function compareVolumes(
     const later = after.volumes.get(volume);
     if (!later) continue;
     const diff = diffManifests(manifest, later, { policy, ignore: ignoreFor(volume) });
-    diffs.push({ volume, policy, ok: diff.ok, added: diff.added, removed: diff.removed, changed: diff.changed });
+    diffs.push({
+      volume,
+      policy,
+      ok: diff.ok,
+      added: diff.added,
+      removed: diff.removed,
+      changed: diff.changed,
+    });
   }
   return diffs;
 }

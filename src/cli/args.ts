@@ -11,7 +11,11 @@ export interface ParsedArgs {
  * Parses `--name value`, `--name=value` and bare switches. Which names are switches is given, so a value
  * that starts with a dash is still read as a value.
  */
-export function parseArgs(argv: string[], switches: readonly string[], aliases: Record<string, string> = {}): ParsedArgs {
+export function parseArgs(
+  argv: string[],
+  switches: readonly string[],
+  aliases: Record<string, string> = {},
+): ParsedArgs {
   const parsed: ParsedArgs = { positional: [], flags: new Map(), switches: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;

@@ -88,7 +88,8 @@ function print(text: string, code: number, toStderr = false): number {
 
 function twoPositionals(args: ParsedArgs, verb: string): [string, string] {
   const [volume, file, extra] = args.positional;
-  if (!volume || !file || extra) throw new UserError(`${verb} takes VOLUME and FILE. ${USAGE[verb]?.split('\n')[0]}`);
+  if (!volume || !file || extra)
+    throw new UserError(`${verb} takes VOLUME and FILE. ${USAGE[verb]?.split('\n')[0]}`);
   return [volume, file];
 }
 
@@ -110,8 +111,13 @@ async function archiveCommand(args: ParsedArgs, out: (text: string) => void): Pr
   if (!CONSISTENCY_MODES.includes(consistency)) {
     throw new UserError(`--${Inputs.ArchiveConsistency} must be one of ${CONSISTENCY_MODES.join(', ')}.`);
   }
-  const result = await archiveVolume(volume, path.resolve(file), { ...(await engineAndHelper(args)), consistency, format });
-  for (const changed of result.changedWhileReading) process.stderr.write(`warning: ${changed} changed while it was read\n`);
+  const result = await archiveVolume(volume, path.resolve(file), {
+    ...(await engineAndHelper(args)),
+    consistency,
+    format,
+  });
+  for (const changed of result.changedWhileReading)
+    process.stderr.write(`warning: ${changed} changed while it was read\n`);
   out(
     args.switches.has('json')
       ? `${JSON.stringify({ volume, file: result.file, format, bytes: result.bytes, digest: result.manifest.digest, files: result.manifest.files })}\n`
@@ -136,7 +142,8 @@ async function seedCommand(args: ParsedArgs, out: (text: string) => void): Promi
 
 async function digestCommand(args: ParsedArgs, out: (text: string) => void): Promise<number> {
   const [target, extra] = args.positional;
-  if (!target || extra) throw new UserError(`digest takes one VOLUME or FILE. ${USAGE.digest?.split('\n')[0]}`);
+  if (!target || extra)
+    throw new UserError(`digest takes one VOLUME or FILE. ${USAGE.digest?.split('\n')[0]}`);
   const isFile = existsSync(target) && statSync(target).isFile();
   const manifest = isFile ? await verifyArchiveFile(target) : await volumeManifest(target, args);
   out(`${manifest.digest}\n`);

@@ -46,12 +46,15 @@ export interface UpOptions {
 
 /** Decides once whether compose is the docker plugin or a standalone binary. */
 export async function detectComposeCli(): Promise<ComposeCli> {
-  const plugin = await runTool('docker', ['compose', 'version', '--short'], { allowFailure: true }).catch(() => undefined);
+  const plugin = await runTool('docker', ['compose', 'version', '--short'], { allowFailure: true }).catch(
+    () => undefined,
+  );
   if (plugin?.exitCode === 0) return { tool: 'docker', prefix: ['compose'] };
   const standalone = await runTool('docker-compose', ['version', '--short'], { allowFailure: true }).catch(
     () => undefined,
   );
-  if (standalone?.exitCode === 0 && /^v?2\./.test(standalone.stdout.trim())) return { tool: 'docker-compose', prefix: [] };
+  if (standalone?.exitCode === 0 && /^v?2\./.test(standalone.stdout.trim()))
+    return { tool: 'docker-compose', prefix: [] };
   throw new UserError(
     'Docker Compose v2 was not found: install the compose plugin (docker compose version must work) or a v2 docker-compose binary.',
   );
@@ -68,7 +71,14 @@ export function projectArgs(spec: ComposeProjectSpec): string[] {
 }
 
 export function upArgs(options: UpOptions): string[] {
-  const args = ['up', '-d', '--wait', '--wait-timeout', String(options.waitTimeoutSeconds), '--remove-orphans'];
+  const args = [
+    'up',
+    '-d',
+    '--wait',
+    '--wait-timeout',
+    String(options.waitTimeoutSeconds),
+    '--remove-orphans',
+  ];
   if (options.forceRecreate) args.push('--force-recreate');
   if (options.pull) args.push('--pull', options.pull);
   return [...args, ...(options.services ?? [])];

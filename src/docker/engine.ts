@@ -160,7 +160,10 @@ export class DockerEngine {
 
   /** Files written to the container's writable layer; never lists files inside volumes or bind mounts. */
   async layerChanges(id: string): Promise<LayerChange[]> {
-    const changes = ((await this.docker.getContainer(id).changes()) ?? []) as { Path: string; Kind: number }[];
+    const changes = ((await this.docker.getContainer(id).changes()) ?? []) as {
+      Path: string;
+      Kind: number;
+    }[];
     const kinds = ['modified', 'added', 'deleted'] as const;
     return changes.map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? 'modified' }));
   }
@@ -172,7 +175,13 @@ export class DockerEngine {
     // follow=true makes dockerode return a stream rather than a buffer; `until` (now) bounds it for a
     // running container.
     const until = Math.floor(Date.now() / 1000) + 1;
-    const source = (await container.logs({ follow: true, stdout: true, stderr: true, until, tail })) as Readable;
+    const source = (await container.logs({
+      follow: true,
+      stdout: true,
+      stderr: true,
+      until,
+      tail,
+    })) as Readable;
     if (info.Config.Tty) return source;
     const out = new PassThrough();
     this.docker.modem.demuxStream(source, out, out);
@@ -242,7 +251,11 @@ export class HelperContainer {
   async runToCompletion(): Promise<{ exitCode: number; output: string }> {
     await this.container.start();
     const result = (await this.container.wait()) as { StatusCode: number };
-    const logs = (await this.container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    const logs = (await this.container.logs({
+      stdout: true,
+      stderr: true,
+      follow: false,
+    })) as unknown as Buffer;
     return { exitCode: result.StatusCode, output: stripLogFraming(logs) };
   }
 
@@ -256,7 +269,13 @@ export class HelperContainer {
 }
 
 function summarizeContainer(c: Docker.ContainerInfo): ContainerSummary {
-  return { id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), image: c.Image, state: c.State, labels: c.Labels ?? {} };
+  return {
+    id: c.Id,
+    name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+    image: c.Image,
+    state: c.State,
+    labels: c.Labels ?? {},
+  };
 }
 
 /** The HTTP status of a dockerode error, if any. */

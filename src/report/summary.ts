@@ -23,15 +23,32 @@ function stackSection(report: Report): string[] {
     ...report.stack.tmpfs.map((t) => `- ${escape(t)}`),
     ...report.stack.anonymous.map((a) => `- anonymous volume ${escape(a)}: lost on down-up`),
   ];
-  return ['### Volumes', '', '| key | name | kind | mounted at |', '|---|---|---|---|', ...rows, '', ...other, ''];
+  return [
+    '### Volumes',
+    '',
+    '| key | name | kind | mounted at |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+    ...other,
+    '',
+  ];
 }
 
 function seedSection(report: Report): string[] {
   if (report.seeds.length === 0) return [];
   const rows = report.seeds.map(
-    (s) => `| \`${s.volume}\` | ${escape(s.source)} | ${s.files} | ${s.bytes} | \`${s.digest.slice(0, 19)}…\` |`,
+    (s) =>
+      `| \`${s.volume}\` | ${escape(s.source)} | ${s.files} | ${s.bytes} | \`${s.digest.slice(0, 19)}…\` |`,
   );
-  return ['### Seeded', '', '| volume | source | files | bytes | digest |', '|---|---|---|---|---|', ...rows, ''];
+  return [
+    '### Seeded',
+    '',
+    '| volume | source | files | bytes | digest |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+  ];
 }
 
 function testSection(report: Report): string[] {
@@ -46,12 +63,19 @@ function testSection(report: Report): string[] {
 function modeSection(report: Report): string[] {
   const out: string[] = [];
   for (const mode of report.modes) {
-    out.push(`### Restart mode \`${mode.mode}\`: ${mode.passed ? '✅ survived' : '❌ data lost'}`, '', `_${mode.effect}_`, '');
+    out.push(
+      `### Restart mode \`${mode.mode}\`: ${mode.passed ? '✅ survived' : '❌ data lost'}`,
+      '',
+      `_${mode.effect}_`,
+      '',
+    );
     if (mode.error) out.push(`Error: ${escape(mode.error)}`, '');
     if (mode.probes.length) {
       out.push('| probe | before | after | |', '|---|---|---|---|');
       for (const p of mode.probes) {
-        out.push(`| \`${escape(p.probe)}\` | \`${cell(p.before)}\` | \`${cell(p.after)}\` | ${p.same ? '✅' : '❌'} |`);
+        out.push(
+          `| \`${escape(p.probe)}\` | \`${cell(p.before)}\` | \`${cell(p.after)}\` | ${p.same ? '✅' : '❌'} |`,
+        );
       }
       out.push('');
     }
@@ -89,14 +113,34 @@ function volumeSection(report: Report): string[] {
   const rows = report.volumes.map(
     (v) => `| \`${v.name}\` | ${v.files ?? ''} | ${v.size ?? ''} | \`${v.digest ?? ''}\` |`,
   );
-  const archives = report.archives.map((a) => `- \`${a.file}\` (${a.format}, ${a.bytes} bytes)${a.store ? ` → ${a.store}` : ''}`);
-  return ['### Final volumes', '', '| volume | files | bytes | digest |', '|---|---|---|---|', ...rows, '', ...archives, ''];
+  const archives = report.archives.map(
+    (a) => `- \`${a.file}\` (${a.format}, ${a.bytes} bytes)${a.store ? ` → ${a.store}` : ''}`,
+  );
+  return [
+    '### Final volumes',
+    '',
+    '| volume | files | bytes | digest |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+    ...archives,
+    '',
+  ];
 }
 
 function logSection(report: Report): string[] {
   const out: string[] = [];
   for (const log of report.serviceLogs) {
-    out.push(`<details><summary>Logs of ${log.service} (${escape(log.state)})</summary>`, '', '```', log.tail, '```', '', '</details>', '');
+    out.push(
+      `<details><summary>Logs of ${log.service} (${escape(log.state)})</summary>`,
+      '',
+      '```',
+      log.tail,
+      '```',
+      '',
+      '</details>',
+      '',
+    );
   }
   return out;
 }

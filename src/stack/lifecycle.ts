@@ -32,7 +32,10 @@ export interface ServiceContainer {
 
 /** The project's service containers (one-off `run` containers excluded), inspected. */
 export async function serviceContainers(engine: DockerEngine, project: string): Promise<ServiceContainer[]> {
-  const list = await engine.listContainers([`${COMPOSE_PROJECT_LABEL}=${project}`, `${COMPOSE_ONEOFF_LABEL}=False`]);
+  const list = await engine.listContainers([
+    `${COMPOSE_PROJECT_LABEL}=${project}`,
+    `${COMPOSE_ONEOFF_LABEL}=False`,
+  ]);
   const containers = await Promise.all(list.map((c) => engine.inspectContainer(c.id)));
   return containers
     .map((details) => ({ service: details.labels[COMPOSE_SERVICE_LABEL] ?? details.name, details }))
@@ -41,19 +44,30 @@ export async function serviceContainers(engine: DockerEngine, project: string): 
 
 /** A container that is not running, restarting, or has a healthcheck that is not healthy. */
 export function isUnwell(details: ContainerDetails): boolean {
-  return !details.running || details.restarting || (details.health !== undefined && details.health !== 'healthy');
+  return (
+    !details.running || details.restarting || (details.health !== undefined && details.health !== 'healthy')
+  );
 }
 
 /**
  * `up -d --wait`, then a second look: --wait can report a container healthy just before it exits, so the
  * containers' state is checked again after a short pause.
  */
-export async function upAndWait(compose: Compose, engine: DockerEngine, options: UpOptions, what: string): Promise<void> {
+export async function upAndWait(
+  compose: Compose,
+  engine: DockerEngine,
+  options: UpOptions,
+  what: string,
+): Promise<void> {
   try {
     await compose.up(options);
   } catch (error) {
     if (!(error instanceof ToolError)) throw error;
-    await failWithLogs(engine, compose.projectName, `${what}: compose up failed: ${firstLine(error.result.stderr)}`);
+    await failWithLogs(
+      engine,
+      compose.projectName,
+      `${what}: compose up failed: ${firstLine(error.result.stderr)}`,
+    );
   }
   await new Promise((resolve) => setTimeout(resolve, 1500));
   await assertStackHealthy(engine, compose.projectName, what, options.services);

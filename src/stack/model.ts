@@ -36,15 +36,31 @@ export function stackModelFrom(config: ComposeModel, selected: string[] = []): S
   const declared = config.volumes ?? {};
   const volumes = new Map<string, NamedVolume>();
   for (const [key, spec] of Object.entries(declared)) {
-    volumes.set(key, { key, name: spec.name ?? `${config.name}_${key}`, external: spec.external === true, mounts: [] });
+    volumes.set(key, {
+      key,
+      name: spec.name ?? `${config.name}_${key}`,
+      external: spec.external === true,
+      mounts: [],
+    });
   }
   const images: Record<string, string> = {};
-  for (const service of services) images[service] = config.services[service]?.image ?? `${config.name}-${service}`;
-  const model: StackModel = { project: config.name, services, images, volumes: [], binds: [], tmpfs: [], anonymous: [] };
+  for (const service of services)
+    images[service] = config.services[service]?.image ?? `${config.name}-${service}`;
+  const model: StackModel = {
+    project: config.name,
+    services,
+    images,
+    volumes: [],
+    binds: [],
+    tmpfs: [],
+    anonymous: [],
+  };
   for (const service of services) {
     for (const mount of config.services[service]?.volumes ?? []) {
       if (mount.type === 'volume' && mount.source) {
-        volumes.get(mount.source)?.mounts.push({ service, target: mount.target, readOnly: mount.read_only === true });
+        volumes
+          .get(mount.source)
+          ?.mounts.push({ service, target: mount.target, readOnly: mount.read_only === true });
       } else if (mount.type === 'volume') {
         model.anonymous.push({ service, target: mount.target });
       } else if (mount.type === 'bind') {
@@ -66,5 +82,7 @@ export function findVolume(model: StackModel, keyOrName: string): NamedVolume | 
 
 /** Images of the services that mount a volume: candidates for its helper container. */
 export function imagesMounting(model: StackModel, volume: NamedVolume): string[] {
-  return [...new Set(volume.mounts.map((m) => model.images[m.service]).filter((i): i is string => Boolean(i)))];
+  return [
+    ...new Set(volume.mounts.map((m) => model.images[m.service]).filter((i): i is string => Boolean(i))),
+  ];
 }

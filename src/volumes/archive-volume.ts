@@ -33,7 +33,11 @@ export interface ArchiveResult {
  * Volume → archive file, streamed: engine tar → repacker (sha256 per file, manifest appended) →
  * compressor → a temp file renamed into place only when complete.
  */
-export async function archiveVolume(volume: string, dest: string, options: ArchiveOptions): Promise<ArchiveResult> {
+export async function archiveVolume(
+  volume: string,
+  dest: string,
+  options: ArchiveOptions,
+): Promise<ArchiveResult> {
   const format = options.format ?? formatFromFileName(dest);
   const partial = `${dest}.partial`;
   const helper = { engine: options.engine, image: options.helperImage, runId: options.runId, readOnly: true };
@@ -41,7 +45,12 @@ export async function archiveVolume(volume: string, dest: string, options: Archi
     const manifest = await withQuiescedVolume(options.engine, volume, options.consistency, () =>
       withVolumeHelper(volume, helper, async (container) => {
         const repacker = createManifestingRepacker({ root: ARCHIVE_ROOT, volumeName: volume });
-        await pipeline(await container.getArchive(HELPER_MOUNT), repacker, createCompressor(format), createWriteStream(partial));
+        await pipeline(
+          await container.getArchive(HELPER_MOUNT),
+          repacker,
+          createCompressor(format),
+          createWriteStream(partial),
+        );
         return repacker.manifest;
       }),
     );
@@ -49,7 +58,8 @@ export async function archiveVolume(volume: string, dest: string, options: Archi
       options.consistency === 'live' ? await changedSince(volume, manifest, helper) : [];
     await rename(partial, dest);
     const { size } = await stat(dest);
-    if (size === 0) throw new UserError(`Archive of volume ${volume} came out empty (0 bytes): ${dest} was not kept.`);
+    if (size === 0)
+      throw new UserError(`Archive of volume ${volume} came out empty (0 bytes): ${dest} was not kept.`);
     return { volume, file: dest, format, bytes: size, manifest, changedWhileReading };
   } catch (error) {
     await rm(partial, { force: true });
@@ -63,13 +73,18 @@ async function changedSince(
   archived: VolumeManifest,
   helper: Parameters<typeof withVolumeHelper>[1],
 ): Promise<string[]> {
-  const now = await withVolumeHelper(volume, helper, async (c) => manifestOfTarStream(await c.getArchive(HELPER_MOUNT), ARCHIVE_ROOT));
+  const now = await withVolumeHelper(volume, helper, async (c) =>
+    manifestOfTarStream(await c.getArchive(HELPER_MOUNT), ARCHIVE_ROOT),
+  );
   const before = new Map(archived.entries.map((e) => [e.path, e]));
   return now.entries
     .filter((e) => {
       const old = before.get(e.path);
-      return old !== undefined && e.type !== 'directory' && (old.size !== e.size || old.mtime !== e.mtime || old.sha256 !== e.sha256);
+      return (
+        old !== undefined &&
+        e.type !== 'directory' &&
+        (old.size !== e.size || old.mtime !== e.mtime || old.sha256 !== e.sha256)
+      );
     })
     .map((e) => e.path);
 }
-

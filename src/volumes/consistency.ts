@@ -19,7 +19,9 @@ export async function withQuiescedVolume<T>(
   const quiesced: string[] = [];
   try {
     for (const container of running) {
-      core.info(`${mode === 'stop' ? 'Stopping' : 'Pausing'} ${container.name} while volume ${volume} is read`);
+      core.info(
+        `${mode === 'stop' ? 'Stopping' : 'Pausing'} ${container.name} while volume ${volume} is read`,
+      );
       if (mode === 'stop') await engine.stopContainer(container.id);
       else await engine.pauseContainer(container.id);
       quiesced.push(container.id);
@@ -31,7 +33,9 @@ export async function withQuiescedVolume<T>(
         if (mode === 'stop') await engine.startContainer(id);
         else await engine.unpauseContainer(id);
       } catch (error) {
-        core.warning(`Could not ${mode === 'stop' ? 'start' : 'unpause'} container ${id} again: ${errorMessage(error)}`);
+        core.warning(
+          `Could not ${mode === 'stop' ? 'start' : 'unpause'} container ${id} again: ${errorMessage(error)}`,
+        );
       }
     }
   }

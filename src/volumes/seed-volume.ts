@@ -7,7 +7,13 @@ import { createArchiveReader, manifestOfTarStream, verifyArchiveFile } from '../
 import { COMPOSE_PROJECT_LABEL, COMPOSE_VOLUME_LABEL, CREATED_LABEL, RUN_LABEL } from '../constants.js';
 import type { DockerEngine } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
-import { ARCHIVE_ROOT, HELPER_MOUNT, HELPER_MOUNT_PARENT, withVolumeHelper, type HelperOptions } from './helper.js';
+import {
+  ARCHIVE_ROOT,
+  HELPER_MOUNT,
+  HELPER_MOUNT_PARENT,
+  withVolumeHelper,
+  type HelperOptions,
+} from './helper.js';
 
 export interface SeedOptions {
   engine: DockerEngine;
@@ -79,7 +85,12 @@ async function writeArchive(volume: string, file: string, format: ArchiveFormat,
   });
 }
 
-async function verifyVolume(volume: string, expected: VolumeManifest, helper: HelperOptions, file: string): Promise<void> {
+async function verifyVolume(
+  volume: string,
+  expected: VolumeManifest,
+  helper: HelperOptions,
+  file: string,
+): Promise<void> {
   const actual = await withVolumeHelper(volume, { ...helper, readOnly: true }, async (c) =>
     manifestOfTarStream(await c.getArchive(HELPER_MOUNT), ARCHIVE_ROOT),
   );
@@ -90,12 +101,19 @@ async function verifyVolume(volume: string, expected: VolumeManifest, helper: He
   }
 }
 
-async function undoSeed(volume: string, created: boolean, helper: HelperOptions, cause: unknown): Promise<void> {
+async function undoSeed(
+  volume: string,
+  created: boolean,
+  helper: HelperOptions,
+  cause: unknown,
+): Promise<void> {
   try {
     if (created) await helper.engine.removeVolume(volume);
     else await emptyVolume(volume, helper);
   } catch (error) {
-    throw new UserError(`Seeding ${volume} failed (${errorMessage(cause)}) and cleaning up failed too: ${errorMessage(error)}`);
+    throw new UserError(
+      `Seeding ${volume} failed (${errorMessage(cause)}) and cleaning up failed too: ${errorMessage(error)}`,
+    );
   }
 }
 
@@ -112,7 +130,9 @@ async function emptyVolume(volume: string, helper: HelperOptions): Promise<void>
   const cmd = ['sh', '-c', `find ${HELPER_MOUNT} -mindepth 1 -maxdepth 1 -exec rm -rf {} +`];
   const result = await withVolumeHelper(volume, { ...helper, cmd }, (c) => c.runToCompletion());
   if (result.exitCode !== 0) {
-    throw new UserError(`Could not empty volume ${volume} with helper image ${helper.image}: ${result.output.trim()}`);
+    throw new UserError(
+      `Could not empty volume ${volume} with helper image ${helper.image}: ${result.output.trim()}`,
+    );
   }
 }
 

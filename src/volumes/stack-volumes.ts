@@ -22,14 +22,20 @@ export interface StackVolumes {
 }
 
 /** Fills the stack's volumes from the `seed` lines before the stack starts; one download per source. */
-export async function seedStackVolumes(settings: Settings, ctx: RunnerContext, stack: StackVolumes): Promise<SeedOutcome[]> {
+export async function seedStackVolumes(
+  settings: Settings,
+  ctx: RunnerContext,
+  stack: StackVolumes,
+): Promise<SeedOutcome[]> {
   const outcomes: SeedOutcome[] = [];
   const fetched = new Map<string, string[]>();
   for (const seed of settings.seeds) {
     const volume = findVolume(stack.model, seed.volume);
     if (!volume) {
       const known = stack.model.volumes.map((v) => v.key).join(', ') || 'none';
-      throw new UserError(`Input '${Inputs.Seed}': the stack has no volume "${seed.volume}" (its volumes: ${known}).`);
+      throw new UserError(
+        `Input '${Inputs.Seed}': the stack has no volume "${seed.volume}" (its volumes: ${known}).`,
+      );
     }
     if (!fetched.has(seed.source)) fetched.set(seed.source, await fetchSource(seed.source, settings, ctx));
     const files = fetched.get(seed.source) ?? [];
@@ -42,7 +48,11 @@ export async function seedStackVolumes(settings: Settings, ctx: RunnerContext, s
     const result = await core.group(`Seed ${volume.name} from ${path.basename(file)}`, async () =>
       seedVolume(volume.name, file, {
         engine: stack.engine,
-        helperImage: await resolveHelperImage(stack.engine, settings.helperImage, imagesMounting(stack.model, volume)),
+        helperImage: await resolveHelperImage(
+          stack.engine,
+          settings.helperImage,
+          imagesMounting(stack.model, volume),
+        ),
         runId: stack.runId,
         overwrite: settings.overwrite,
         compose: volume.external ? undefined : { project: stack.model.project, key: volume.key },
@@ -86,7 +96,9 @@ function pickArchive(files: string[], volume: NamedVolume, source: string): stri
   if (match) return match;
   if (archives.length === 1) return archives[0] as string;
   const names = archives.map((f) => path.basename(f)).join(', ') || 'no archives';
-  throw new UserError(`${source} has no archive for volume ${volume.key} (expected ${volume.key}.tar.zst or similar; found ${names}).`);
+  throw new UserError(
+    `${source} has no archive for volume ${volume.key} (expected ${volume.key}.tar.zst or similar; found ${names}).`,
+  );
 }
 
 function archiveBaseName(file: string): string | undefined {
@@ -100,7 +112,9 @@ function archiveBaseName(file: string): string | undefined {
 export function storeOptions(settings: Settings, ctx: RunnerContext, forSeed: boolean): StoreOptions {
   const run = forSeed ? settings.seedRun : undefined;
   if (run && !settings.githubToken) {
-    throw new UserError(`Input '${Inputs.SeedRunId}' needs '${Inputs.GithubToken}' (a token with actions: read).`);
+    throw new UserError(
+      `Input '${Inputs.SeedRunId}' needs '${Inputs.GithubToken}' (a token with actions: read).`,
+    );
   }
   return {
     workspaceDir: ctx.workspace,
@@ -124,7 +138,8 @@ export function storeOptions(settings: Settings, ctx: RunnerContext, forSeed: bo
 export function archiveTarget(settings: Settings, ctx: RunnerContext): string | undefined {
   const target = settings.archiveTo ?? (ctx.onGitHub ? 'artifact' : 'path:compose-persist-archives');
   if (target === 'none') return undefined;
-  if (target === 'artifact') return `artifact:${settings.artifactName ?? `volumes-${settings.projectName ?? ctx.job}`}`;
+  if (target === 'artifact')
+    return `artifact:${settings.artifactName ?? `volumes-${settings.projectName ?? ctx.job}`}`;
   parseStoreSpec(target); // a bad target fails before any work is done
   return target;
 }
@@ -146,14 +161,20 @@ export async function archiveStackVolumes(
     const result = await core.group(`Archive ${volume.name}`, async () =>
       archiveVolume(volume.name, file, {
         engine: stack.engine,
-        helperImage: await resolveHelperImage(stack.engine, settings.helperImage, imagesMounting(stack.model, volume)),
+        helperImage: await resolveHelperImage(
+          stack.engine,
+          settings.helperImage,
+          imagesMounting(stack.model, volume),
+        ),
         runId: stack.runId,
         consistency: settings.archiveConsistency,
         format,
       }),
     );
     for (const changed of result.changedWhileReading) {
-      report.warnings.push(`${volume.name}: ${changed} changed while it was archived (archive-consistency: live).`);
+      report.warnings.push(
+        `${volume.name}: ${changed} changed while it was archived (archive-consistency: live).`,
+      );
     }
     outcomes.push({ volume: volume.name, file, format, bytes: result.bytes, digest: result.manifest.digest });
   }

@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createCompressor,
+  createDecompressor,
+  defaultFormat,
+  detectFormat,
+  formatFromFileName,
+  zstdAvailable,
+  type ArchiveFormat,
+} from '../../src/archive/format.js';
+import { UserError } from '../../src/errors.js';
+import { bufferOf } from './tar-fixtures.js';
+
+async function through(data: Buffer, ...stages: NodeJS.ReadWriteStream[]): Promise<Buffer> {
+  const last = stages.at(-1)!;
+  const [out] = await Promise.all([bufferOf(last), pipeline([Readable.from([data]), ...stages])]);
+  return out;
+}
+
+describe('formatFromFileName', () => {
+  it.each<[string, ArchiveFormat]>([
+    ['db.tar', 'tar'],
+    ['/backups/db.tar.gz', 'tar.gz'],
+    ['db.TGZ', 'tar.gz'],
+    ['db.tar.zst', 'tar.zst'],
+    ['db.tzst', 'tar.zst'],
+  ])('%s → %s', (name, format) => {
+    expect(formatFromFileName(name)).toBe(format);
+  });
+
+  it('names the file and the valid extensions otherwise', () => {
+    expect(() => formatFromFileName('db.zip')).toThrow(UserError);
+    expect(() => formatFromFileName('db.zip')).toThrow(
+      'Archive db.zip has no known extension: name it with one of .tar.zst, .tzst, .tar.gz, .tgz, .tar.',
+    );
+  });
+});
+
+describe('detectFormat', () => {
+  const tarHeader = Buffer.alloc(512);
+  tarHeader.write('ustar', 257, 'latin1');
+
+  it.each<[string, Buffer, ArchiveFormat]>([
+    ['gzip', Buffer.from([0x1f, 0x8b, 0x08, 0x00]), 'tar.gz'],
+    ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x04]), 'tar.zst'],
+    ['tar', tarHeader, 'tar'],
+  ])('%s by its magic bytes', (_name, bytes, format) => {
+    expect(detectFormat(bytes)).toBe(format);
+  });
+
+  it('refuses anything else, naming the file', () => {
+    expect(() => detectFormat(Buffer.from('PK\u0003\u0004zip'), 'x.tar')).toThrow(
+      'Archive x.tar is not a tar, tar.gz or tar.zst archive (its first bytes are 504b03047a6970).',
+    );
+    expect(() => detectFormat(Buffer.alloc(100))).toThrow(/^The archive is not a tar/);
+  });
+});
+
+describe('compressors', () => {
+  const data = Buffer.concat([randomBytes(300_000), Buffer.alloc(700_000, 7)]);
+
+  it.each<ArchiveFormat>(['tar', 'tar.gz', 'tar.zst'])('%s round-trips and is detected', async (format) => {
+    const packed = await through(data, createCompressor(format));
+    if (format !== 'tar') expect(detectFormat(packed)).toBe(format);
+    if (format !== 'tar') expect(packed.length).toBeLessThan(data.length);
+    expect((await through(packed, createDecompressor(format))).equals(data)).toBe(true);
+  });
+
+  it.each<ArchiveFormat>(['tar.gz', 'tar.zst'])(
+    '%s: corrupt input is a UserError naming the archive',
+    async (format) => {
+      const packed = await through(data, createCompressor(format));
+      const cut = packed.subarray(0, packed.length - 100);
+      const error = await through(cut, createDecompressor(format, 'db.' + format)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `^Archive db\\.${format.replace('.', '\\.')} cannot be decompressed as ${format} \\(.+\\): it is truncated or corrupt\\.$`,
+        ),
+      );
+    },
+  );
+
+  it("zstd errors carry zstd's own words", async () => {
+    const error = await through(Buffer.from('not zstd at all'), createDecompressor('tar.zst')).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toMatch(/zstd exited with 1: .*(unknown header|unsupported format)/i);
+  });
+});
+
+describe('without a zstd binary', () => {
+  const path = process.env.PATH;
+  afterEach(() => {
+    process.env.PATH = path;
+  });
+
+  it('prefers zstd when present, falls back to gzip, and says how to get zstd', () => {
+    expect(zstdAvailable()).toBe(true); // /usr/bin/zstd on this machine
+    expect(defaultFormat()).toBe('tar.zst');
+    process.env.PATH = '/nonexistent';
+    expect(zstdAvailable()).toBe(false);
+    expect(defaultFormat()).toBe('tar.gz');
+    const message =
+      'tar.zst needs the zstd binary: install it (apt-get install zstd) or use a .tar.gz archive';
+    expect(() => createCompressor('tar.zst')).toThrow(message);
+    expect(() => createDecompressor('tar.zst')).toThrow(new UserError(message));
+  });
+});

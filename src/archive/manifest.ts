@@ -1,0 +1,332 @@
+import { createHash } from 'node:crypto';
+import { UserError } from '../errors.js';
+import { globToRegExp } from '../glob.js';
+
+export type EntryType =
+  'file' | 'directory' | 'symlink' | 'hardlink' | 'fifo' | 'char-device' | 'block-device';
+
+export const ENTRY_TYPES: readonly EntryType[] = [
+  'file',
+  'directory',
+  'symlink',
+  'hardlink',
+  'fifo',
+  'char-device',
+  'block-device',
+];
+
+export interface ManifestEntry {
+  /** Relative to the volume root, POSIX, '.' for the root, no trailing slash. */
+  path: string;
+  type: EntryType;
+  /** Permission bits incl. setuid/setgid/sticky (& 0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Content bytes (for a hardlink: the target's size). */
+  size: number;
+  /** Whole seconds since the epoch. */
+  mtime: number;
+  /** Hex, for file and hardlink (a hardlink carries its target's sha256). */
+  sha256?: string;
+  /** Symlink target as stored; for a hardlink the volume-relative path of the target. */
+  linkTarget?: string;
+  /** Xattr names carried (the engine only keeps security.capability). */
+  xattrs?: string[];
+  device?: { major: number; minor: number };
+}
+
+export interface VolumeManifest {
+  version: 1;
+  tool: 'compose-persist';
+  /** The tar root name, e.g. 'volume'. */
+  root: string;
+  /** The volume the entries were read from, when known (informational, not part of the digest). */
+  volume?: string;
+  /** ISO time. */
+  createdAt: string;
+  /** Number of regular files + hardlinks. */
+  files: number;
+  /** Sum of regular file sizes (hardlinks not counted twice). */
+  bytes: number;
+  /** 'sha256:<hex>' of the volume: see computeDigest. */
+  digest: string;
+  limitations: string[];
+  entries: ManifestEntry[];
+}
+
+/** The name of the last entry of every archive; outside the root, so it never lands in a volume. */
+export const MANIFEST_ENTRY_NAME = 'compose-persist-manifest.json';
+export const DEFAULT_ROOT = 'volume';
+
+/** What the engine's archive API cannot carry, recorded in every manifest. */
+export const ENGINE_LIMITATIONS: readonly string[] = [
+  'xattrs other than security.capability and ACLs are not preserved by the engine archive API',
+  'sockets are skipped by the engine archive API',
+  'mtimes are kept to whole seconds; atime and ctime are not kept',
+];
+
+/** Collects entries as a tar stream goes by and turns them into a VolumeManifest. */
+export class ManifestBuilder {
+  private readonly entries: ManifestEntry[] = [];
+  private readonly byPath = new Map<string, ManifestEntry>();
+  private readonly limitations = new Set(ENGINE_LIMITATIONS);
+
+  constructor(
+    private readonly root: string,
+    private readonly volume?: string,
+  ) {}
+
+  /** Adds an entry; a hardlink takes its target's size and sha256 (the target must be added first). */
+  add(entry: ManifestEntry): ManifestEntry {
+    if (entry.type === 'hardlink' && entry.linkTarget !== undefined) {
+      const target = this.byPath.get(entry.linkTarget);
+      if (target) {
+        entry.size = target.size;
+        if (target.sha256 !== undefined) entry.sha256 = target.sha256;
+      }
+    }
+    this.entries.push(entry);
+    this.byPath.set(entry.path, entry);
+    return entry;
+  }
+
+  /** Records something this stream could not carry faithfully. */
+  note(limitation: string): void {
+    this.limitations.add(limitation);
+  }
+
+  has(path: string): boolean {
+    return this.byPath.has(path);
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  finalize(createdAt: Date = new Date()): VolumeManifest {
+    const files = this.entries.filter((e) => e.type === 'file' || e.type === 'hardlink').length;
+    const bytes = this.entries.reduce((sum, e) => sum + (e.type === 'file' ? e.size : 0), 0);
+    return {
+      version: 1,
+      tool: 'compose-persist',
+      root: this.root,
+      ...(this.volume === undefined ? {} : { volume: this.volume }),
+      createdAt: createdAt.toISOString(),
+      files,
+      bytes,
+      digest: computeDigest(this.entries),
+      limitations: [...this.limitations],
+      entries: this.entries,
+    };
+  }
+}
+
+/** An entry as the digest and diffs see it: hard-link groups flattened, the root's mtime dropped. */
+interface CanonicalEntry {
+  path: string;
+  type: EntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number | null;
+  sha256: string | null;
+  linkTarget: string | null;
+  /** The smallest path of the entry's hard-link group, null when it has no other links. */
+  hardlinks: string | null;
+  device: string | null;
+}
+
+/** Follows hard links to the entry that holds the data (the tar's first member of the group). */
+function dataEntryOf(entry: ManifestEntry, byPath: Map<string, ManifestEntry>): ManifestEntry {
+  let current = entry;
+  const visited = new Set<string>();
+  while (current.type === 'hardlink' && current.linkTarget !== undefined && !visited.has(current.path)) {
+    visited.add(current.path);
+    const target = byPath.get(current.linkTarget);
+    if (!target) break;
+    current = target;
+  }
+  return current;
+}
+
+/** Smallest by byte order of the UTF-8 path, as the digest sorts. */
+function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+function canonicalEntries(entries: readonly ManifestEntry[]): Map<string, CanonicalEntry> {
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  const dataOf = new Map(entries.map((e) => [e.path, dataEntryOf(e, byPath)]));
+  const groups = new Map<string, string>(); // data entry path → smallest member path
+  for (const [path, data] of dataOf) {
+    const smallest = groups.get(data.path) ?? data.path;
+    groups.set(data.path, compareBytes(path, smallest) < 0 ? path : smallest);
+  }
+  const members = new Map<string, number>();
+  for (const data of dataOf.values()) members.set(data.path, (members.get(data.path) ?? 0) + 1);
+  const result = new Map<string, CanonicalEntry>();
+  for (const entry of entries) {
+    const data = dataOf.get(entry.path) ?? entry;
+    result.set(entry.path, {
+      path: entry.path,
+      type: data.type,
+      mode: data.mode,
+      uid: data.uid,
+      gid: data.gid,
+      size: data.size,
+      mtime: entry.path === '.' ? null : data.mtime,
+      sha256: data.sha256 ?? null,
+      linkTarget: data.type === 'symlink' ? (data.linkTarget ?? '') : null,
+      hardlinks: (members.get(data.path) ?? 1) > 1 ? (groups.get(data.path) ?? null) : null,
+      device: data.device ? `${data.device.major},${data.device.minor}` : null,
+    });
+  }
+  return result;
+}
+
+/**
+ * The digest of a volume's contents, 'sha256:<hex>'. Rule: entries are sorted by path (UTF-8 byte order)
+ * and each contributes one line, the JSON array [path, type, mode, uid, gid, size, mtime, sha256,
+ * symlink target, hard-link group, "major,minor"] + '\n' (JSON keeps odd names unambiguous). Every member
+ * of a hard-link group is written as the data entry it links to (type, metadata, sha256) plus the group's
+ * smallest path, so it does not matter which member the tar stored as the file. The root's mtime is left
+ * out (null) because the engine touches it. Archive format, compression and entry order do not matter.
+ */
+export function computeDigest(entries: readonly ManifestEntry[]): string {
+  const canonical = [...canonicalEntries(entries).values()];
+  const keyed = canonical.map((entry) => ({ key: Buffer.from(entry.path), entry }));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  const hash = createHash('sha256');
+  for (const { entry: e } of keyed) {
+    const line = [
+      e.path,
+      e.type,
+      e.mode,
+      e.uid,
+      e.gid,
+      e.size,
+      e.mtime,
+      e.sha256,
+      e.linkTarget,
+      e.hardlinks,
+      e.device,
+    ];
+    hash.update(`${JSON.stringify(line)}\n`);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+export interface DiffOptions {
+  /** `no-loss`: nothing that existed before is missing or changed type; `exact`: nothing differs. */
+  policy: 'no-loss' | 'exact';
+  /** Globs (`*`, `**`, `?`) matched against entry paths; a match also ignores everything below it. */
+  ignore?: string[];
+}
+
+export interface ManifestDiff {
+  added: string[];
+  removed: string[];
+  changed: { path: string; fields: string[] }[];
+  ok: boolean;
+}
+
+const COMPARED_FIELDS = [
+  'type',
+  'mode',
+  'uid',
+  'gid',
+  'size',
+  'mtime',
+  'sha256',
+  'linkTarget',
+  'hardlinks',
+  'device',
+] as const;
+
+/** Compares two manifests of the same volume path by path. Directory mtimes are never compared. */
+export function diffManifests(
+  before: VolumeManifest,
+  after: VolumeManifest,
+  options: DiffOptions,
+): ManifestDiff {
+  const ignored = ignoreMatcher(options.ignore ?? []);
+  const old = canonicalEntries(before.entries);
+  const now = canonicalEntries(after.entries);
+  const xattrsBefore = xattrsByPath(before.entries);
+  const xattrsAfter = xattrsByPath(after.entries);
+  const added = [...now.keys()].filter((p) => !old.has(p) && !ignored(p));
+  const removed = [...old.keys()].filter((p) => !now.has(p) && !ignored(p));
+  const changed: ManifestDiff['changed'] = [];
+  for (const [path, a] of old) {
+    const b = now.get(path);
+    if (!b || ignored(path)) continue;
+    const fields = COMPARED_FIELDS.filter((f) => a[f] !== b[f] && !(f === 'mtime' && a.type === 'directory'));
+    const names: string[] = [...fields];
+    if ((xattrsBefore.get(path) ?? '') !== (xattrsAfter.get(path) ?? '')) names.push('xattrs');
+    if (names.length > 0) changed.push({ path, fields: names });
+  }
+  const sortPaths = (paths: string[]) => paths.sort(compareBytes);
+  changed.sort((x, y) => compareBytes(x.path, y.path));
+  const lost = removed.length > 0 || changed.some((c) => c.fields.includes('type'));
+  const ok = options.policy === 'no-loss' ? !lost : added.length + removed.length + changed.length === 0;
+  return { added: sortPaths(added), removed: sortPaths(removed), changed, ok };
+}
+
+function xattrsByPath(entries: readonly ManifestEntry[]): Map<string, string> {
+  return new Map(entries.map((e) => [e.path, [...(e.xattrs ?? [])].sort().join('\n')]));
+}
+
+/** True for a path that one of the globs matches, or that lies below a matched path. */
+function ignoreMatcher(globs: readonly string[]): (path: string) => boolean {
+  if (globs.length === 0) return () => false;
+  const patterns = globs.map(globToRegExp);
+  return (path) => {
+    if (path === '.') return false;
+    const segments = path.split('/');
+    for (let i = 1; i <= segments.length; i++) {
+      const prefix = segments.slice(0, i).join('/');
+      if (patterns.some((pattern) => pattern.test(prefix))) return true;
+    }
+    return false;
+  };
+}
+
+/** Parses and shape-checks the manifest embedded in an archive; `label` names the archive in errors. */
+export function parseManifest(text: string, label: string): VolumeManifest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${label} has a corrupt manifest (${MANIFEST_ENTRY_NAME} is not valid JSON).`, {
+      cause: error,
+    });
+  }
+  if (!isVolumeManifest(value)) {
+    throw new UserError(
+      `${label} has a manifest this version of compose-persist cannot read (expected version 1 with entries).`,
+    );
+  }
+  return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isVolumeManifest(value: unknown): value is VolumeManifest {
+  if (!isRecord(value) || value.version !== 1 || value.tool !== 'compose-persist') return false;
+  if (typeof value.root !== 'string' || typeof value.digest !== 'string') return false;
+  if (!Array.isArray(value.limitations) || !Array.isArray(value.entries)) return false;
+  return value.entries.every(isManifestEntry);
+}
+
+function isManifestEntry(value: unknown): value is ManifestEntry {
+  if (!isRecord(value) || typeof value.path !== 'string') return false;
+  if (!(ENTRY_TYPES as readonly unknown[]).includes(value.type)) return false;
+  const numbers = [value.mode, value.uid, value.gid, value.size, value.mtime];
+  if (!numbers.every((n) => typeof n === 'number' && Number.isFinite(n))) return false;
+  const optionalStrings = [value.sha256, value.linkTarget];
+  return optionalStrings.every((s) => s === undefined || typeof s === 'string');
+}

@@ -1,0 +1,99 @@
+import { UserError } from '../errors.js';
+import type { EntryType } from './manifest.js';
+
+/** A tar entry that would write outside the volume (or through a link) if it were extracted. */
+export class UnsafeEntryError extends UserError {}
+
+/**
+ * The volume-relative POSIX path of a tar entry named `root/...` ('.' for the root itself). Empty and '.'
+ * segments are dropped; absolute names, '..' segments and names outside `root/` throw UnsafeEntryError.
+ */
+export function volumeRelativePath(tarName: string, root: string): string {
+  if (tarName.startsWith('/')) {
+    throw new UnsafeEntryError(`Unsafe tar entry ${JSON.stringify(tarName)}: absolute paths are refused.`);
+  }
+  const segments = tarName.split('/').filter((segment) => segment !== '' && segment !== '.');
+  if (segments.includes('..')) {
+    throw new UnsafeEntryError(`Unsafe tar entry ${JSON.stringify(tarName)}: '..' segments are refused.`);
+  }
+  if (segments[0] !== root) {
+    throw new UnsafeEntryError(
+      `Unsafe tar entry ${JSON.stringify(tarName)}: every entry must be below ${JSON.stringify(`${root}/`)}.`,
+    );
+  }
+  return segments.length === 1 ? '.' : segments.slice(1).join('/');
+}
+
+/** The tar name of a volume-relative path: `root/` for the root, `root/path` below it (dirs end with '/'). */
+export function tarNameOf(relativePath: string, root: string, type: EntryType): string {
+  const name = relativePath === '.' ? root : `${root}/${relativePath}`;
+  return type === 'directory' ? `${name}/` : name;
+}
+
+/** The parent directories of a relative path, nearest last: 'a/b/c' → ['.', 'a', 'a/b']. */
+function ancestorsOf(relativePath: string): string[] {
+  if (relativePath === '.') return [];
+  const segments = relativePath.split('/');
+  const ancestors = ['.'];
+  for (let i = 1; i < segments.length; i++) ancestors.push(segments.slice(0, i).join('/'));
+  return ancestors;
+}
+
+/**
+ * Remembers the entries of one tar stream and refuses those an extractor would follow out of the volume:
+ * writes through a symlink seen earlier, hard links to anything but an earlier entry, duplicate paths (a
+ * later duplicate would replace what was checked) and a root that is not a directory. Symlinks themselves
+ * may point anywhere: absolute or dangling targets are legitimate data (e.g. PostgreSQL tablespaces).
+ */
+export class EntryPathGuard {
+  private readonly seen = new Map<string, EntryType>();
+
+  constructor(private readonly root: string) {}
+
+  /**
+   * Throws UnsafeEntryError for an entry that must not be extracted. For a hard link, pass the tar name it
+   * links to; its volume-relative target is returned.
+   */
+  check(relativePath: string, type: EntryType, hardlinkTarName?: string): string | undefined {
+    if (relativePath === '.' && type !== 'directory') {
+      throw new UnsafeEntryError(`Unsafe tar stream: its root ${this.root}/ is a ${type}, not a directory.`);
+    }
+    this.refuseThroughSymlink(relativePath);
+    if (this.seen.has(relativePath)) {
+      throw new UnsafeEntryError(`Unsafe tar stream: ${JSON.stringify(relativePath)} appears twice.`);
+    }
+    const target = type === 'hardlink' ? this.hardlinkTarget(relativePath, hardlinkTarName ?? '') : undefined;
+    this.seen.set(relativePath, type);
+    return target;
+  }
+
+  private refuseThroughSymlink(relativePath: string): void {
+    for (const ancestor of ancestorsOf(relativePath)) {
+      if (this.seen.get(ancestor) === 'symlink') {
+        throw new UnsafeEntryError(
+          `Unsafe tar entry ${JSON.stringify(relativePath)}: it goes through the symlink ${JSON.stringify(ancestor)} stored before it.`,
+        );
+      }
+    }
+  }
+
+  /** The volume-relative target of a hard link, which must be an earlier non-directory entry. */
+  private hardlinkTarget(relativePath: string, tarName: string): string {
+    let target: string;
+    try {
+      target = volumeRelativePath(tarName, this.root);
+    } catch {
+      throw new UnsafeEntryError(
+        `Unsafe tar entry ${JSON.stringify(relativePath)}: a hard link to ${JSON.stringify(tarName)}, outside ${this.root}/.`,
+      );
+    }
+    this.refuseThroughSymlink(target);
+    const targetType = this.seen.get(target);
+    if (targetType === undefined || targetType === 'directory') {
+      throw new UnsafeEntryError(
+        `Unsafe tar entry ${JSON.stringify(relativePath)}: a hard link to ${JSON.stringify(target)}, which is not a file stored before it.`,
+      );
+    }
+    return target;
+  }
+}
