@@ -69,9 +69,11 @@ export async function runPipeline(
     if (archiveTo) report.archives = await archiveStackVolumes(settings, ctx, volumes, archiveTo, report);
     report.volumes = summarizeVolumes(stack.model, report, last);
   } catch (error) {
-    if (!(error instanceof StackError)) throw error;
-    fail(report, error.message);
-    report.serviceLogs = error.serviceLogs;
+    // Once the report exists every error lands in it, so outputs and the summary tell what happened.
+    if (!(error instanceof UserError))
+      core.debug(error instanceof Error ? (error.stack ?? '') : String(error));
+    fail(report, errorMessage(error));
+    if (error instanceof StackError) report.serviceLogs = error.serviceLogs;
   }
   return finish(report);
 }

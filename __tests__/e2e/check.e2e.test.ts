@@ -12,7 +12,9 @@ const COUNT_PROBE =
 
 /** main then post, as the runner runs them; returns both, with what the project left behind. */
 async function runAction(inputs: Record<string, string>, project: string) {
-  const main = await runStep('dist/main.js', { inputs: { 'project-name': project, ...inputs } });
+  const main = await runStep('dist/main.js', {
+    inputs: { 'project-name': project, 'archive-to': 'none', ...inputs },
+  });
   const post = await runStep('dist/post.js', { state: main.state });
   const leftovers = {
     containers: await engine.listContainers([`com.docker.compose.project=${project}`]),

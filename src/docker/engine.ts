@@ -170,18 +170,20 @@ export class DockerEngine {
 
   /** The container's log (stdout and stderr, demultiplexed), as a stream: logs can be gigabytes. */
   async logStream(id: string, tail?: number): Promise<Readable> {
-    const container = this.docker.getContainer(id);
-    const info = await container.inspect();
-    // follow=true makes dockerode return a stream rather than a buffer; `until` (now) bounds it for a
-    // running container.
-    const until = Math.floor(Date.now() / 1000) + 1;
-    const source = (await container.logs({
-      follow: true,
-      stdout: true,
-      stderr: true,
-      until,
-      tail,
-    })) as Readable;
+    const info = await this.docker.getContainer(id).inspect();
+    // dockerode only streams with follow=true, which never ends for a running container: dial directly.
+    const source = await new Promise<Readable>((resolve, reject) =>
+      this.docker.modem.dial(
+        {
+          path: `/containers/${id}/logs?`,
+          method: 'GET',
+          isStream: true,
+          statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+          options: { stdout: true, stderr: true, follow: false, tail: tail ?? 'all' },
+        },
+        (error, stream) => (error ? reject(error) : resolve(stream as Readable)),
+      ),
+    );
     if (info.Config.Tty) return source;
     const out = new PassThrough();
     this.docker.modem.demuxStream(source, out, out);

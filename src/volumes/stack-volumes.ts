@@ -134,9 +134,17 @@ export function storeOptions(settings: Settings, ctx: RunnerContext, forSeed: bo
   };
 }
 
-/** The archive-to target: as given; else an artifact on GitHub and ./compose-persist-archives elsewhere. */
+/**
+ * The archive-to target: as given; else an artifact where the runner offers the artifact service, and
+ * ./compose-persist-archives outside GitHub.
+ */
 export function archiveTarget(settings: Settings, ctx: RunnerContext): string | undefined {
-  const target = settings.archiveTo ?? (ctx.onGitHub ? 'artifact' : 'path:compose-persist-archives');
+  const fallback = ctx.onGitHub
+    ? ctx.actionsServices
+      ? 'artifact'
+      : 'none'
+    : 'path:compose-persist-archives';
+  const target = settings.archiveTo ?? fallback;
   if (target === 'none') return undefined;
   if (target === 'artifact')
     return `artifact:${settings.artifactName ?? `volumes-${settings.projectName ?? ctx.job}`}`;
