@@ -48,8 +48,8 @@ export interface Settings {
   ignore: { volume: string; glob: string }[];
   layerAudit: LayerAuditMode;
   layerIgnore: string[];
-  /** A store spec, or undefined for the default (artifact on GitHub, a local directory elsewhere); 'none' turns it off. */
-  archiveTo?: string;
+  /** Store specs (one per line), or [] for the default (artifact on GitHub, a local directory elsewhere); 'none' turns it off. */
+  archiveTo: string[];
   artifactName?: string;
   retentionDays?: number;
   archiveFormat: (typeof ARCHIVE_FORMATS)[number];
@@ -91,7 +91,7 @@ export function readSettings(read: InputReader): Settings {
     })),
     layerAudit: oneOf(read, Inputs.LayerAudit, LAYER_AUDIT_MODES, 'warn'),
     layerIgnore: list(read(Inputs.LayerIgnore)),
-    archiveTo: optional(read(Inputs.ArchiveTo)),
+    archiveTo: lines(read(Inputs.ArchiveTo)),
     artifactName: optional(read(Inputs.ArtifactName)),
     retentionDays: read(Inputs.RetentionDays).trim()
       ? positiveInt(read, Inputs.RetentionDays, 0, 'days')

@@ -7,6 +7,7 @@ import {
   gatherEvidence,
   type Evidence,
   type EvidenceSources,
+  type VolumeDiff,
 } from './check/evidence.js';
 import { describeCommand, runCommandSpec } from './check/commands.js';
 import { auditWritableLayers } from './check/layer-audit.js';
@@ -18,7 +19,7 @@ import { UserError, errorMessage } from './errors.js';
 import { Inputs } from './constants.js';
 import type { Settings } from './inputs.js';
 import { emptyReport, fail, type ModeOutcome, type Report, type VolumeSummary } from './report/report.js';
-import { archiveStackVolumes, archiveTarget, seedStackVolumes } from './volumes/stack-volumes.js';
+import { archiveStackVolumes, archiveTargets, seedStackVolumes } from './volumes/stack-volumes.js';
 import { anonymousVolumesOf, serviceContainers, StackError, upAndWait } from './stack/lifecycle.js';
 import { imagesMounting, stackModelFrom, type NamedVolume, type StackModel } from './stack/model.js';
 import { resolveHelperImage } from './volumes/helper-image.js';
@@ -53,20 +54,26 @@ export async function runPipeline(
   const stack = await prepareStack(settings, ctx, hooks);
   const report = emptyReport(stack.compose.projectName);
   describeStack(report, stack.model);
-  const archiveTo = archiveTarget(settings, ctx);
+  const archiveTo = archiveTargets(settings, ctx);
   const volumes = { engine: stack.engine, model: stack.model, runId: stack.plan.runId };
-  report.seeds = await seedStackVolumes(settings, ctx, volumes);
+  report.seeds = await timed(report, 'seed', () => seedStackVolumes(settings, ctx, volumes));
   try {
-    await core.group('Start the stack', () =>
-      upAndWait(stack.compose, stack.engine, upOptions(settings), 'starting the stack'),
+    await timed(report, 'up', () =>
+      core.group('Start the stack', () =>
+        upAndWait(stack.compose, stack.engine, upOptions(settings), 'starting the stack'),
+      ),
     );
     await recordAnonymousVolumes(report, stack);
     const env = await commandEnv(stack);
-    if (!(await runTests(settings, stack, env, report))) return finish(report);
+    if (!(await timed(report, 'tests', () => runTests(settings, stack, env, report)))) return finish(report);
     // Before any restart: re-creation throws the writable layer away, and with it the evidence.
     await core.group('Audit writable layers', () => auditLayers(settings, stack, report));
-    const last = await checkPersistence(settings, stack, env, report);
-    if (archiveTo) report.archives = await archiveStackVolumes(settings, ctx, volumes, archiveTo, report);
+    const last = await timed(report, 'check', () => checkPersistence(settings, stack, env, report));
+    if (archiveTo.length) {
+      report.archives = await timed(report, 'archive', () =>
+        archiveStackVolumes(settings, ctx, volumes, archiveTo, report),
+      );
+    }
     report.volumes = summarizeVolumes(stack.model, report, last);
   } catch (error) {
     // Once the report exists every error lands in it, so outputs and the summary tell what happened.
@@ -76,6 +83,16 @@ export async function runPipeline(
     if (error instanceof StackError) report.serviceLogs = error.serviceLogs;
   }
   return finish(report);
+}
+
+/** Runs a phase and records how long it took (report.timings, milliseconds). */
+async function timed<T>(report: Report, phase: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await work();
+  } finally {
+    report.timings[phase] = Date.now() - started;
+  }
 }
 
 function finish(report: Report): Report {
@@ -314,13 +331,19 @@ async function checkMode(
 function modeFailure(outcome: ModeOutcome): string {
   if (outcome.error) return `${outcome.mode}: ${outcome.error}`;
   const probes = outcome.probes.filter((p) => !p.same).map((p) => `probe "${p.probe}" changed`);
-  const volumes = outcome.volumes
-    .filter((v) => !v.ok)
-    .map(
-      (v) =>
-        `volume ${v.volume} lost ${v.removed.length} file(s)${v.policy === 'exact' ? ` and changed ${v.changed.length}` : ''}`,
-    );
+  const volumes = outcome.volumes.filter((v) => !v.ok).map(describeVolumeLoss);
   return `Data did not survive ${outcome.mode}: ${[...probes, ...volumes].join('; ')}`;
+}
+
+function describeVolumeLoss(diff: VolumeDiff): string {
+  const sample = (paths: string[]) => `${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''}`;
+  const lost = diff.removed.length ? `lost ${diff.removed.length} file(s) (${sample(diff.removed)})` : '';
+  const changedPaths = [...diff.changed.map((c) => c.path), ...diff.added];
+  const changed =
+    diff.policy === 'exact' && changedPaths.length
+      ? `changed ${changedPaths.length} (${sample(changedPaths)})`
+      : '';
+  return `volume ${diff.volume} ${[lost, changed].filter(Boolean).join(' and ')}`;
 }
 
 /** down-up leaves the old containers' anonymous volumes behind; they are this run's, so remove them. */

@@ -59,7 +59,7 @@ export async function runCli(argv: string[]): Promise<number> {
   const writeStdout = installConsole({
     verbose: args.switches.has('verbose'),
     color: !json && process.stderr.isTTY === true,
-    sink: (text) => void (json ? process.stderr : process.stdout).write(text),
+    toStderr: json,
   });
   try {
     switch (verb) {

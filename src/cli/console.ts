@@ -5,8 +5,8 @@
 export interface ConsoleOptions {
   verbose: boolean;
   color: boolean;
-  /** Where plain output goes: stdout normally, stderr when stdout is reserved for --json. */
-  sink: (text: string) => void;
+  /** Send the translated log to stderr (stdout is then reserved for --json output). */
+  toStderr: boolean;
 }
 
 export function translateWorkflowCommands(line: string, options: ConsoleOptions): string | undefined {
@@ -36,6 +36,9 @@ export function translateWorkflowCommands(line: string, options: ConsoleOptions)
 /** Routes process.stdout through the translator; returns the original writer for --json output. */
 export function installConsole(options: ConsoleOptions): (text: string) => void {
   const original = process.stdout.write.bind(process.stdout);
+  const sink = options.toStderr
+    ? (text: string) => void process.stderr.write(text)
+    : (text: string) => void original(text);
   let pending = '';
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     pending += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
@@ -43,7 +46,7 @@ export function installConsole(options: ConsoleOptions): (text: string) => void 
     pending = lines.pop() ?? '';
     for (const line of lines) {
       const out = translateWorkflowCommands(line, options);
-      if (out !== undefined) options.sink(`${out}\n`);
+      if (out !== undefined) sink(`${out}\n`);
     }
     const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
     callback?.();

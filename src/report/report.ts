@@ -72,6 +72,8 @@ export interface Report {
   volumes: VolumeSummary[];
   archives: ArchiveOutcome[];
   serviceLogs: ServiceLogTail[];
+  /** Milliseconds per phase: seed, up, tests, check, archive. */
+  timings: Record<string, number>;
   startedAt: string;
   finishedAt?: string;
 }
@@ -90,6 +92,7 @@ export function emptyReport(project: string): Report {
     volumes: [],
     archives: [],
     serviceLogs: [],
+    timings: {},
     startedAt: new Date().toISOString(),
   };
 }

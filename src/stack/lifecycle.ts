@@ -69,7 +69,7 @@ export async function upAndWait(
       `${what}: compose up failed: ${firstLine(error.result.stderr)}`,
     );
   }
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   await assertStackHealthy(engine, compose.projectName, what, options.services);
 }
 

@@ -135,21 +135,23 @@ export function storeOptions(settings: Settings, ctx: RunnerContext, forSeed: bo
 }
 
 /**
- * The archive-to target: as given; else an artifact where the runner offers the artifact service, and
- * ./compose-persist-archives outside GitHub.
+ * The archive-to targets: as given (one per line); else an artifact where the runner offers the artifact
+ * service, and ./compose-persist-archives outside GitHub. `none` turns archiving off.
  */
-export function archiveTarget(settings: Settings, ctx: RunnerContext): string | undefined {
+export function archiveTargets(settings: Settings, ctx: RunnerContext): string[] {
   const fallback = ctx.onGitHub
     ? ctx.actionsServices
       ? 'artifact'
       : 'none'
     : 'path:compose-persist-archives';
-  const target = settings.archiveTo ?? fallback;
-  if (target === 'none') return undefined;
-  if (target === 'artifact')
-    return `artifact:${settings.artifactName ?? `volumes-${settings.projectName ?? ctx.job}`}`;
-  parseStoreSpec(target); // a bad target fails before any work is done
-  return target;
+  const given = settings.archiveTo.length ? settings.archiveTo : [fallback];
+  if (given.includes('none')) return [];
+  return given.map((target) => {
+    if (target === 'artifact')
+      return `artifact:${settings.artifactName ?? `volumes-${settings.projectName ?? ctx.job}`}`;
+    parseStoreSpec(target); // a bad target fails before any work is done
+    return target;
+  });
 }
 
 /** Archives every named volume (one `<key>.<ext>` each) plus report.json, and stores them as one unit. */
@@ -157,7 +159,7 @@ export async function archiveStackVolumes(
   settings: Settings,
   ctx: RunnerContext,
   stack: StackVolumes,
-  target: string,
+  targets: string[],
   report: Report,
 ): Promise<ArchiveOutcome[]> {
   const format: ArchiveFormat = settings.archiveFormat === 'auto' ? defaultFormat() : settings.archiveFormat;
@@ -188,9 +190,13 @@ export async function archiveStackVolumes(
   }
   const reportFile = path.join(dir, 'report.json');
   await writeFile(reportFile, JSON.stringify({ ...report, archives: outcomes }, null, 2));
-  const store = createStore(target, storeOptions(settings, ctx, false));
-  const stored = await core.group(`Store archives in ${store.description}`, () =>
-    store.put([...outcomes.map((o) => o.file), reportFile]),
-  );
-  return outcomes.map((o) => ({ ...o, store: stored.location }));
+  const locations: string[] = [];
+  for (const target of targets) {
+    const store = createStore(target, storeOptions(settings, ctx, false));
+    const stored = await core.group(`Store archives in ${store.description}`, () =>
+      store.put([...outcomes.map((o) => o.file), reportFile]),
+    );
+    locations.push(stored.location);
+  }
+  return outcomes.map((o) => ({ ...o, store: locations.join(', ') }));
 }
