@@ -26,3 +26,19 @@ describe('action.yml', () => {
     expect(action.runs).toMatchObject({ using: 'node20', main: 'dist/main.js', post: 'dist/post.js' });
   });
 });
+
+describe('sub-actions (seed/, check/, archive/)', () => {
+  it.each(['seed', 'check', 'archive'])(
+    '%s/action.yml is generated from action.yml and runs the shared bundle',
+    async (name) => {
+      // @ts-expect-error: a plain .mjs build script without types
+      const { renderSubAction } = (await import('../scripts/sub-actions.mjs')) as {
+        renderSubAction: (main: unknown, name: string) => string;
+      };
+      expect(readFileSync(`${name}/action.yml`, 'utf8')).toBe(renderSubAction(action, name));
+      const sub = parse(readFileSync(`${name}/action.yml`, 'utf8')) as ActionYml;
+      expect(sub.runs).toEqual({ using: 'node20', main: `../dist/${name}.js` });
+      for (const input of Object.keys(sub.inputs)) expect(Object.values(Inputs)).toContain(input);
+    },
+  );
+});

@@ -20,6 +20,9 @@ const out = check ? mkdtempSync(join(tmpdir(), 'cp-dist-')) : 'dist';
 const entries = {
   'main.js': "import { runMain } from './index.js';\n\nawait runMain();\n",
   'post.js': "import { runPost } from './index.js';\n\nawait runPost();\n",
+  'seed.js': "import { runSubAction } from './index.js';\n\nawait runSubAction('seed');\n",
+  'check.js': "import { runSubAction } from './index.js';\n\nawait runSubAction('check');\n",
+  'archive.js': "import { runSubAction } from './index.js';\n\nawait runSubAction('archive');\n",
   'cli.js':
     "#!/usr/bin/env node\nimport { runCli } from './index.js';\n\nprocess.exitCode = await runCli(process.argv.slice(2));\n",
 };

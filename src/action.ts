@@ -6,19 +6,31 @@ import { readRunnerContext } from './context.js';
 import { DockerEngine } from './docker/engine.js';
 import { UserError, errorMessage } from './errors.js';
 import { readSettings } from './inputs.js';
-import { runPipeline } from './pipeline.js';
+import { runPipeline, type PipelineMode } from './pipeline.js';
 import type { Report } from './report/report.js';
 import { renderSummary } from './report/summary.js';
 import { teardownStack, type TeardownPlan } from './stack/teardown.js';
 
 /** The main step: one error boundary; outputs are set before the step is failed. */
 export async function runMain(): Promise<void> {
+  await runStep('full');
+}
+
+/** The seed/, check/ and archive/ sub-actions: one phase each, on a stack the user manages. */
+export async function runSubAction(mode: Exclude<PipelineMode, 'full'>): Promise<void> {
+  await runStep(mode);
+}
+
+async function runStep(mode: PipelineMode): Promise<void> {
   try {
     const ctx = readRunnerContext();
     const settings = readSettings((name: Inputs) => core.getInput(name));
-    const report = await runPipeline(settings, ctx, {
-      saveTeardown: (plan) => core.saveState(State.Teardown, JSON.stringify(plan)),
-    });
+    const report = await runPipeline(
+      settings,
+      ctx,
+      { saveTeardown: (plan) => core.saveState(State.Teardown, JSON.stringify(plan)) },
+      mode,
+    );
     await publishReport(report, ctx.tempDir);
     if (report.result === 'failed') core.setFailed(report.failures[0] ?? 'compose-persist check failed');
   } catch (error) {
@@ -47,7 +59,8 @@ async function publishReport(report: Report, tempDir: string): Promise<void> {
   core.setOutput(Outputs.Report, reportFile);
   core.setOutput(Outputs.Volumes, JSON.stringify(report.volumes));
   core.setOutput(Outputs.Archives, JSON.stringify(report.archives));
-  for (const failure of report.failures) core.error(failure);
+  // The first failure becomes the step's error (setFailed); the others are annotations of their own.
+  for (const failure of report.failures.slice(1)) core.error(failure);
   for (const warning of report.warnings) core.warning(warning);
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(report)).write();
 }

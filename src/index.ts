@@ -1,3 +1,3 @@
 // The one bundle behind every entry point (main, post, the CLI and the sub-actions).
-export { runMain, runPost } from './action.js';
+export { runMain, runPost, runSubAction } from './action.js';
 export { runCli } from './cli/cli.js';

@@ -64,7 +64,7 @@ export async function detectComposeCli(): Promise<ComposeCli> {
 export function projectArgs(spec: ComposeProjectSpec): string[] {
   const args: string[] = [];
   for (const file of spec.files) args.push('-f', file);
-  args.push('-p', spec.projectName);
+  if (spec.projectName) args.push('-p', spec.projectName);
   for (const profile of spec.profiles) args.push('--profile', profile);
   if (spec.envFile) args.push('--env-file', spec.envFile);
   return args;

@@ -81,6 +81,12 @@ export async function assertStackHealthy(
 ): Promise<void> {
   const containers = await serviceContainers(engine, project);
   const selected = containers.filter((c) => services.length === 0 || services.includes(c.service));
+  if (selected.length === 0) {
+    throw new StackError(
+      `${what}: project ${project} has no containers; start it first (docker compose up) or check project-name.`,
+      [],
+    );
+  }
   const unwell = selected.filter((c) => isUnwell(c.details));
   if (unwell.length > 0) {
     const names = unwell.map((c) => `${c.service} (${describeState(c.details)})`).join(', ');

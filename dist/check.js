@@ -1,0 +1,3 @@
+import { runSubAction } from './index.js';
+
+await runSubAction('check');

@@ -1,0 +1,149 @@
+import * as core from '@actions/core';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Inputs } from '../constants.js';
+import { resolveIn, toProjectName, type RunnerContext } from '../context.js';
+import { Compose, detectComposeCli, type ComposeCli, type ComposeProjectSpec } from '../docker/compose.js';
+import { DockerEngine } from '../docker/engine.js';
+import { UserError } from '../errors.js';
+import type { Settings } from '../inputs.js';
+import type { Report } from '../report/report.js';
+import { serviceContainers } from './lifecycle.js';
+import { stackModelFrom, type StackModel } from './model.js';
+import type { TeardownPlan } from './teardown.js';
+
+/** The stack a run works on, resolved once from the inputs and `compose config`. */
+export interface Stack {
+  engine: DockerEngine;
+  cli: ComposeCli;
+  compose: Compose;
+  model: StackModel;
+  runId: string;
+}
+
+/**
+ * Resolves the stack. With `generateProject` (the main action) a missing project-name gets a name unique
+ * per run and job; otherwise (sub-actions on a stack that is already up) compose's own default applies.
+ */
+export async function openStack(
+  settings: Settings,
+  ctx: RunnerContext,
+  generateProject: boolean,
+): Promise<Stack> {
+  const engine = new DockerEngine();
+  await engine.ping();
+  const files = settings.composeFiles.map((f) => resolveIn(ctx.workspace, f));
+  const missing = files.filter((f) => !existsSync(f));
+  if (missing.length) {
+    throw new UserError(
+      `Input '${Inputs.ComposeFile}': ${missing.join(', ')} does not exist; give the path of your compose file.`,
+    );
+  }
+  if (settings.projectName && settings.projectName !== toProjectName(settings.projectName)) {
+    throw new UserError(
+      `Input '${Inputs.ProjectName}': "${settings.projectName}" is not a valid compose project name; use lowercase letters, digits, - and _ (e.g. "${toProjectName(settings.projectName)}").`,
+    );
+  }
+  const spec: ComposeProjectSpec = {
+    files,
+    // '' lets compose pick its default (top-level name:, COMPOSE_PROJECT_NAME, or the directory).
+    projectName: settings.projectName ?? (generateProject ? toProjectName(`cp-${ctx.uniqueId}`) : ''),
+    profiles: settings.profiles,
+    envFile: settings.envFile ? resolveIn(ctx.workspace, settings.envFile) : undefined,
+    cwd: path.dirname(files[0] as string),
+  };
+  const cli = await detectComposeCli();
+  const config = await new Compose(cli, spec).config();
+  const compose = new Compose(cli, { ...spec, projectName: config.name });
+  const model = stackModelFrom(config, settings.services);
+  const unknown = settings.services.filter((s) => !model.services.includes(s));
+  if (unknown.length) {
+    throw new UserError(`Input '${Inputs.Services}': no service named ${unknown.join(', ')} in the stack.`);
+  }
+  return { engine, cli, compose, model, runId: ctx.uniqueId };
+}
+
+/** What post needs to remove: only volumes that do not exist yet are this run's to remove. */
+export async function teardownPlanFor(stack: Stack, settings: Settings): Promise<TeardownPlan> {
+  return {
+    cli: stack.cli,
+    project: stack.compose.spec,
+    runId: stack.runId,
+    createdVolumes: await volumesToBeCreated(stack.engine, stack.model, settings),
+    keepVolumes: settings.keepVolumes,
+  };
+}
+
+/** Named volumes that do not exist yet: this run creates them, so only these may be removed later. */
+async function volumesToBeCreated(
+  engine: DockerEngine,
+  model: StackModel,
+  settings: Settings,
+): Promise<string[]> {
+  const seeded = new Set(settings.seeds.map((s) => s.volume));
+  const created: string[] = [];
+  for (const volume of model.volumes) {
+    const exists = (await engine.inspectVolume(volume.name)) !== undefined;
+    if (volume.external && !exists && !seeded.has(volume.key) && !seeded.has(volume.name)) {
+      throw new UserError(
+        `External volume ${volume.name} (${volume.key}) does not exist: create it (docker volume create ${volume.name}) or seed it.`,
+      );
+    }
+    if (!exists) created.push(volume.name);
+  }
+  return created;
+}
+
+export function upOptions(settings: Settings) {
+  return {
+    services: settings.services,
+    waitTimeoutSeconds: settings.waitTimeoutSeconds,
+    pull: settings.pull,
+  };
+}
+
+export function describeStack(report: Report, model: StackModel): void {
+  report.stack.volumes = model.volumes.map((v) => ({
+    key: v.key,
+    name: v.name,
+    external: v.external,
+    mounts: v.mounts.map((m) => `${m.service}:${m.target}`),
+  }));
+  report.stack.binds = model.binds.map((b) => `${b.service}:${b.target} (bind ${b.source})`);
+  report.stack.tmpfs = model.tmpfs.map((t) => `${t.service}:${t.target} (tmpfs: not persisted by design)`);
+  report.stack.anonymous = model.anonymous.map((a) => `${a.service}:${a.target}`);
+}
+
+/** Image VOLUMEs with no named volume over them: their data is lost on down-up. */
+export async function recordAnonymousVolumes(report: Report, stack: Stack): Promise<void> {
+  const named = new Set(stack.model.volumes.map((v) => v.name));
+  for (const { service, details } of await serviceContainers(stack.engine, stack.model.project)) {
+    for (const mount of details.mounts) {
+      if (mount.type !== 'volume' || !mount.name || named.has(mount.name)) continue;
+      const where = `${service}:${mount.destination}`;
+      if (!report.stack.anonymous.includes(where)) report.stack.anonymous.push(where);
+    }
+  }
+  for (const where of report.stack.anonymous) {
+    report.warnings.push(
+      `Anonymous volume at ${where}: its data is lost on down-up (map a named volume there).`,
+    );
+  }
+}
+
+/** COMPOSE_PROJECT_NAME, COMPOSE_FILE and `<SERVICE>_PORT_<target>` = published host port. */
+export async function commandEnv(stack: Stack): Promise<Record<string, string>> {
+  const env: Record<string, string> = {
+    COMPOSE_PROJECT_NAME: stack.compose.projectName,
+    COMPOSE_FILE: stack.compose.spec.files.join(path.delimiter),
+  };
+  for (const { service, details } of await serviceContainers(stack.engine, stack.model.project)) {
+    for (const port of details.ports) {
+      const key = `${service}_PORT_${port.containerPort.split('/')[0]}`
+        .toUpperCase()
+        .replace(/[^A-Z0-9_]/g, '_');
+      env[key] = port.hostPort;
+    }
+  }
+  return env;
+}
