@@ -1,6 +1,6 @@
 // Writes seed/action.yml, check/action.yml and archive/action.yml from the main action.yml, so every input
 // has one description and one default. `--check` fails when a committed file differs (a unit test runs it).
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 
 const STACK = ['compose-file', 'project-name', 'profiles', 'env-file', 'services'];
@@ -83,10 +83,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const text = renderSubAction(main, name);
     const file = `${name}/action.yml`;
     if (check) {
-      let current = '';
-      try {
-        current = readFileSync(file, 'utf8');
-      } catch {}
+      const current = existsSync(file) ? readFileSync(file, 'utf8') : '';
       if (current !== text) stale.push(file);
     } else {
       mkdirSync(name, { recursive: true });

@@ -1,4 +1,3 @@
-import * as core from '@actions/core';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Inputs } from '../constants.js';
