@@ -222,7 +222,7 @@ export function readManifest(file: string, options: { root?: string } = {}): Pro
 }
 
 /** The format of an archive file from its first bytes, refusing a file whose extension says otherwise. */
-async function archiveFormatOf(file: string): Promise<ArchiveFormat> {
+export async function archiveFormatOf(file: string): Promise<ArchiveFormat> {
   const named = formatFromFileName(file);
   const head = await readHead(file, 512);
   if (head.length === 0) throw new UserError(`Archive ${file} is empty (0 bytes).`);

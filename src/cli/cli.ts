@@ -42,6 +42,17 @@ ${Object.values(USAGE)
 
 const SWITCHES = ['help', 'json', 'verbose', 'overwrite', 'keep-volumes'] as const;
 
+/** The flags (with a value) and switches each verb accepts; anything else is a usage error. */
+const ACCEPTS: Record<string, { flags: string[]; switches: string[] }> = {
+  archive: { flags: [Inputs.HelperImage, Inputs.ArchiveConsistency], switches: ['json', 'verbose'] },
+  seed: { flags: [Inputs.HelperImage], switches: ['json', 'verbose', 'overwrite'] },
+  digest: { flags: [Inputs.HelperImage], switches: ['verbose'] },
+  check: { flags: Object.values(Inputs), switches: ['json', 'verbose', 'keep-volumes', 'overwrite'] },
+};
+
+/** Wrong words on the command line: exit 2 with the verb's usage. */
+class UsageError extends UserError {}
+
 /** Runs the CLI; returns the exit code (0 success, 1 check failed or error, 2 usage). */
 export async function runCli(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
@@ -51,10 +62,11 @@ export async function runCli(argv: string[]): Promise<number> {
   let args: ParsedArgs;
   try {
     args = parseArgs(rest, SWITCHES, { f: Inputs.ComposeFile, h: 'help', v: 'verbose' });
+    if (args.switches.has('help')) return print(usage, 0);
+    checkOptions(verb, args);
   } catch (error) {
     return print(`${errorMessage(error)}\n\n${usage}`, 2, true);
   }
-  if (args.switches.has('help')) return print(usage, 0);
   const json = args.switches.has('json');
   const writeStdout = installConsole({
     verbose: args.switches.has('verbose'),
@@ -73,12 +85,22 @@ export async function runCli(argv: string[]): Promise<number> {
         return await checkCommand(args, writeStdout);
     }
   } catch (error) {
+    if (error instanceof UsageError) return print(`${error.message}\n\n${usage}`, 2, true);
     process.stderr.write(`compose-persist ${verb}: ${errorMessage(error)}\n`);
     if (!(error instanceof UserError) && args.switches.has('verbose') && error instanceof Error) {
       process.stderr.write(`${error.stack}\n`);
     }
     return 1;
   }
+}
+
+function checkOptions(verb: string, args: ParsedArgs): void {
+  const accepts = ACCEPTS[verb] ?? { flags: [], switches: [] };
+  const unknown = [
+    ...[...args.flags.keys()].filter((f) => !accepts.flags.includes(f)),
+    ...[...args.switches].filter((s) => s !== 'help' && !accepts.switches.includes(s)),
+  ];
+  if (unknown.length) throw new UsageError(`Unknown option --${unknown[0]} for ${verb}.`);
 }
 
 function print(text: string, code: number, toStderr = false): number {
@@ -88,8 +110,7 @@ function print(text: string, code: number, toStderr = false): number {
 
 function twoPositionals(args: ParsedArgs, verb: string): [string, string] {
   const [volume, file, extra] = args.positional;
-  if (!volume || !file || extra)
-    throw new UserError(`${verb} takes VOLUME and FILE. ${USAGE[verb]?.split('\n')[0]}`);
+  if (!volume || !file || extra) throw new UsageError(`${verb} takes VOLUME and FILE.`);
   return [volume, file];
 }
 
@@ -142,8 +163,7 @@ async function seedCommand(args: ParsedArgs, out: (text: string) => void): Promi
 
 async function digestCommand(args: ParsedArgs, out: (text: string) => void): Promise<number> {
   const [target, extra] = args.positional;
-  if (!target || extra)
-    throw new UserError(`digest takes one VOLUME or FILE. ${USAGE.digest?.split('\n')[0]}`);
+  if (!target || extra) throw new UsageError('digest takes one VOLUME or FILE.');
   const isFile = existsSync(target) && statSync(target).isFile();
   const manifest = isFile ? await verifyArchiveFile(target) : await volumeManifest(target, args);
   out(`${manifest.digest}\n`);
@@ -161,8 +181,6 @@ async function checkCommand(args: ParsedArgs, out: (text: string) => void): Prom
     if (args.switches.has(name)) return 'true';
     return (args.flags.get(name) ?? []).join('\n');
   };
-  const unknown = [...args.flags.keys()].filter((k) => !(Object.values(Inputs) as string[]).includes(k));
-  if (unknown.length) throw new UserError(`Unknown option --${unknown[0]}. ${USAGE.check?.split('\n')[0]}`);
   const settings = readSettings(read);
   let plan: TeardownPlan | undefined;
   const teardown = async () => {

@@ -1,5 +1,7 @@
 import { createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, rename, rm, stat } from 'node:fs/promises';
+import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createCompressor, formatFromFileName, type ArchiveFormat } from '../archive/format.js';
 import type { VolumeManifest } from '../archive/manifest.js';
@@ -39,6 +41,7 @@ export async function archiveVolume(
   options: ArchiveOptions,
 ): Promise<ArchiveResult> {
   const format = options.format ?? formatFromFileName(dest);
+  await assertWritableDir(path.dirname(dest));
   const partial = `${dest}.partial`;
   const helper = { engine: options.engine, image: options.helperImage, runId: options.runId, readOnly: true };
   try {
@@ -64,6 +67,17 @@ export async function archiveVolume(
   } catch (error) {
     await rm(partial, { force: true });
     throw error;
+  }
+}
+
+/** Checked before containers are stopped, so a typo in the destination costs nothing. */
+async function assertWritableDir(dir: string): Promise<void> {
+  try {
+    await access(dir, constants.W_OK);
+  } catch {
+    throw new UserError(
+      `Cannot write an archive into ${dir}: the directory does not exist or is not writable.`,
+    );
   }
 }
 

@@ -1,9 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { createDecompressor, detectFormat, type ArchiveFormat } from '../archive/format.js';
+import { createDecompressor, type ArchiveFormat } from '../archive/format.js';
 import type { VolumeManifest } from '../archive/manifest.js';
-import { createArchiveReader, manifestOfTarStream, verifyArchiveFile } from '../archive/volume-tar.js';
+import {
+  archiveFormatOf,
+  createArchiveReader,
+  manifestOfTarStream,
+  verifyArchiveFile,
+} from '../archive/volume-tar.js';
 import { COMPOSE_PROJECT_LABEL, COMPOSE_VOLUME_LABEL, CREATED_LABEL, RUN_LABEL } from '../constants.js';
 import type { DockerEngine } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
@@ -133,23 +137,5 @@ async function emptyVolume(volume: string, helper: HelperOptions): Promise<void>
     throw new UserError(
       `Could not empty volume ${volume} with helper image ${helper.image}: ${result.output.trim()}`,
     );
-  }
-}
-
-/** The format from the file's first bytes, so a mislabelled archive is read correctly or refused clearly. */
-async function archiveFormatOf(file: string): Promise<ArchiveFormat> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    throw new UserError(`Archive ${file} cannot be read: ${errorMessage(error)}`);
-  }
-  try {
-    const head = Buffer.alloc(512);
-    const { bytesRead } = await handle.read(head, 0, 512, 0);
-    if (bytesRead === 0) throw new UserError(`Archive ${file} is empty (0 bytes).`);
-    return detectFormat(head.subarray(0, bytesRead), file);
-  } finally {
-    await handle.close();
   }
 }

