@@ -25,6 +25,8 @@ async function runStep(mode: PipelineMode): Promise<void> {
   try {
     const ctx = readRunnerContext();
     const settings = readSettings((name: Inputs) => core.getInput(name));
+    // Never printed, even by a debug line that quotes an input.
+    for (const secret of [settings.encryptKey, settings.githubToken]) if (secret) core.setSecret(secret);
     const report = await runPipeline(
       settings,
       ctx,

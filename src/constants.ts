@@ -29,6 +29,7 @@ export enum Inputs {
   RetentionDays = 'retention-days',
   ArchiveFormat = 'archive-format',
   ArchiveConsistency = 'archive-consistency',
+  Encrypt = 'encrypt',
   HelperImage = 'helper-image',
   KeepVolumes = 'keep-volumes',
 }

@@ -54,6 +54,8 @@ export interface Settings {
   retentionDays?: number;
   archiveFormat: (typeof ARCHIVE_FORMATS)[number];
   archiveConsistency: ArchiveConsistency;
+  /** Key (from a secret) that encrypts archives written and decrypts `.enc` archives seeded. */
+  encryptKey?: string;
   helperImage?: string;
   keepVolumes: boolean;
 }
@@ -98,6 +100,7 @@ export function readSettings(read: InputReader): Settings {
       : undefined,
     archiveFormat: oneOf(read, Inputs.ArchiveFormat, ARCHIVE_FORMATS, 'auto'),
     archiveConsistency: oneOf(read, Inputs.ArchiveConsistency, CONSISTENCY_MODES, 'stop'),
+    encryptKey: optional(read(Inputs.Encrypt)),
     helperImage: optional(read(Inputs.HelperImage)),
     keepVolumes: bool(read, Inputs.KeepVolumes, false),
   };

@@ -20,7 +20,8 @@ const ZSTD_MISSING =
 
 /** The format a file name promises, by its extension. */
 export function formatFromFileName(name: string): ArchiveFormat {
-  const lower = name.toLowerCase();
+  // An encrypted archive is NAME.<format>.enc: the envelope wraps the compressed tar.
+  const lower = name.toLowerCase().replace(/\.enc$/, '');
   for (const [format, extensions] of Object.entries(FORMAT_EXTENSIONS) as [
     ArchiveFormat,
     readonly string[],

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Writable, type Readable } from 'node:stream';
+import { Writable, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UserError, errorMessage } from '../errors.js';
 import {
@@ -20,6 +20,7 @@ import {
   parseManifest,
   type VolumeManifest,
 } from './manifest.js';
+import { createDecryptor, ENCRYPTED_EXTENSION, isEncrypted } from './encryption.js';
 import { addPackEntry, copyVolumeEntry, readSmallEntry } from './tar-entries.js';
 import { EntryPathGuard, UnsafeEntryError } from './tar-paths.js';
 import { TarRewriter, type TarRewriteHandler } from './tar-rewriter.js';
@@ -202,12 +203,11 @@ function listed(items: string[]): string {
  */
 export async function verifyArchiveFile(
   file: string,
-  options: { root?: string } = {},
+  options: { root?: string; key?: string } = {},
 ): Promise<VolumeManifest> {
-  const format = await archiveFormatOf(file);
   const reader = createArchiveReader({ root: options.root ?? DEFAULT_ROOT, label: file });
   try {
-    await pipeline(createReadStream(file), createDecompressor(format, file), reader, discard());
+    await pipeline([...(await archiveFileStreams(file, options.key)), reader, discard()]);
   } catch (error) {
     throw error instanceof UserError
       ? error
@@ -217,22 +217,54 @@ export async function verifyArchiveFile(
 }
 
 /** The embedded manifest of an archive file, verified (the whole file is read: the manifest comes last). */
-export function readManifest(file: string, options: { root?: string } = {}): Promise<VolumeManifest> {
+export function readManifest(
+  file: string,
+  options: { root?: string; key?: string } = {},
+): Promise<VolumeManifest> {
   return verifyArchiveFile(file, options);
 }
 
-/** The format of an archive file from its first bytes, refusing a file whose extension says otherwise. */
-export async function archiveFormatOf(file: string): Promise<ArchiveFormat> {
+/**
+ * The streams that turn an archive file into its tar stream: file → decryptor (`.enc`, needs the key) →
+ * decompressor. Chain them with pipeline(); the format is checked against the name first.
+ */
+export async function archiveFileStreams(file: string, key?: string): Promise<(Readable | Duplex)[]> {
+  const { format, encrypted } = await archiveFormatOf(file, key);
+  const decrypt = encrypted ? [createDecryptor(key as string, file)] : [];
+  return [createReadStream(file), ...decrypt, createDecompressor(format, file)];
+}
+
+/**
+ * The format of an archive file from its first bytes, refusing a file whose extension says otherwise. An
+ * encrypted file (`NAME.tar.zst.enc`) is known by its envelope; its inner format comes from the name.
+ */
+export async function archiveFormatOf(
+  file: string,
+  key?: string,
+): Promise<{ format: ArchiveFormat; encrypted: boolean }> {
   const named = formatFromFileName(file);
   const head = await readHead(file, 512);
   if (head.length === 0) throw new UserError(`Archive ${file} is empty (0 bytes).`);
+  const encrypted = isEncrypted(head);
+  if (encrypted !== file.toLowerCase().endsWith(ENCRYPTED_EXTENSION)) {
+    throw new UserError(
+      encrypted
+        ? `Archive ${file} is encrypted: name it with a ${ENCRYPTED_EXTENSION} ending.`
+        : `Archive ${file} is named ${ENCRYPTED_EXTENSION} but is not encrypted: remove the ${ENCRYPTED_EXTENSION} ending.`,
+    );
+  }
+  if (encrypted) {
+    if (!key)
+      throw new UserError(`Archive ${file} is encrypted: give the key it was made with (the encrypt input).`);
+    return { format: named, encrypted };
+  }
   const detected = detectFormat(head, file);
   if (detected !== named) {
     throw new UserError(
       `Archive ${file} is named as ${named} but holds ${detected} data: rename it to end in ${FORMAT_EXTENSIONS[detected][0]}.`,
     );
   }
-  return detected;
+  return { format: detected, encrypted };
 }
 
 async function readHead(file: string, bytes: number): Promise<Buffer> {

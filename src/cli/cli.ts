@@ -18,13 +18,14 @@ import { parseArgs, type ParsedArgs } from './args.js';
 import { installConsole } from './console.js';
 
 const USAGE: Record<string, string> = {
-  archive: `compose-persist archive VOLUME FILE [--helper-image IMAGE] [--archive-consistency stop|pause|live]
+  archive: `compose-persist archive VOLUME FILE [--helper-image IMAGE] [--archive-consistency stop|pause|live] [--encrypt KEY]
   Archives a named volume into FILE; the format follows the extension (.tar, .tar.gz, .tar.zst).
+  FILE.tar.zst.enc with --encrypt KEY (or COMPOSE_PERSIST_KEY) writes an authenticated, encrypted archive.
   Running containers that mount the volume are stopped while it is read (stop) and started again.`,
-  seed: `compose-persist seed VOLUME FILE [--overwrite] [--helper-image IMAGE]
+  seed: `compose-persist seed VOLUME FILE [--overwrite] [--helper-image IMAGE] [--encrypt KEY]
   Creates VOLUME (or fills an empty one) from FILE, checks every file against the archive's manifest and reads
   the volume back. A non-empty volume is only replaced with --overwrite, after the archive is verified.`,
-  digest: `compose-persist digest VOLUME|FILE [--helper-image IMAGE]
+  digest: `compose-persist digest VOLUME|FILE [--helper-image IMAGE] [--encrypt KEY]
   Prints the volume digest as the last line: the same value for a volume and for an archive made from it.`,
   check: `compose-persist check -f compose.yml [--INPUT VALUE]... [--json] [--verbose]
   Runs the action's main job on this machine: up, tests, restarts, evidence, layer audit, teardown.
@@ -44,9 +45,12 @@ const SWITCHES = ['help', 'json', 'verbose', 'overwrite', 'keep-volumes'] as con
 
 /** The flags (with a value) and switches each verb accepts; anything else is a usage error. */
 const ACCEPTS: Record<string, { flags: string[]; switches: string[] }> = {
-  archive: { flags: [Inputs.HelperImage, Inputs.ArchiveConsistency], switches: ['json', 'verbose'] },
-  seed: { flags: [Inputs.HelperImage], switches: ['json', 'verbose', 'overwrite'] },
-  digest: { flags: [Inputs.HelperImage], switches: ['verbose'] },
+  archive: {
+    flags: [Inputs.HelperImage, Inputs.ArchiveConsistency, Inputs.Encrypt],
+    switches: ['json', 'verbose'],
+  },
+  seed: { flags: [Inputs.HelperImage, Inputs.Encrypt], switches: ['json', 'verbose', 'overwrite'] },
+  digest: { flags: [Inputs.HelperImage, Inputs.Encrypt], switches: ['verbose'] },
   check: { flags: Object.values(Inputs), switches: ['json', 'verbose', 'keep-volumes', 'overwrite'] },
 };
 
@@ -118,6 +122,11 @@ function flag(args: ParsedArgs, name: string): string | undefined {
   return args.flags.get(name)?.at(-1);
 }
 
+/** --encrypt KEY, or COMPOSE_PERSIST_KEY so the key stays out of shell history. */
+function encryptionKey(args: ParsedArgs): string | undefined {
+  return flag(args, Inputs.Encrypt) ?? (process.env.COMPOSE_PERSIST_KEY || undefined);
+}
+
 async function engineAndHelper(args: ParsedArgs) {
   const engine = new DockerEngine();
   await engine.ping();
@@ -136,6 +145,7 @@ async function archiveCommand(args: ParsedArgs, out: (text: string) => void): Pr
     ...(await engineAndHelper(args)),
     consistency,
     format,
+    key: encryptionKey(args),
   });
   for (const changed of result.changedWhileReading)
     process.stderr.write(`warning: ${changed} changed while it was read\n`);
@@ -152,6 +162,7 @@ async function seedCommand(args: ParsedArgs, out: (text: string) => void): Promi
   const result = await seedVolume(volume, path.resolve(file), {
     ...(await engineAndHelper(args)),
     overwrite: args.switches.has('overwrite'),
+    key: encryptionKey(args),
   });
   out(
     args.switches.has('json')
@@ -165,7 +176,9 @@ async function digestCommand(args: ParsedArgs, out: (text: string) => void): Pro
   const [target, extra] = args.positional;
   if (!target || extra) throw new UsageError('digest takes one VOLUME or FILE.');
   const isFile = existsSync(target) && statSync(target).isFile();
-  const manifest = isFile ? await verifyArchiveFile(target) : await volumeManifest(target, args);
+  const manifest = isFile
+    ? await verifyArchiveFile(target, { key: encryptionKey(args) })
+    : await volumeManifest(target, args);
   out(`${manifest.digest}\n`);
   return 0;
 }

@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { access, rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { createEncryptor } from '../archive/encryption.js';
 import { createCompressor, formatFromFileName, type ArchiveFormat } from '../archive/format.js';
 import type { VolumeManifest } from '../archive/manifest.js';
 import { createManifestingRepacker, manifestOfTarStream } from '../archive/volume-tar.js';
@@ -19,6 +20,8 @@ export interface ArchiveOptions {
   consistency: ArchiveConsistency;
   /** Defaults to the file's extension. */
   format?: ArchiveFormat;
+  /** Encrypt with this key (the file should end in `.enc`). */
+  key?: string;
 }
 
 export interface ArchiveResult {
@@ -48,21 +51,24 @@ export async function archiveVolume(
     const manifest = await withQuiescedVolume(options.engine, volume, options.consistency, () =>
       withVolumeHelper(volume, helper, async (container) => {
         const repacker = createManifestingRepacker({ root: ARCHIVE_ROOT, volumeName: volume });
-        await pipeline(
+        const encrypt = options.key ? [createEncryptor(options.key)] : [];
+        await pipeline([
           await container.getArchive(HELPER_MOUNT),
           repacker,
           createCompressor(format),
+          ...encrypt,
           createWriteStream(partial),
-        );
+        ]);
         return repacker.manifest;
       }),
     );
     const changedWhileReading =
       options.consistency === 'live' ? await changedSince(volume, manifest, helper) : [];
-    await rename(partial, dest);
-    const { size } = await stat(dest);
-    if (size === 0)
+    const { size } = await stat(partial);
+    if (size === 0) {
       throw new UserError(`Archive of volume ${volume} came out empty (0 bytes): ${dest} was not kept.`);
+    }
+    await rename(partial, dest);
     return { volume, file: dest, format, bytes: size, manifest, changedWhileReading };
   } catch (error) {
     await rm(partial, { force: true });

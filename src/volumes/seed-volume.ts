@@ -1,8 +1,7 @@
-import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { createDecompressor, type ArchiveFormat } from '../archive/format.js';
 import type { VolumeManifest } from '../archive/manifest.js';
 import {
+  archiveFileStreams,
   archiveFormatOf,
   createArchiveReader,
   manifestOfTarStream,
@@ -25,6 +24,8 @@ export interface SeedOptions {
   runId: string;
   /** Replace the contents of an existing non-empty volume (only after the archive is verified). */
   overwrite: boolean;
+  /** The key of an encrypted (`.enc`) archive. */
+  key?: string;
   /** Compose labels so `compose up` adopts the volume silently. Never config-hash (compose ≥2.32 would recreate). */
   compose?: { project: string; key: string };
 }
@@ -41,7 +42,7 @@ export interface SeedResult {
  * created is removed when anything fails, so no half-filled volume is left.
  */
 export async function seedVolume(volume: string, file: string, options: SeedOptions): Promise<SeedResult> {
-  const format = await archiveFormatOf(file);
+  await archiveFormatOf(file, options.key); // a wrong name, format or missing key fails before anything changes
   const helper: HelperOptions = { engine: options.engine, image: options.helperImage, runId: options.runId };
   const existing = await options.engine.inspectVolume(volume);
   if (existing && (await volumeHasData(volume, helper))) {
@@ -51,12 +52,12 @@ export async function seedVolume(volume: string, file: string, options: SeedOpti
       );
     }
     // Validate before destroying: the whole archive is checked before the volume is emptied.
-    await verifyArchiveFile(file);
+    await verifyArchiveFile(file, { key: options.key });
     await emptyVolume(volume, helper);
   }
   if (!existing) await options.engine.createVolume(volume, volumeLabels(options));
   try {
-    const manifest = await writeArchive(volume, file, format, helper);
+    const manifest = await writeArchive(volume, file, options.key, helper);
     await verifyVolume(volume, manifest, helper, file);
     return { volume, created: !existing, manifest };
   } catch (error) {
@@ -74,11 +75,12 @@ function volumeLabels(options: SeedOptions): Record<string, string> {
   return labels;
 }
 
-async function writeArchive(volume: string, file: string, format: ArchiveFormat, helper: HelperOptions) {
+async function writeArchive(volume: string, file: string, key: string | undefined, helper: HelperOptions) {
+  const source = await archiveFileStreams(file, key);
   return withVolumeHelper(volume, helper, async (container) => {
     const reader = createArchiveReader({ root: ARCHIVE_ROOT, label: file });
-    // An error anywhere (file, decompressor, manifest check) destroys the reader, which aborts the PUT.
-    const feeding = pipeline(createReadStream(file), createDecompressor(format), reader);
+    // An error anywhere (file, decryption, decompressor, manifest check) destroys the reader: the PUT aborts.
+    const feeding = pipeline([...source, reader]);
     // PUT to the parent with `volume/...` entries restores the volume root's own owner and mode.
     const putting = container.putArchive(reader, HELPER_MOUNT_PARENT).catch((error: unknown) => {
       reader.destroy(error as Error); // stop reading the file once the engine has given up

@@ -2,6 +2,10 @@ import * as core from '@actions/core';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { createEncryptor, ENCRYPTED_EXTENSION } from '../archive/encryption.js';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { defaultFormat, FORMAT_EXTENSIONS, type ArchiveFormat } from '../archive/format.js';
 import { Inputs } from '../constants.js';
 import { resolveIn, type RunnerContext } from '../context.js';
@@ -55,6 +59,7 @@ export async function seedStackVolumes(
         ),
         runId: stack.runId,
         overwrite: settings.overwrite,
+        key: settings.encryptKey,
         compose: volume.external ? undefined : { project: stack.model.project, key: volume.key },
       }),
     );
@@ -102,7 +107,7 @@ function pickArchive(files: string[], volume: NamedVolume, source: string): stri
 }
 
 function archiveBaseName(file: string): string | undefined {
-  const base = path.basename(file);
+  const base = path.basename(file).replace(/\.enc$/, '');
   for (const ext of Object.values(FORMAT_EXTENSIONS).flat()) {
     if (base.endsWith(ext)) return base.slice(0, -ext.length);
   }
@@ -167,7 +172,7 @@ export async function archiveStackVolumes(
   await mkdir(dir, { recursive: true });
   const outcomes: ArchiveOutcome[] = [];
   for (const volume of stack.model.volumes) {
-    const file = path.join(dir, `${volume.key}.${format}`);
+    const file = path.join(dir, `${volume.key}.${format}${settings.encryptKey ? ENCRYPTED_EXTENSION : ''}`);
     const result = await core.group(`Archive ${volume.name}`, async () =>
       archiveVolume(volume.name, file, {
         engine: stack.engine,
@@ -179,6 +184,7 @@ export async function archiveStackVolumes(
         runId: stack.runId,
         consistency: settings.archiveConsistency,
         format,
+        key: settings.encryptKey,
       }),
     );
     for (const changed of result.changedWhileReading) {
@@ -188,8 +194,7 @@ export async function archiveStackVolumes(
     }
     outcomes.push({ volume: volume.name, file, format, bytes: result.bytes, digest: result.manifest.digest });
   }
-  const reportFile = path.join(dir, 'report.json');
-  await writeFile(reportFile, JSON.stringify({ ...report, archives: outcomes }, null, 2));
+  const reportFile = await writeReportFile(dir, { ...report, archives: outcomes }, settings.encryptKey);
   const locations: string[] = [];
   for (const target of targets) {
     const store = createStore(target, storeOptions(settings, ctx, false));
@@ -199,4 +204,17 @@ export async function archiveStackVolumes(
     locations.push(stored.location);
   }
   return outcomes.map((o) => ({ ...o, store: locations.join(', ') }));
+}
+
+/** report.json beside the archives; encrypted too when a key is set (probe outputs can hold data). */
+async function writeReportFile(dir: string, report: Report, key: string | undefined): Promise<string> {
+  const text = JSON.stringify(report, null, 2);
+  if (!key) {
+    const file = path.join(dir, 'report.json');
+    await writeFile(file, text);
+    return file;
+  }
+  const file = path.join(dir, `report.json${ENCRYPTED_EXTENSION}`);
+  await pipeline(Readable.from([Buffer.from(text)]), createEncryptor(key), createWriteStream(file));
+  return file;
 }
