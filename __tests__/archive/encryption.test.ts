@@ -41,7 +41,8 @@ describe('archive encryption envelope', () => {
     const sealed = await encrypt(plain);
     expect(isEncrypted(sealed)).toBe(true);
     expect(sealed.subarray(0, ENCRYPTION_MAGIC.length)).toEqual(ENCRYPTION_MAGIC);
-    expect(sealed.includes(plain.subarray(0, Math.min(size, 64)))).toBe(size === 0);
+    // No 32-byte run of the plaintext shows in the ciphertext (shorter runs can match by chance).
+    if (size >= 32) expect(sealed.includes(plain.subarray(0, 32))).toBe(false);
     expect((await decrypt(sealed)).equals(plain)).toBe(true);
   });
 
