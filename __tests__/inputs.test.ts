@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Inputs } from '../src/constants.js';
 import { UserError } from '../src/errors.js';
-import { readSettings } from '../src/inputs.js';
+import { parseByteSize, readSettings } from '../src/inputs.js';
 
 const reader = (values: Partial<Record<Inputs, string>>) => (name: Inputs) => values[name] ?? '';
 
@@ -58,5 +58,30 @@ describe('readSettings', () => {
     const read = reader({ [input]: value });
     expect(() => readSettings(read)).toThrow(UserError);
     expect(() => readSettings(read)).toThrow(message);
+  });
+});
+
+describe('parseByteSize', () => {
+  it.each([
+    ['1024', 1024],
+    ['512M', 512 * 1024 ** 2],
+    ['20G', 20 * 1024 ** 3],
+    ['1.5T', 1.5 * 1024 ** 4],
+    ['8MiB', 8 * 1024 ** 2],
+    ['64kb', 64 * 1024],
+    ['lots', undefined],
+    ['-1G', undefined],
+  ])('%s → %s', (raw, bytes) => {
+    expect(parseByteSize(raw)).toBe(bytes);
+  });
+
+  it('max-archive-size and test-timeout reject nonsense naming the input', () => {
+    expect(() => readSettings(reader({ [Inputs.MaxArchiveSize]: 'huge' }))).toThrow(
+      /'max-archive-size' must be a size such as 512M/,
+    );
+    expect(() => readSettings(reader({ [Inputs.TestTimeout]: '0' }))).toThrow(
+      /'test-timeout' must be a positive whole number/,
+    );
+    expect(readSettings(reader({})).maxArchiveBytes).toBe(20 * 1024 ** 3);
   });
 });

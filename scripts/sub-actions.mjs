@@ -20,6 +20,7 @@ export const SUB_ACTIONS = {
       'github-token',
       'overwrite',
       'encrypt',
+      'max-archive-size',
       'helper-image',
     ],
     outputs: ['result', 'report', 'volumes'],

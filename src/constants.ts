@@ -17,6 +17,7 @@ export enum Inputs {
   GithubToken = 'github-token',
   Overwrite = 'overwrite',
   Run = 'run',
+  TestTimeout = 'test-timeout',
   Exec = 'exec',
   Probes = 'probes',
   RestartModes = 'restart-modes',
@@ -30,6 +31,7 @@ export enum Inputs {
   ArchiveFormat = 'archive-format',
   ArchiveConsistency = 'archive-consistency',
   Encrypt = 'encrypt',
+  MaxArchiveSize = 'max-archive-size',
   HelperImage = 'helper-image',
   KeepVolumes = 'keep-volumes',
 }

@@ -42,6 +42,8 @@ export interface Settings {
   overwrite: boolean;
   run?: string;
   exec: CommandSpec[];
+  /** run/exec commands are killed after this many seconds. */
+  testTimeoutSeconds: number;
   probes: CommandSpec[];
   restartModes: RestartMode[];
   checkFiles: CheckFilesPolicy;
@@ -56,6 +58,8 @@ export interface Settings {
   archiveConsistency: ArchiveConsistency;
   /** Key (from a secret) that encrypts archives written and decrypts `.enc` archives seeded. */
   encryptKey?: string;
+  /** Largest tar stream a seed may expand to (decompression bombs stop there). */
+  maxArchiveBytes: number;
   helperImage?: string;
   keepVolumes: boolean;
 }
@@ -84,6 +88,7 @@ export function readSettings(read: InputReader): Settings {
     overwrite: bool(read, Inputs.Overwrite, false),
     run: optional(read(Inputs.Run)),
     exec: commandLines(read(Inputs.Exec), Inputs.Exec, false),
+    testTimeoutSeconds: positiveInt(read, Inputs.TestTimeout, 1800, 'seconds'),
     probes: commandLines(read(Inputs.Probes), Inputs.Probes, true),
     restartModes: listOf(read, Inputs.RestartModes, RESTART_MODES, ['recreate']),
     checkFiles: oneOf(read, Inputs.CheckFiles, CHECK_FILES_POLICIES, 'no-loss'),
@@ -101,9 +106,27 @@ export function readSettings(read: InputReader): Settings {
     archiveFormat: oneOf(read, Inputs.ArchiveFormat, ARCHIVE_FORMATS, 'auto'),
     archiveConsistency: oneOf(read, Inputs.ArchiveConsistency, CONSISTENCY_MODES, 'stop'),
     encryptKey: optional(read(Inputs.Encrypt)),
+    maxArchiveBytes: byteSize(read, Inputs.MaxArchiveSize, DEFAULT_MAX_ARCHIVE_SIZE),
     helperImage: optional(read(Inputs.HelperImage)),
     keepVolumes: bool(read, Inputs.KeepVolumes, false),
   };
+}
+
+export const DEFAULT_MAX_ARCHIVE_SIZE = '20G';
+
+/** "512M", "20G", "1.5T" or plain bytes, in powers of 1024. */
+export function parseByteSize(raw: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(raw.trim());
+  if (!match) return undefined;
+  const power = ['', 'K', 'M', 'G', 'T'].indexOf((match[2] ?? '').toUpperCase());
+  return Math.floor(Number(match[1]) * 1024 ** power);
+}
+
+function byteSize(read: InputReader, input: Inputs, fallback: string): number {
+  const raw = read(input).trim() || fallback;
+  const bytes = parseByteSize(raw);
+  if (!bytes) throw new UserError(`Input '${input}' must be a size such as 512M or 20G, got "${raw}".`);
+  return bytes;
 }
 
 /** Non-empty trimmed lines; `#` starts a comment line. */

@@ -130,6 +130,25 @@ describe('the built action (dist/main.js + dist/post.js) on the real engine', ()
     expectNothingLeft(leftovers);
   });
 
+  it('kills a hanging test command at test-timeout, fails in one line, and still tears down', async () => {
+    const project = `cp-e2e-hang-${process.pid}`;
+    const started = Date.now();
+    const { main, leftovers } = await runAction(
+      {
+        'compose-file': path.join(fixtures, 'layer-loss/compose.yml'),
+        run: 'echo "waiting forever"; sleep 600',
+        'test-timeout': '3',
+      },
+      project,
+    );
+    expect(main.exitCode).not.toBe(0);
+    expect(main.stdout).toMatch(
+      /::error::Test failed: host: `echo "waiting forever"; sleep 600` timed out after 3 s and was killed/,
+    );
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expectNothingLeft(leftovers);
+  });
+
   it('rejects a bad input with one line naming the input, before creating anything', async () => {
     const project = `cp-e2e-badinput-${process.pid}`;
     const { main, leftovers } = await runAction(

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Writable, type Duplex, type Readable } from 'node:stream';
+import { Transform, Writable, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UserError, errorMessage } from '../errors.js';
 import {
@@ -137,6 +137,12 @@ function readerHandler(root: string, what: string): TarRewriteHandler<VolumeMani
         embedded = parseManifest(text, what);
         return;
       }
+      if (header.type === 'character-device' || header.type === 'block-device') {
+        // A device node in a volume is a way into the host's devices for whoever mounts it.
+        throw new UnsafeEntryError(
+          `${what} holds a device node (${header.name}): refusing to create device files in a volume.`,
+        );
+      }
       await copyVolumeEntry(header, body, { ...context, pack: output });
     },
     async end() {
@@ -203,11 +209,11 @@ function listed(items: string[]): string {
  */
 export async function verifyArchiveFile(
   file: string,
-  options: { root?: string; key?: string } = {},
+  options: { root?: string; key?: string; maxBytes?: number } = {},
 ): Promise<VolumeManifest> {
   const reader = createArchiveReader({ root: options.root ?? DEFAULT_ROOT, label: file });
   try {
-    await pipeline([...(await archiveFileStreams(file, options.key)), reader, discard()]);
+    await pipeline([...(await archiveFileStreams(file, options)), reader, discard()]);
   } catch (error) {
     throw error instanceof UserError
       ? error
@@ -219,7 +225,7 @@ export async function verifyArchiveFile(
 /** The embedded manifest of an archive file, verified (the whole file is read: the manifest comes last). */
 export function readManifest(
   file: string,
-  options: { root?: string; key?: string } = {},
+  options: { root?: string; key?: string; maxBytes?: number } = {},
 ): Promise<VolumeManifest> {
   return verifyArchiveFile(file, options);
 }
@@ -228,10 +234,44 @@ export function readManifest(
  * The streams that turn an archive file into its tar stream: file → decryptor (`.enc`, needs the key) →
  * decompressor. Chain them with pipeline(); the format is checked against the name first.
  */
-export async function archiveFileStreams(file: string, key?: string): Promise<(Readable | Duplex)[]> {
-  const { format, encrypted } = await archiveFormatOf(file, key);
-  const decrypt = encrypted ? [createDecryptor(key as string, file)] : [];
-  return [createReadStream(file), ...decrypt, createDecompressor(format, file)];
+export async function archiveFileStreams(
+  file: string,
+  options: { key?: string; maxBytes?: number } = {},
+): Promise<(Readable | Duplex)[]> {
+  const { format, encrypted } = await archiveFormatOf(file, options.key);
+  const decrypt = encrypted ? [createDecryptor(options.key as string, file)] : [];
+  const limit = options.maxBytes ? [createSizeLimit(options.maxBytes, file)] : [];
+  return [createReadStream(file), ...decrypt, createDecompressor(format, file), ...limit];
+}
+
+/** Fails once more than maxBytes of tar have come out of the decompressor: a decompression bomb stops early. */
+function createSizeLimit(maxBytes: number, file: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > maxBytes) {
+        done(
+          new UserError(
+            `Archive ${file} expands to more than max-archive-size (${formatBytes(maxBytes)}): raise max-archive-size if that is expected.`,
+          ),
+        );
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 /**

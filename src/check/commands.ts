@@ -51,7 +51,9 @@ export function runCommandSpec(
 }
 
 export function describeCommand(result: CommandResult): string {
-  const why = result.timedOut ? 'timed out' : `exited ${result.exitCode}`;
+  const why = result.timedOut
+    ? `timed out after ${Math.round(result.durationMs / 1000)} s and was killed`
+    : `exited ${result.exitCode}`;
   const tail = lastLines(result.stderr || result.stdout, 5);
   return `${result.where}: \`${result.command}\` ${why}${tail ? `: ${tail}` : ''}`;
 }

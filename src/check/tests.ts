@@ -17,7 +17,12 @@ export async function runTests(
   ];
   for (const spec of commands) {
     const result = await core.group(`Test: ${spec.command}`, () =>
-      runCommandSpec(stack.compose, spec, { env, stream: true, cwd: stack.compose.spec.cwd }),
+      runCommandSpec(stack.compose, spec, {
+        env,
+        stream: true,
+        cwd: stack.compose.spec.cwd,
+        timeoutMs: settings.testTimeoutSeconds * 1000,
+      }),
     );
     report.tests.push({
       where: result.where,

@@ -19,6 +19,10 @@ export function parseArgs(
   const parsed: ParsedArgs = { positional: [], flags: new Map(), switches: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    if (arg === '--') {
+      parsed.positional.push(...argv.slice(i + 1)); // everything after -- is an operand
+      break;
+    }
     if (!arg.startsWith('-') || arg === '-') {
       parsed.positional.push(arg);
       continue;

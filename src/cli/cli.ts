@@ -2,7 +2,13 @@ import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { verifyArchiveFile } from '../archive/volume-tar.js';
 import { formatFromFileName } from '../archive/format.js';
-import { CONSISTENCY_MODES, readSettings, type ArchiveConsistency } from '../inputs.js';
+import {
+  CONSISTENCY_MODES,
+  DEFAULT_MAX_ARCHIVE_SIZE,
+  parseByteSize,
+  readSettings,
+  type ArchiveConsistency,
+} from '../inputs.js';
 import { Inputs } from '../constants.js';
 import { readRunnerContext } from '../context.js';
 import { DockerEngine } from '../docker/engine.js';
@@ -22,7 +28,7 @@ const USAGE: Record<string, string> = {
   Archives a named volume into FILE; the format follows the extension (.tar, .tar.gz, .tar.zst).
   FILE.tar.zst.enc with --encrypt KEY (or COMPOSE_PERSIST_KEY) writes an authenticated, encrypted archive.
   Running containers that mount the volume are stopped while it is read (stop) and started again.`,
-  seed: `compose-persist seed VOLUME FILE [--overwrite] [--helper-image IMAGE] [--encrypt KEY]
+  seed: `compose-persist seed VOLUME FILE [--overwrite] [--helper-image IMAGE] [--encrypt KEY] [--max-archive-size 20G]
   Creates VOLUME (or fills an empty one) from FILE, checks every file against the archive's manifest and reads
   the volume back. A non-empty volume is only replaced with --overwrite, after the archive is verified.`,
   digest: `compose-persist digest VOLUME|FILE [--helper-image IMAGE] [--encrypt KEY]
@@ -49,8 +55,11 @@ const ACCEPTS: Record<string, { flags: string[]; switches: string[] }> = {
     flags: [Inputs.HelperImage, Inputs.ArchiveConsistency, Inputs.Encrypt],
     switches: ['json', 'verbose'],
   },
-  seed: { flags: [Inputs.HelperImage, Inputs.Encrypt], switches: ['json', 'verbose', 'overwrite'] },
-  digest: { flags: [Inputs.HelperImage, Inputs.Encrypt], switches: ['verbose'] },
+  seed: {
+    flags: [Inputs.HelperImage, Inputs.Encrypt, Inputs.MaxArchiveSize],
+    switches: ['json', 'verbose', 'overwrite'],
+  },
+  digest: { flags: [Inputs.HelperImage, Inputs.Encrypt, Inputs.MaxArchiveSize], switches: ['verbose'] },
   check: { flags: Object.values(Inputs), switches: ['json', 'verbose', 'keep-volumes', 'overwrite'] },
 };
 
@@ -122,6 +131,13 @@ function flag(args: ParsedArgs, name: string): string | undefined {
   return args.flags.get(name)?.at(-1);
 }
 
+function maxArchiveBytes(args: ParsedArgs): number {
+  const raw = flag(args, Inputs.MaxArchiveSize) ?? DEFAULT_MAX_ARCHIVE_SIZE;
+  const bytes = parseByteSize(raw);
+  if (!bytes) throw new UsageError(`--${Inputs.MaxArchiveSize} must be a size such as 512M or 20G.`);
+  return bytes;
+}
+
 /** --encrypt KEY, or COMPOSE_PERSIST_KEY so the key stays out of shell history. */
 function encryptionKey(args: ParsedArgs): string | undefined {
   return flag(args, Inputs.Encrypt) ?? (process.env.COMPOSE_PERSIST_KEY || undefined);
@@ -163,6 +179,7 @@ async function seedCommand(args: ParsedArgs, out: (text: string) => void): Promi
     ...(await engineAndHelper(args)),
     overwrite: args.switches.has('overwrite'),
     key: encryptionKey(args),
+    maxBytes: maxArchiveBytes(args),
   });
   out(
     args.switches.has('json')
@@ -177,7 +194,7 @@ async function digestCommand(args: ParsedArgs, out: (text: string) => void): Pro
   if (!target || extra) throw new UsageError('digest takes one VOLUME or FILE.');
   const isFile = existsSync(target) && statSync(target).isFile();
   const manifest = isFile
-    ? await verifyArchiveFile(target, { key: encryptionKey(args) })
+    ? await verifyArchiveFile(target, { key: encryptionKey(args), maxBytes: maxArchiveBytes(args) })
     : await volumeManifest(target, args);
   out(`${manifest.digest}\n`);
   return 0;

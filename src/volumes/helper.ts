@@ -8,6 +8,17 @@ export const HELPER_MOUNT_PARENT = '/.compose-persist';
 export const ARCHIVE_ROOT = 'volume';
 export const HELPER_MOUNT = `${HELPER_MOUNT_PARENT}/${ARCHIVE_ROOT}`;
 
+/** Docker's own rule for volume names; checked first so a typo gets our words, not the engine's. */
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+export function assertVolumeName(volume: string): void {
+  if (!VOLUME_NAME.test(volume)) {
+    throw new UserError(
+      `Volume name "${volume}" is invalid: use at least two characters from letters, digits, _, . and -, starting with a letter or digit.`,
+    );
+  }
+}
+
 export interface HelperOptions {
   engine: DockerEngine;
   image: string;
@@ -26,6 +37,7 @@ export async function withVolumeHelper<T>(
   use: (helper: HelperContainer) => Promise<T>,
 ): Promise<T> {
   const { engine } = options;
+  assertVolumeName(volume);
   if (!(await engine.inspectVolume(volume))) {
     throw new UserError(`Volume ${volume} does not exist: check the name (docker volume ls lists them).`);
   }

@@ -12,6 +12,7 @@ import type { DockerEngine } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
 import {
   ARCHIVE_ROOT,
+  assertVolumeName,
   HELPER_MOUNT,
   HELPER_MOUNT_PARENT,
   withVolumeHelper,
@@ -26,6 +27,8 @@ export interface SeedOptions {
   overwrite: boolean;
   /** The key of an encrypted (`.enc`) archive. */
   key?: string;
+  /** Refuse archives whose tar stream is larger (a decompression bomb); undefined = no limit. */
+  maxBytes?: number;
   /** Compose labels so `compose up` adopts the volume silently. Never config-hash (compose ≥2.32 would recreate). */
   compose?: { project: string; key: string };
 }
@@ -42,9 +45,11 @@ export interface SeedResult {
  * created is removed when anything fails, so no half-filled volume is left.
  */
 export async function seedVolume(volume: string, file: string, options: SeedOptions): Promise<SeedResult> {
+  assertVolumeName(volume);
   await archiveFormatOf(file, options.key); // a wrong name, format or missing key fails before anything changes
   const helper: HelperOptions = { engine: options.engine, image: options.helperImage, runId: options.runId };
   const existing = await options.engine.inspectVolume(volume);
+  if (existing) await assertNotInUse(volume, options.engine);
   if (existing && (await volumeHasData(volume, helper))) {
     if (!options.overwrite) {
       throw new UserError(
@@ -52,17 +57,27 @@ export async function seedVolume(volume: string, file: string, options: SeedOpti
       );
     }
     // Validate before destroying: the whole archive is checked before the volume is emptied.
-    await verifyArchiveFile(file, { key: options.key });
+    await verifyArchiveFile(file, { key: options.key, maxBytes: options.maxBytes });
     await emptyVolume(volume, helper);
   }
   if (!existing) await options.engine.createVolume(volume, volumeLabels(options));
   try {
-    const manifest = await writeArchive(volume, file, options.key, helper);
+    const manifest = await writeArchive(volume, file, options, helper);
     await verifyVolume(volume, manifest, helper, file);
     return { volume, created: !existing, manifest };
   } catch (error) {
     await undoSeed(volume, !existing, helper, error);
     throw error;
+  }
+}
+
+/** Writing under a running application corrupts it (and it would not see a consistent volume anyway). */
+async function assertNotInUse(volume: string, engine: DockerEngine): Promise<void> {
+  const running = (await engine.containersUsingVolume(volume)).filter((c) => c.state === 'running');
+  if (running.length) {
+    throw new UserError(
+      `Volume ${volume} is in use by running container(s) ${running.map((c) => c.name).join(', ')}: stop them before seeding it.`,
+    );
   }
 }
 
@@ -75,8 +90,8 @@ function volumeLabels(options: SeedOptions): Record<string, string> {
   return labels;
 }
 
-async function writeArchive(volume: string, file: string, key: string | undefined, helper: HelperOptions) {
-  const source = await archiveFileStreams(file, key);
+async function writeArchive(volume: string, file: string, options: SeedOptions, helper: HelperOptions) {
+  const source = await archiveFileStreams(file, options);
   return withVolumeHelper(volume, helper, async (container) => {
     const reader = createArchiveReader({ root: ARCHIVE_ROOT, label: file });
     // An error anywhere (file, decryption, decompressor, manifest check) destroys the reader: the PUT aborts.

@@ -60,6 +60,7 @@ export async function seedStackVolumes(
         runId: stack.runId,
         overwrite: settings.overwrite,
         key: settings.encryptKey,
+        maxBytes: settings.maxArchiveBytes,
         compose: volume.external ? undefined : { project: stack.model.project, key: volume.key },
       }),
     );
