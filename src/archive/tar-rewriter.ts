@@ -25,6 +25,9 @@ export class TarRewriter<T> extends Duplex {
   private readonly output: Pack = pack();
   private current: Promise<void> = Promise.resolve();
   private failed = false;
+  /** Progress, for displays: entries seen and tar bytes taken in so far. */
+  entries = 0;
+  bytesIn = 0;
   private rejectResult: (error: Error) => void = () => undefined;
 
   constructor(private readonly handler: TarRewriteHandler<T>) {
@@ -35,6 +38,7 @@ export class TarRewriter<T> extends Duplex {
     });
     this.result.catch(() => undefined); // callers that only pipe must not trigger an unhandled rejection
     this.input.on('entry', (header, body, next) => {
+      this.entries++;
       this.current = handler.entry(header, body, this.output);
       this.current.then(
         () => next(),
@@ -64,6 +68,7 @@ export class TarRewriter<T> extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.bytesIn += chunk.length;
     if (this.input.write(chunk)) callback();
     else this.input.once('drain', () => callback());
   }

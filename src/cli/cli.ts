@@ -14,7 +14,7 @@ import { readRunnerContext } from '../context.js';
 import { DockerEngine } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
 import { runPipeline } from '../pipeline.js';
-import { renderSummary } from '../report/summary.js';
+import { renderTerminalSummary } from '../report/terminal.js';
 import { teardownStack, type TeardownPlan } from '../stack/teardown.js';
 import { archiveVolume } from '../volumes/archive-volume.js';
 import { fingerprintVolume } from '../volumes/fingerprint.js';
@@ -22,6 +22,7 @@ import { resolveHelperImage } from '../volumes/helper-image.js';
 import { seedVolume } from '../volumes/seed-volume.js';
 import { parseArgs, type ParsedArgs } from './args.js';
 import { installConsole } from './console.js';
+import { createProgressReporter } from '../report/progress.js';
 
 const USAGE: Record<string, string> = {
   archive: `compose-persist archive VOLUME FILE [--helper-image IMAGE] [--archive-consistency stop|pause|live] [--encrypt KEY]
@@ -62,6 +63,12 @@ const ACCEPTS: Record<string, { flags: string[]; switches: string[] }> = {
   digest: { flags: [Inputs.HelperImage, Inputs.Encrypt, Inputs.MaxArchiveSize], switches: ['verbose'] },
   check: { flags: Object.values(Inputs), switches: ['json', 'verbose', 'keep-volumes', 'overwrite'] },
 };
+
+/** Live progress on stderr (a rewritten line on a terminal, a line every 10 s otherwise). */
+const terminalProgress = createProgressReporter(
+  (text) => void process.stderr.write(text),
+  process.stderr.isTTY === true,
+);
 
 /** Wrong words on the command line: exit 2 with the verb's usage. */
 class UsageError extends UserError {}
@@ -162,6 +169,7 @@ async function archiveCommand(args: ParsedArgs, out: (text: string) => void): Pr
     consistency,
     format,
     key: encryptionKey(args),
+    progress: terminalProgress,
   });
   for (const changed of result.changedWhileReading)
     process.stderr.write(`warning: ${changed} changed while it was read\n`);
@@ -180,6 +188,7 @@ async function seedCommand(args: ParsedArgs, out: (text: string) => void): Promi
     overwrite: args.switches.has('overwrite'),
     key: encryptionKey(args),
     maxBytes: maxArchiveBytes(args),
+    progress: terminalProgress,
   });
   out(
     args.switches.has('json')
@@ -222,7 +231,12 @@ async function checkCommand(args: ParsedArgs, out: (text: string) => void): Prom
   process.once('SIGTERM', onSignal);
   try {
     const report = await runPipeline(settings, ctx, { saveTeardown: (p) => (plan = p) });
-    out(args.switches.has('json') ? `${JSON.stringify(report, null, 2)}\n` : renderSummary(report));
+    const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+    out(
+      args.switches.has('json')
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : renderTerminalSummary(report, color),
+    );
     return report.result === 'passed' ? 0 : 1;
   } finally {
     await teardown();

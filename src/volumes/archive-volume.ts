@@ -8,6 +8,7 @@ import { createCompressor, formatFromFileName, type ArchiveFormat } from '../arc
 import type { VolumeManifest } from '../archive/manifest.js';
 import { createManifestingRepacker, manifestOfTarStream } from '../archive/volume-tar.js';
 import type { DockerEngine } from '../docker/engine.js';
+import type { ProgressReporter } from '../report/progress.js';
 import { UserError } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
 import { withQuiescedVolume } from './consistency.js';
@@ -22,6 +23,7 @@ export interface ArchiveOptions {
   format?: ArchiveFormat;
   /** Encrypt with this key (the file should end in `.enc`). */
   key?: string;
+  progress?: ProgressReporter;
 }
 
 export interface ArchiveResult {
@@ -51,6 +53,7 @@ export async function archiveVolume(
     const manifest = await withQuiescedVolume(options.engine, volume, options.consistency, () =>
       withVolumeHelper(volume, helper, async (container) => {
         const repacker = createManifestingRepacker({ root: ARCHIVE_ROOT, volumeName: volume });
+        const stopProgress = options.progress?.(`archive ${volume}`, repacker);
         const encrypt = options.key ? [createEncryptor(options.key)] : [];
         await pipeline([
           await container.getArchive(HELPER_MOUNT),
@@ -58,7 +61,13 @@ export async function archiveVolume(
           createCompressor(format),
           ...encrypt,
           createWriteStream(partial),
-        ]);
+        ]).then(
+          () => stopProgress?.(true),
+          (error: unknown) => {
+            stopProgress?.(false);
+            throw error;
+          },
+        );
         return repacker.manifest;
       }),
     );

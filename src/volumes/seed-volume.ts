@@ -9,6 +9,7 @@ import {
 } from '../archive/volume-tar.js';
 import { COMPOSE_PROJECT_LABEL, COMPOSE_VOLUME_LABEL, CREATED_LABEL, RUN_LABEL } from '../constants.js';
 import type { DockerEngine } from '../docker/engine.js';
+import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
 import {
   ARCHIVE_ROOT,
@@ -27,6 +28,7 @@ export interface SeedOptions {
   overwrite: boolean;
   /** The key of an encrypted (`.enc`) archive. */
   key?: string;
+  progress?: ProgressReporter;
   /** Refuse archives whose tar stream is larger (a decompression bomb); undefined = no limit. */
   maxBytes?: number;
   /** Compose labels so `compose up` adopts the volume silently. Never config-hash (compose ≥2.32 would recreate). */
@@ -94,6 +96,7 @@ async function writeArchive(volume: string, file: string, options: SeedOptions, 
   const source = await archiveFileStreams(file, options);
   return withVolumeHelper(volume, helper, async (container) => {
     const reader = createArchiveReader({ root: ARCHIVE_ROOT, label: file });
+    const stopProgress = options.progress?.(`seed ${volume}`, reader);
     // An error anywhere (file, decryption, decompressor, manifest check) destroys the reader: the PUT aborts.
     const feeding = pipeline([...source, reader]);
     // PUT to the parent with `volume/...` entries restores the volume root's own owner and mode.
@@ -101,7 +104,13 @@ async function writeArchive(volume: string, file: string, options: SeedOptions, 
       reader.destroy(error as Error); // stop reading the file once the engine has given up
       throw error;
     });
-    await Promise.all([feeding, putting]);
+    await Promise.all([feeding, putting]).then(
+      () => stopProgress?.(true),
+      (error: unknown) => {
+        stopProgress?.(false);
+        throw error;
+      },
+    );
     return reader.manifest;
   });
 }

@@ -12,12 +12,16 @@ import { resolveIn, type RunnerContext } from '../context.js';
 import type { DockerEngine } from '../docker/engine.js';
 import { UserError } from '../errors.js';
 import type { Settings } from '../inputs.js';
+import { createProgressReporter } from '../report/progress.js';
 import type { ArchiveOutcome, Report, SeedOutcome } from '../report/report.js';
 import { findVolume, imagesMounting, type NamedVolume, type StackModel } from '../stack/model.js';
 import { createStore, parseStoreSpec, type StoreOptions } from '../stores/index.js';
 import { archiveVolume } from './archive-volume.js';
 import { resolveHelperImage } from './helper-image.js';
 import { seedVolume } from './seed-volume.js';
+
+/** In the job log: a progress line every 10 s for long archives and seeds. */
+const logProgress = createProgressReporter((text) => core.info(text.trimEnd()), false);
 
 export interface StackVolumes {
   engine: DockerEngine;
@@ -61,6 +65,7 @@ export async function seedStackVolumes(
         overwrite: settings.overwrite,
         key: settings.encryptKey,
         maxBytes: settings.maxArchiveBytes,
+        progress: logProgress,
         compose: volume.external ? undefined : { project: stack.model.project, key: volume.key },
       }),
     );
@@ -186,6 +191,7 @@ export async function archiveStackVolumes(
         consistency: settings.archiveConsistency,
         format,
         key: settings.encryptKey,
+        progress: logProgress,
       }),
     );
     for (const changed of result.changedWhileReading) {

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { createProgressReporter } from '../../src/report/progress.js';
+import { emptyReport, fail } from '../../src/report/report.js';
+import { renderSummary } from '../../src/report/summary.js';
+import { renderTerminalSummary } from '../../src/report/terminal.js';
+
+function failedReport() {
+  const report = emptyReport('shop');
+  report.stack.volumes = [
+    { key: 'pgdata', name: 'shop_pgdata', external: false, mounts: ['db:/var/lib/postgresql/data'] },
+  ];
+  report.modes = [
+    {
+      mode: 'restart',
+      effect: 'same container',
+      passed: true,
+      probes: [{ probe: 'db: count', before: '3', after: '3', same: true }],
+      volumes: [],
+    },
+    {
+      mode: 'recreate',
+      effect: 'new container',
+      passed: false,
+      probes: [
+        { probe: 'app: cat /data|x', before: 'order-17', after: '(exit 1) cat: no such file', same: false },
+      ],
+      volumes: [
+        {
+          volume: 'shop_pgdata',
+          policy: 'no-loss',
+          ok: false,
+          added: [],
+          removed: ['base/1/2'],
+          changed: [],
+        },
+      ],
+    },
+  ];
+  report.layer = [{ service: 'app', path: '/appdata/orders.txt', kind: 'added' }];
+  fail(report, 'Data did not survive recreate: probe "app: cat /data|x" changed');
+  return report;
+}
+
+describe('renderTerminalSummary', () => {
+  it('gives the verdict, each mode, what changed, and the failures', () => {
+    const text = renderTerminalSummary(failedReport(), false);
+    expect(text).toContain('compose-persist FAILED  project shop');
+    expect(text).toContain('✔ restart: 1/1 probes unchanged, 0/0 volumes ok');
+    expect(text).toContain('✘ recreate: 0/1 probes unchanged, 0/1 volumes ok');
+    expect(text).toContain('        before: order-17\n        after:  (exit 1) cat: no such file');
+    expect(text).toContain('shop_pgdata: lost base/1/2');
+    expect(text).toContain('! app:/appdata/orders.txt is outside any volume');
+    expect(text).not.toContain('\u001b[');
+  });
+
+  it('colours only when asked', () => {
+    expect(renderTerminalSummary(failedReport(), true)).toContain('\u001b[1;31mFAILED\u001b[0m');
+  });
+});
+
+describe('renderSummary (job summary Markdown)', () => {
+  it('escapes table cells and folds the volume diff', () => {
+    const md = renderSummary(failedReport());
+    expect(md).toContain('## compose-persist: ❌ failed');
+    expect(md).toContain('`app: cat /data\\|x`');
+    expect(md).toMatch(/<details><summary>Volume 'shop_pgdata' \(no-loss\): FAILED — 1 removed/);
+    expect(md).toContain('- removed `base/1/2`');
+  });
+});
+
+describe('createProgressReporter', () => {
+  it('prints a final line only for a stream that succeeded', () => {
+    const lines: string[] = [];
+    const report = createProgressReporter((t) => lines.push(t), false, 60_000);
+    report('archive v', { entries: 3, bytesIn: 2048 })(true);
+    report('seed v', { entries: 1, bytesIn: 10 })(false);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^archive v: 2 KiB, 3 entries, .*\/s\n$/);
+  });
+});

@@ -1,0 +1,39 @@
+import type { Report } from './report.js';
+
+/** The check's verdict for a terminal: one line per finding, coloured when the terminal allows it. */
+export function renderTerminalSummary(report: Report, color: boolean): string {
+  const paint = (code: string, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const ok = (text: string) => paint('32', `✔ ${text}`);
+  const bad = (text: string) => paint('31', `✘ ${text}`);
+  const out: string[] = [''];
+  const verdict = report.result === 'passed' ? paint('1;32', 'PASSED') : paint('1;31', 'FAILED');
+  out.push(`compose-persist ${verdict}  project ${report.project}`);
+  for (const v of report.stack.volumes) out.push(`  volume ${v.key} → ${v.name} (${v.mounts.join(', ')})`);
+  for (const seed of report.seeds)
+    out.push(`  ${ok(`seeded ${seed.volume} from ${seed.source} (${seed.files} files)`)}`);
+  for (const t of report.tests) {
+    const line = `test ${t.where}: ${t.command} (${(t.durationMs / 1000).toFixed(1)} s)`;
+    out.push(`  ${t.exitCode === 0 && !t.timedOut ? ok(line) : bad(line)}`);
+  }
+  for (const mode of report.modes) {
+    const probes = mode.probes.filter((p) => p.same).length;
+    const detail = `${probes}/${mode.probes.length} probes unchanged, ${mode.volumes.filter((v) => v.ok).length}/${mode.volumes.length} volumes ok`;
+    out.push(
+      `  ${mode.passed ? ok(`${mode.mode}: ${detail}`) : bad(`${mode.mode}: ${mode.error ?? detail}`)}`,
+    );
+    for (const p of mode.probes.filter((x) => !x.same)) {
+      out.push(`      ${p.probe}`, `        before: ${p.before}`, `        after:  ${p.after}`);
+    }
+    for (const v of mode.volumes.filter((x) => !x.ok))
+      out.push(`      ${v.volume}: lost ${v.removed.slice(0, 5).join(', ')}`);
+  }
+  for (const f of report.layer)
+    out.push(`  ${paint('33', `! ${f.service}:${f.path} is outside any volume (lost on re-creation)`)}`);
+  for (const a of report.archives)
+    out.push(`  ${ok(`archived ${a.volume} → ${a.store ?? a.file} (${a.bytes} bytes, ${a.digest})`)}`);
+  for (const w of report.warnings) out.push(`  ${paint('33', `! ${w}`)}`);
+  for (const f of report.failures) out.push(`  ${bad(f)}`);
+  for (const log of report.serviceLogs)
+    out.push(`  logs of ${log.service} (${log.state}):`, ...log.tail.split('\n').map((l) => `    ${l}`));
+  return `${out.join('\n')}\n`;
+}
