@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Inputs, Outputs, State } from './constants.js';
+import { stopRunningCommands } from './check/commands.js';
 import { readRunnerContext } from './context.js';
 import { DockerEngine } from './docker/engine.js';
 import { UserError, errorMessage } from './errors.js';
@@ -22,6 +23,14 @@ export async function runSubAction(mode: Exclude<PipelineMode, 'full'>): Promise
 }
 
 async function runStep(mode: PipelineMode): Promise<void> {
+  // A cancelled job gets SIGINT then SIGTERM: stop the user's commands (they run in their own process
+  // groups) and exit; the post step then tears the stack down.
+  const onCancel = (signal: NodeJS.Signals) => {
+    core.error(`Cancelled (${signal}): stopping running commands; the post step tears the stack down.`);
+    void stopRunningCommands().finally(() => process.exit(1));
+  };
+  process.once('SIGINT', onCancel);
+  process.once('SIGTERM', onCancel);
   try {
     const ctx = readRunnerContext();
     const settings = readSettings((name: Inputs) => core.getInput(name));

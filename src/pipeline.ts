@@ -50,20 +50,18 @@ export async function runPipeline(
     if (full || mode === 'seed')
       report.seeds = await timed(report, 'seed', () => seedStackVolumes(settings, ctx, stack));
     if (mode === 'seed') return finish(report);
-    if (full) {
-      await timed(report, 'up', () =>
-        core.group('Start the stack', () =>
-          upAndWait(stack.compose, stack.engine, upOptions(settings), 'starting the stack'),
-        ),
-      );
-    } else {
-      await assertStackHealthy(
-        stack.engine,
-        stack.compose.projectName,
-        'the stack (it must be up already)',
-        settings.services,
-      );
-    }
+    const baseline = full
+      ? await timed(report, 'up', () =>
+          core.group('Start the stack', () =>
+            upAndWait(stack.compose, stack.engine, upOptions(settings), 'starting the stack'),
+          ),
+        )
+      : await assertStackHealthy(
+          stack.engine,
+          stack.compose.projectName,
+          'the stack (it must be up already)',
+          settings.services,
+        );
     await recordAnonymousVolumes(report, stack);
     let last: Evidence | undefined;
     if (full || mode === 'check') {
@@ -72,7 +70,7 @@ export async function runPipeline(
         return finish(report);
       // Before any restart: re-creation throws the writable layer away, and with it the evidence.
       await core.group('Audit writable layers', () => auditLayers(settings, stack, report));
-      last = await timed(report, 'check', () => checkPersistence(settings, stack, env, report));
+      last = await timed(report, 'check', () => checkPersistence(settings, stack, env, report, baseline));
     }
     if (archiveTo.length) {
       report.archives = await timed(report, 'archive', () =>

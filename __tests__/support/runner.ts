@@ -1,14 +1,23 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 export interface StepRun {
   exitCode: number;
+  /** The signal that ended the process, if one did (exitCode is then 1). */
+  signal?: NodeJS.Signals | null;
   stdout: string;
   outputs: Record<string, string>;
   state: Record<string, string>;
   summary: string;
+}
+
+export interface StepOptions {
+  inputs?: Record<string, string>;
+  state?: Record<string, string>;
+  env?: Record<string, string>;
+  cwd?: string;
 }
 
 /**
@@ -16,15 +25,24 @@ export interface StepRun {
  * state through the GITHUB_OUTPUT / GITHUB_STATE files, the summary through GITHUB_STEP_SUMMARY, and the
  * post step with the saved state as STATE_* variables.
  */
-export async function runStep(
-  entry: string,
-  options: {
-    inputs?: Record<string, string>;
-    state?: Record<string, string>;
-    env?: Record<string, string>;
-    cwd?: string;
-  },
-): Promise<StepRun> {
+export async function runStep(entry: string, options: StepOptions): Promise<StepRun> {
+  return (await startStep(entry, options)).finished;
+}
+
+/** A step that is still running: what it printed and saved so far, and its end. */
+export interface StartedStep {
+  readonly pid: number;
+  /** stdout and stderr so far, in the order they arrived. */
+  output(): string;
+  /** The state saved so far (GITHUB_STATE), e.g. to run post after cancelling the step. */
+  state(): Promise<Record<string, string>>;
+  /** Sends a signal to the step's process only, as the runner does when a job is cancelled. */
+  kill(signal: NodeJS.Signals): void;
+  readonly finished: Promise<StepRun>;
+}
+
+/** Like runStep, without waiting for the step to end. */
+export async function startStep(entry: string, options: StepOptions): Promise<StartedStep> {
   const dir = await mkdtemp(path.join(tmpdir(), 'cp-runner-'));
   const files = {
     output: path.join(dir, 'output'),
@@ -47,28 +65,36 @@ export async function runStep(
   for (const [name, value] of Object.entries(options.inputs ?? {}))
     env[`INPUT_${name.toUpperCase()}`] = value;
   for (const [name, value] of Object.entries(options.state ?? {})) env[`STATE_${name}`] = value;
-  const { exitCode, stdout } = await runNode(path.resolve(entry), env, options.cwd);
-  return {
-    exitCode,
+  const child = spawn(process.execPath, [path.resolve(entry)], {
+    env,
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const readState = async () => parseCommandFile(await readFile(files.state, 'utf8'));
+  const finished = exited(child).then(async ({ code, signal }) => ({
+    exitCode: code ?? 1,
+    signal,
     stdout,
     outputs: parseCommandFile(await readFile(files.output, 'utf8')),
-    state: parseCommandFile(await readFile(files.state, 'utf8')),
+    state: await readState(),
     summary: await readFile(files.summary, 'utf8'),
+  }));
+  return {
+    pid: child.pid as number,
+    output: () => stdout,
+    state: readState,
+    kill: (signal) => void child.kill(signal),
+    finished,
   };
 }
 
-function runNode(
-  entry: string,
-  env: Record<string, string>,
-  cwd?: string,
-): Promise<{ exitCode: number; stdout: string }> {
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [entry], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ exitCode: code ?? 1, stdout }));
+    child.on('close', (code, signal) => resolve({ code, signal }));
   });
 }
 

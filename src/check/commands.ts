@@ -21,6 +21,18 @@ export interface CommandOptions {
   timeoutMs?: number;
 }
 
+/** Process groups of commands still running, so a cancelled job can stop them (they run detached). */
+const runningGroups = new Set<number>();
+
+/** SIGTERM to every running command's process group, SIGKILL to what is left after `graceMs`. */
+export async function stopRunningCommands(graceMs = 3000): Promise<void> {
+  const groups = [...runningGroups];
+  for (const pid of groups) killGroup(pid, 'SIGTERM');
+  if (groups.length === 0) return;
+  await new Promise((resolve) => setTimeout(resolve, graceMs));
+  for (const pid of groups) killGroup(pid, 'SIGKILL');
+}
+
 /** Output kept per stream: enough for a probe's answer or an error's tail, bounded for chatty tests. */
 const KEEP_BYTES = 1024 * 1024;
 
@@ -73,6 +85,7 @@ function runProcess(
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, so a timeout kills the whole tree
     });
+    if (child.pid !== undefined) runningGroups.add(child.pid);
     const stdout = new BoundedText();
     const stderr = new BoundedText();
     child.stdout.on('data', (chunk: Buffer) => {
@@ -94,6 +107,7 @@ function runProcess(
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (child.pid !== undefined) runningGroups.delete(child.pid);
       resolve({
         where,
         command,

@@ -2,7 +2,14 @@ import * as core from '@actions/core';
 import { errorMessage } from '../errors.js';
 import type { Settings } from '../inputs.js';
 import { fail, type ModeOutcome, type Report } from '../report/report.js';
-import { anonymousVolumesOf, serviceContainers, StackError } from '../stack/lifecycle.js';
+import {
+  anonymousVolumesOf,
+  assertStackHealthy,
+  serviceContainers,
+  StackError,
+  type RestartBaseline,
+  type ServiceLogTail,
+} from '../stack/lifecycle.js';
 import { imagesMounting, type NamedVolume } from '../stack/model.js';
 import type { Stack } from '../stack/stack.js';
 import { fingerprintVolume } from '../volumes/fingerprint.js';
@@ -28,6 +35,7 @@ export async function checkPersistence(
   stack: Stack,
   env: Record<string, string>,
   report: Report,
+  baseline: RestartBaseline,
 ): Promise<Evidence | undefined> {
   const sources: EvidenceSources = {
     compose: stack.compose,
@@ -37,6 +45,14 @@ export async function checkPersistence(
     volumes: stack.model.volumes,
     fingerprint: settings.checkFiles === 'off' ? undefined : (v) => fingerprintOf(v, stack, settings),
   };
+  // A crash loop since the stack came up (restart policy) fails here, before any evidence is trusted.
+  let restarts = await assertStackHealthy(
+    stack.engine,
+    stack.model.project,
+    'before the restarts',
+    settings.services,
+    baseline,
+  );
   let before = await core.group('Evidence before restarts', () => gatherEvidence(sources));
   const broken = before.probes.filter((p) => p.result.exitCode !== 0);
   for (const probe of broken)
@@ -44,12 +60,14 @@ export async function checkPersistence(
   if (broken.length) return before;
   for (const mode of settings.restartModes) {
     const outcome = await core.group(`Restart: ${mode}`, () =>
-      checkMode(mode, before, sources, settings, stack),
+      checkMode(mode, before, sources, settings, stack, restarts),
     );
     report.modes.push(outcome.result);
     if (!outcome.result.passed) fail(report, modeFailure(outcome.result));
-    if (!outcome.after) return undefined;
+    if (outcome.serviceLogs) report.serviceLogs = outcome.serviceLogs;
+    if (!outcome.after || !outcome.restarts) return undefined;
     before = outcome.after;
+    restarts = outcome.restarts;
   }
   return before;
 }
@@ -60,7 +78,13 @@ async function checkMode(
   sources: EvidenceSources,
   settings: Settings,
   stack: Stack,
-): Promise<{ result: ModeOutcome; after?: Evidence }> {
+  baseline: RestartBaseline,
+): Promise<{
+  result: ModeOutcome;
+  after?: Evidence;
+  restarts?: RestartBaseline;
+  serviceLogs?: ServiceLogTail[];
+}> {
   const result: ModeOutcome = {
     mode,
     effect: RESTART_MODE_EFFECTS[mode],
@@ -69,15 +93,23 @@ async function checkMode(
     volumes: [],
   };
   const anonymousBefore = await anonymousVolumesOf(stack.engine, stack.model.project);
+  let restarts: RestartBaseline;
   try {
-    await performRestart(mode, stack.compose, stack.engine, {
+    await assertStackHealthy(
+      stack.engine,
+      stack.model.project,
+      `before ${mode}`,
+      settings.services,
+      baseline,
+    );
+    restarts = await performRestart(mode, stack.compose, stack.engine, {
       services: settings.services,
       waitTimeoutSeconds: settings.waitTimeoutSeconds,
     });
   } catch (error) {
     if (!(error instanceof StackError)) throw error;
     result.error = error.message;
-    return { result };
+    return { result, serviceLogs: error.serviceLogs };
   } finally {
     await removeDanglingAnonymous(stack, anonymousBefore);
   }
@@ -87,7 +119,7 @@ async function checkMode(
     ignoreGlobs(settings, stack, volume),
   );
   result.passed = result.probes.every((p) => p.same) && result.volumes.every((v) => v.ok);
-  return { result, after };
+  return { result, after, restarts };
 }
 
 function modeFailure(outcome: ModeOutcome): string {

@@ -1,7 +1,7 @@
 import type { Compose } from '../docker/compose.js';
 import type { DockerEngine } from '../docker/engine.js';
 import type { RestartMode } from '../inputs.js';
-import { upAndWait } from '../stack/lifecycle.js';
+import { upAndWait, type RestartBaseline } from '../stack/lifecycle.js';
 
 /** What each mode does to a container, as the report explains it. */
 export const RESTART_MODE_EFFECTS: Record<RestartMode, string> = {
@@ -26,7 +26,7 @@ export async function performRestart(
   compose: Compose,
   engine: DockerEngine,
   options: RestartOptions,
-): Promise<void> {
+): Promise<RestartBaseline> {
   const up = { services: options.services, waitTimeoutSeconds: options.waitTimeoutSeconds };
   const what = `after ${mode}`;
   switch (mode) {
@@ -42,11 +42,10 @@ export async function performRestart(
       await compose.start(options.services);
       break;
     case 'recreate':
-      await upAndWait(compose, engine, { ...up, forceRecreate: true }, what);
-      return;
+      return upAndWait(compose, engine, { ...up, forceRecreate: true }, what);
     case 'down-up':
       await compose.down();
       break;
   }
-  await upAndWait(compose, engine, up, what);
+  return upAndWait(compose, engine, up, what);
 }

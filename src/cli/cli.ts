@@ -22,6 +22,7 @@ import { resolveHelperImage } from '../volumes/helper-image.js';
 import { seedVolume } from '../volumes/seed-volume.js';
 import { parseArgs, type ParsedArgs } from './args.js';
 import { installConsole } from './console.js';
+import { stopRunningCommands } from '../check/commands.js';
 import { createProgressReporter } from '../report/progress.js';
 
 const USAGE: Record<string, string> = {
@@ -226,7 +227,10 @@ async function checkCommand(args: ParsedArgs, out: (text: string) => void): Prom
     if (plan) await teardownStack(plan, new DockerEngine());
     plan = undefined;
   };
-  const onSignal = () => void teardown().finally(() => process.exit(130));
+  const onSignal = () =>
+    void stopRunningCommands()
+      .then(teardown)
+      .finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {

@@ -49,16 +49,19 @@ export function isUnwell(details: ContainerDetails): boolean {
   );
 }
 
+/** Each container's RestartCount when last seen healthy: a count that grows means a crash loop. */
+export type RestartBaseline = Map<string, number>;
+
 /**
- * `up -d --wait`, then a second look: --wait can report a container healthy just before it exits, so the
- * containers' state is checked again after a short pause.
+ * `up -d --wait`, then a second look: --wait can report a container healthy just before it exits, and a
+ * restart policy can hide a crash loop, so state and restart counts are checked again after a short pause.
  */
 export async function upAndWait(
   compose: Compose,
   engine: DockerEngine,
   options: UpOptions,
   what: string,
-): Promise<void> {
+): Promise<RestartBaseline> {
   try {
     await compose.up(options);
   } catch (error) {
@@ -69,16 +72,28 @@ export async function upAndWait(
       `${what}: compose up failed: ${firstLine(error.result.stderr)}`,
     );
   }
+  const justUp = await restartCounts(engine, compose.projectName);
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  await assertStackHealthy(engine, compose.projectName, what, options.services);
+  return assertStackHealthy(engine, compose.projectName, what, options.services, justUp);
 }
 
+async function restartCounts(engine: DockerEngine, project: string): Promise<RestartBaseline> {
+  const containers = await serviceContainers(engine, project);
+  return new Map(containers.map((c) => [c.details.id, c.details.restartCount]));
+}
+
+/**
+ * Fails (with the failing services' logs) unless every selected container is running, healthy where it
+ * has a healthcheck, and has not been restarted by its restart policy since `baseline`. Returns the
+ * restart counts now, the baseline for the next look.
+ */
 export async function assertStackHealthy(
   engine: DockerEngine,
   project: string,
   what: string,
   services: string[] = [],
-): Promise<void> {
+  baseline: RestartBaseline = new Map(),
+): Promise<RestartBaseline> {
   const containers = await serviceContainers(engine, project);
   const selected = containers.filter((c) => services.length === 0 || services.includes(c.service));
   if (selected.length === 0) {
@@ -87,11 +102,19 @@ export async function assertStackHealthy(
       [],
     );
   }
-  const unwell = selected.filter((c) => isUnwell(c.details));
+  const restarted = (c: ServiceContainer) =>
+    c.details.restartCount > (baseline.get(c.details.id) ?? Infinity);
+  const unwell = selected.filter((c) => isUnwell(c.details) || restarted(c));
   if (unwell.length > 0) {
-    const names = unwell.map((c) => `${c.service} (${describeState(c.details)})`).join(', ');
+    const names = unwell
+      .map(
+        (c) =>
+          `${c.service} (${restarted(c) ? `crash loop: restarted ${c.details.restartCount - (baseline.get(c.details.id) ?? 0)} time(s), ` : ''}${describeState(c.details)})`,
+      )
+      .join(', ');
     await failWithLogs(engine, project, `${what}: not healthy: ${names}`);
   }
+  return new Map(containers.map((c) => [c.details.id, c.details.restartCount]));
 }
 
 async function failWithLogs(engine: DockerEngine, project: string, message: string): Promise<never> {

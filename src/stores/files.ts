@@ -34,7 +34,12 @@ export async function listFiles(dir: string): Promise<string[]> {
 export async function copyFileStreamed(src: string, dest: string): Promise<void> {
   await fs.mkdir(path.dirname(dest), { recursive: true });
   const partial = `${dest}.partial`;
-  await pipeline(createReadStream(src), createWriteStream(partial));
+  try {
+    await pipeline(createReadStream(src), createWriteStream(partial));
+  } catch (error) {
+    await fs.rm(partial, { force: true }); // a full disk must not leave half a file behind
+    throw error;
+  }
   await fs.rename(partial, dest);
 }
 
