@@ -48,7 +48,7 @@ const fromRun = (
 describe('artifact:NAME store', () => {
   it('uploads the files as one artifact and downloads them in the same run', async () => {
     svc.applyEnv(seedRun.id);
-    const store = stores.createStore('artifact:volumes-myproj', options({ retentionDays: 3 }));
+    const store = await stores.createStore('artifact:volumes-myproj', options({ retentionDays: 3 }));
     expect(await store.exists()).toBe(false);
 
     const stored = await store.put(seedFiles);
@@ -67,10 +67,10 @@ describe('artifact:NAME store', () => {
 
   it('downloads from another run through the REST API', async () => {
     svc.applyEnv(verifyRun.id);
-    const sameRun = stores.createStore('artifact:volumes-myproj', options());
+    const sameRun = await stores.createStore('artifact:volumes-myproj', options());
     expect(await sameRun.exists()).toBe(false); // the Twirp API only shows this run's artifacts
 
-    const store = stores.createStore('artifact:volumes-myproj', options(fromRun(seedRun.id)));
+    const store = await stores.createStore('artifact:volumes-myproj', options(fromRun(seedRun.id)));
     expect(store.description).toBe(`artifact volumes-myproj from run ${seedRun.id} of ${svc.repository}`);
     const restored = await store.get(path.join(work, 'other-run'));
     expect(await digests(restored)).toEqual(await digests(seedFiles));
@@ -83,24 +83,24 @@ describe('artifact:NAME store', () => {
     svc.createRun({ workflow: 'seed.yml', branch: 'feature' });
     svc.applyEnv(newer.id);
     const newerFiles = await makeArchives(path.join(work, 'newer'), 'newer');
-    await stores.createStore('artifact:volumes-myproj', options()).put(newerFiles);
+    await (await stores.createStore('artifact:volumes-myproj', options())).put(newerFiles);
 
     svc.applyEnv(verifyRun.id);
     const latest = fromRun('latest', { workflow: 'seed.yml', branch: 'main' });
-    const restored = await stores
-      .createStore('artifact:volumes-myproj', options(latest))
-      .get(path.join(work, 'latest'));
+    const restored = await (
+      await stores.createStore('artifact:volumes-myproj', options(latest))
+    ).get(path.join(work, 'latest'));
     expect(await digests(restored)).toEqual(await digests(newerFiles));
 
     const none = fromRun('latest', { workflow: 'seed.yml', branch: 'nowhere' });
-    await expect(stores.createStore('artifact:volumes-myproj', options(none)).get(work)).rejects.toThrow(
-      /No successful run of workflow seed.yml on branch nowhere/,
-    );
+    await expect(
+      (await stores.createStore('artifact:volumes-myproj', options(none))).get(work),
+    ).rejects.toThrow(/No successful run of workflow seed.yml on branch nowhere/);
   });
 
   it('lists the artifacts that do exist when the name is wrong', async () => {
     svc.applyEnv(seedRun.id);
-    const store = stores.createStore('artifact:volumes-typo', options());
+    const store = await stores.createStore('artifact:volumes-typo', options());
     expect(await store.exists()).toBe(false);
     const error = await store.get(work).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
@@ -109,7 +109,7 @@ describe('artifact:NAME store', () => {
     );
 
     svc.applyEnv(verifyRun.id);
-    const rest = stores.createStore('artifact:volumes-typo', options(fromRun(seedRun.id)));
+    const rest = await stores.createStore('artifact:volumes-typo', options(fromRun(seedRun.id)));
     await expect(rest.get(work)).rejects.toThrow(
       /in run \d+ of octo-org\/compose-persist \(the run has: volumes-myproj\)/,
     );
@@ -117,10 +117,10 @@ describe('artifact:NAME store', () => {
 
   it('says when the artifact has expired', async () => {
     svc.applyEnv(seedRun.id);
-    await stores.createStore('artifact:short-lived', options({ retentionDays: 1 })).put(seedFiles);
+    await (await stores.createStore('artifact:short-lived', options({ retentionDays: 1 }))).put(seedFiles);
     svc.expireArtifact(seedRun.id, 'short-lived');
     svc.applyEnv(verifyRun.id);
-    const store = stores.createStore('artifact:short-lived', options(fromRun(seedRun.id)));
+    const store = await stores.createStore('artifact:short-lived', options(fromRun(seedRun.id)));
     await expect(store.get(path.join(work, 'expired'))).rejects.toThrow(/short-lived .* has expired/);
   });
 
@@ -130,7 +130,10 @@ describe('artifact:NAME store', () => {
       [svc.tokenWithoutActionsRead, 403],
       ['ghs_wrong', 401],
     ] as const) {
-      const store = stores.createStore('artifact:volumes-myproj', options(fromRun(seedRun.id, { token })));
+      const store = await stores.createStore(
+        'artifact:volumes-myproj',
+        options(fromRun(seedRun.id, { token })),
+      );
       const error = await store.get(work).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UserError);
       expect((error as Error).message).toContain(
@@ -144,7 +147,7 @@ describe('artifact:NAME store', () => {
     svc.applyEnv(seedRun.id);
     const before = svc.calls('FinalizeArtifact');
     svc.failNext('FinalizeArtifact', 1, 500);
-    const store = stores.createStore('artifact:retried', options());
+    const store = await stores.createStore('artifact:retried', options());
     await store.put(seedFiles);
     expect(svc.calls('FinalizeArtifact') - before).toBe(2);
     expect(await digests(await store.get(path.join(work, 'retried')))).toEqual(await digests(seedFiles));

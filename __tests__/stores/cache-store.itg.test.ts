@@ -41,13 +41,13 @@ const stagingLeft = () => existsSync(path.join(svc.runnerTemp, 'compose-persist-
 describe('cache:KEY store', () => {
   it('saves in one run and restores the exact key in another', async () => {
     svc.applyEnv(saveRun.id);
-    const stored = await stores.createStore('cache:pg-golden-v1', options()).put(goldenFiles);
+    const stored = await (await stores.createStore('cache:pg-golden-v1', options())).put(goldenFiles);
     expect(stored.files).toEqual(['pgdata.tar.zst', 'report.json']);
     expect(stored.id).toBeGreaterThan(0);
     expect(stagingLeft()).toBe(false);
 
     svc.applyEnv(restoreRun.id);
-    const store = stores.createStore('cache:pg-golden-v1', options());
+    const store = await stores.createStore('cache:pg-golden-v1', options());
     expect(await store.list()).toEqual(['pg-golden-v1']);
     const restored = await store.get(path.join(work, 'exact'));
     expect(restored.map((file) => path.relative(work, file)).sort()).toEqual([
@@ -61,12 +61,12 @@ describe('cache:KEY store', () => {
   it('restores the newest entry whose key starts with a restore key', async () => {
     svc.applyEnv(saveRun.id);
     const newerFiles = await makeArchives(path.join(work, 'newer'), 'newer');
-    await stores.createStore('cache:pg-golden-v1.1', options()).put(newerFiles);
+    await (await stores.createStore('cache:pg-golden-v1.1', options())).put(newerFiles);
 
     svc.applyEnv(restoreRun.id);
-    const store = stores.createStore('cache:pg-golden-v2', options(['pg-golden-v1']));
+    const store = await stores.createStore('cache:pg-golden-v2', options(['pg-golden-v1']));
     expect(await store.list()).toEqual(['pg-golden-v1']); // an exact restore key beats a newer prefix match
-    const prefixOnly = stores.createStore('cache:pg-golden-v2', options(['pg-golden-']));
+    const prefixOnly = await stores.createStore('cache:pg-golden-v2', options(['pg-golden-']));
     expect(await prefixOnly.list()).toEqual(['pg-golden-v1.1']);
     expect(await digests(await prefixOnly.get(path.join(work, 'prefix')))).toEqual(await digests(newerFiles));
   });
@@ -79,7 +79,7 @@ describe('cache:KEY store', () => {
     expect(await cache.saveCache([otherDir], 'pg-foreign')).toBeGreaterThan(0);
 
     for (const spec of ['cache:pg-absent', 'cache:pg-foreign']) {
-      const store = stores.createStore(spec, options());
+      const store = await stores.createStore(spec, options());
       expect(await store.exists()).toBe(false);
       expect(await store.get(path.join(work, 'miss'))).toEqual([]);
     }
@@ -88,20 +88,22 @@ describe('cache:KEY store', () => {
 
   it('refuses to overwrite a key, and retries a failed reservation', async () => {
     svc.applyEnv(saveRun.id);
-    const again = stores.createStore('cache:pg-golden-v1', options()).put(goldenFiles);
+    const again = (await stores.createStore('cache:pg-golden-v1', options())).put(goldenFiles);
     await expect(again).rejects.toThrow(UserError);
     await expect(again).rejects.toThrow(/"pg-golden-v1" already exists/);
 
     const before = svc.calls('CreateCacheEntry');
     svc.failNext('CreateCacheEntry', 1, 500);
-    await stores.createStore('cache:pg-retried', options()).put(goldenFiles);
+    await (await stores.createStore('cache:pg-retried', options())).put(goldenFiles);
     expect(svc.calls('CreateCacheEntry') - before).toBe(2);
-    const restored = await stores.createStore('cache:pg-retried', options()).get(path.join(work, 'retried'));
+    const restored = await (
+      await stores.createStore('cache:pg-retried', options())
+    ).get(path.join(work, 'retried'));
     expect(await digests(restored)).toEqual(await digests(goldenFiles));
   });
 
   it('turns an invalid key into a UserError', async () => {
-    await expect(stores.createStore('cache:a,b', options()).put(goldenFiles)).rejects.toThrow(
+    await expect((await stores.createStore('cache:a,b', options())).put(goldenFiles)).rejects.toThrow(
       /Invalid cache key: .*cannot contain commas/,
     );
   });

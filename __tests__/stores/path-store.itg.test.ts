@@ -21,7 +21,7 @@ const options = () => ({ workspaceDir: work, tempDir: path.join(work, 'tmp') });
 
 describe('path:DIR store', () => {
   it('copies the files in and out unchanged, creating DIR relative to the workspace', async () => {
-    const store = createStore('path:backups/nightly', options());
+    const store = await createStore('path:backups/nightly', options());
     expect(store.description).toBe('directory backups/nightly');
     expect(await store.exists()).toBe(false);
 
@@ -46,7 +46,7 @@ describe('path:DIR store', () => {
   it('names the directory and the fix when DIR cannot be created', async () => {
     // tests run as root, so chmod would not stop them: a regular file in the path does
     await fs.writeFile(path.join(work, 'not-a-dir'), 'x');
-    const store = createStore('path:not-a-dir/backups', options());
+    const store = await createStore('path:not-a-dir/backups', options());
     const error = await store.put(files).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toContain(path.join(work, 'not-a-dir', 'backups'));
@@ -56,12 +56,12 @@ describe('path:DIR store', () => {
   });
 
   it('refuses DIR being a file', async () => {
-    const store = createStore(`path:${path.join(work, 'not-a-dir')}`, options());
+    const store = await createStore(`path:${path.join(work, 'not-a-dir')}`, options());
     await expect(store.put(files)).rejects.toThrow(/EEXIST.*a file with that name exists/);
   });
 
   it('fails clearly when DIR holds no archives', async () => {
-    const store = createStore('path:missing', options());
+    const store = await createStore('path:missing', options());
     expect(await store.list()).toEqual([]);
     await expect(store.get(path.join(work, 'x'))).rejects.toThrow(UserError);
     await expect(store.get(path.join(work, 'x'))).rejects.toThrow(/No archives in .*missing/);

@@ -89,7 +89,7 @@ async function fetchSource(source: string, settings: Settings, ctx: RunnerContex
     if (!existsSync(file)) throw new UserError(`Input '${Inputs.Seed}': ${file} does not exist.`);
     return [file];
   }
-  const store = createStore(source, storeOptions(settings, ctx, true));
+  const store = await createStore(source, storeOptions(settings, ctx, true));
   const dest = await mkdtemp(path.join(ctx.tempDir, 'compose-persist-seed-'));
   const files = await core.group(`Download ${store.description}`, () => store.get(dest));
   if (files.length === 0 && !settings.seedOptional) {
@@ -204,7 +204,7 @@ export async function archiveStackVolumes(
   const reportFile = await writeReportFile(dir, { ...report, archives: outcomes }, settings.encryptKey);
   const locations: string[] = [];
   for (const target of targets) {
-    const store = createStore(target, storeOptions(settings, ctx, false));
+    const store = await createStore(target, storeOptions(settings, ctx, false));
     const stored = await core.group(`Store archives in ${store.description}`, () =>
       store.put([...outcomes.map((o) => o.file), reportFile]),
     );
