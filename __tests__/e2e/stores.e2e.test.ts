@@ -102,7 +102,10 @@ describe('archives through the real @actions/artifact and @actions/cache clients
       ['artifact:pg-nightly', reportA.archives[0]?.digest],
     ]);
     expect(reportB.modes[0]?.probes[0]?.before).toBe(rowsA);
-    expect(b.stdout).not.toContain(svc.githubToken);
+    // The token reaches the log only as the runner's ::add-mask:: command (consumed, never shown).
+    const shown = b.stdout.replace(/^::add-mask::.*$/gm, '');
+    expect(b.stdout).toContain(`::add-mask::${svc.githubToken}`);
+    expect(shown).not.toContain(svc.githubToken);
 
     // Run C: the golden volume from the cache; no initdb, no load.
     const runC = svc.createRun({ workflow: 'verify.yml', branch: 'feature' });
