@@ -29,6 +29,13 @@ export interface StackVolumes {
   runId: string;
 }
 
+/** Engine, helper image and run id for reading or writing one of the stack's volumes. */
+async function helperFor(volume: NamedVolume, stack: StackVolumes, settings: Settings) {
+  const candidates = imagesMounting(stack.model, volume);
+  const helperImage = await resolveHelperImage(stack.engine, settings.helperImage, candidates);
+  return { engine: stack.engine, helperImage, runId: stack.runId };
+}
+
 /** Fills the stack's volumes from the `seed` lines before the stack starts; one download per source. */
 export async function seedStackVolumes(
   settings: Settings,
@@ -55,13 +62,7 @@ export async function seedStackVolumes(
     const started = Date.now();
     const result = await core.group(`Seed ${volume.name} from ${path.basename(file)}`, async () =>
       seedVolume(volume.name, file, {
-        engine: stack.engine,
-        helperImage: await resolveHelperImage(
-          stack.engine,
-          settings.helperImage,
-          imagesMounting(stack.model, volume),
-        ),
-        runId: stack.runId,
+        ...(await helperFor(volume, stack, settings)),
         overwrite: settings.overwrite,
         key: settings.encryptKey,
         maxBytes: settings.maxArchiveBytes,
@@ -181,13 +182,7 @@ export async function archiveStackVolumes(
     const file = path.join(dir, `${volume.key}.${format}${settings.encryptKey ? ENCRYPTED_EXTENSION : ''}`);
     const result = await core.group(`Archive ${volume.name}`, async () =>
       archiveVolume(volume.name, file, {
-        engine: stack.engine,
-        helperImage: await resolveHelperImage(
-          stack.engine,
-          settings.helperImage,
-          imagesMounting(stack.model, volume),
-        ),
-        runId: stack.runId,
+        ...(await helperFor(volume, stack, settings)),
         consistency: settings.archiveConsistency,
         format,
         key: settings.encryptKey,
