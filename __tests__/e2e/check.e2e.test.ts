@@ -149,6 +149,36 @@ describe('the built action (dist/main.js + dist/post.js) on the real engine', ()
     expectNothingLeft(leftovers);
   });
 
+  it('names a missing compose file in one line, before creating anything', async () => {
+    const project = `cp-e2e-nofile-${process.pid}`;
+    const missing = path.join(fixtures, 'no-such-stack/compose.yml');
+    const { main, post, leftovers } = await runAction({ 'compose-file': missing }, project);
+    expect(main.exitCode).not.toBe(0);
+    expect(main.stdout).toContain(
+      `::error::Input 'compose-file': ${missing} does not exist; give the path of your compose file.`,
+    );
+    expect(main.state).toEqual({});
+    expect(post.exitCode).toBe(0);
+    expectNothingLeft(leftovers);
+  });
+
+  it('fails in one line naming DOCKER_HOST when the daemon is unreachable, and post has nothing to undo', async () => {
+    const main = await runStep('dist/main.js', {
+      inputs: { 'compose-file': path.resolve('examples/postgres/compose.yml') },
+      env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+    });
+    expect(main.exitCode).not.toBe(0);
+    expect(main.stdout).toMatch(
+      /::error::Docker daemon unreachable at unix:\/\/\/nonexistent\/docker\.sock \(.*\): start dockerd or set DOCKER_HOST to a reachable engine\./,
+    );
+    expect(main.stdout).not.toMatch(/^\s+at .*\.js:\d+/m);
+    const post = await runStep('dist/post.js', {
+      state: main.state,
+      env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+    });
+    expect(post.exitCode).toBe(0);
+  });
+
   it('rejects a bad input with one line naming the input, before creating anything', async () => {
     const project = `cp-e2e-badinput-${process.pid}`;
     const { main, leftovers } = await runAction(
