@@ -15,7 +15,7 @@ const PROBE =
 const LOAD =
   'db: psql -U postgres -d shop -v ON_ERROR_STOP=1' +
   ' -c "insert into orders (item, qty) select repeat(\'x\', 100) || g, g % 9 from generate_series(1, 300000) g"' +
-  ' -c "create table digests as select g, md5(md5(md5(g::text))) as h from generate_series(1, 6000000) g where g % 30 = 0"' +
+  ' -c "create table digests as select g, md5(md5(md5(g::text))) as h from generate_series(1, 20000000) g where g % 100 = 0"' +
   ' -c "create index on digests (h)"';
 
 interface RunReport {

@@ -103,7 +103,7 @@ describe('a stack that cannot start', () => {
     });
     expectOneErrorLine(
       run,
-      /^::error::starting the stack: compose up failed: .*[Nn]o such image: local\/does-not-exist:1/,
+      /^::error::starting the stack: compose up failed \(.*[Nn]o such image: local\/does-not-exist:1/,
     );
     expect(run.main.outputs.result).toBe('failed');
     expect((await reportOf(run.main)).failures[0]).toMatch(/No such image: local\/does-not-exist:1/);
@@ -121,7 +121,8 @@ describe('a stack that cannot start', () => {
     );
     expectOneErrorLine(
       run,
-      /^::error::starting the stack: not healthy: app \((crash loop: restarted \d+ time\(s\), )?(restarting|exited)/,
+      // Either our second look or compose's own --wait catches it first; both name the service and its state.
+      /^::error::starting the stack: (compose up failed \(.*\); )?not healthy: app \((crash loop: restarted \d+ time\(s\), )?(restarting|exited|running, \d+ restarts)/,
     );
     const report = await reportOf(run.main);
     expect(report.result).toBe('failed');
@@ -185,7 +186,7 @@ describe('a stack that cannot start', () => {
       expectOneErrorLine(
         run,
         new RegExp(
-          `^::error::starting the stack: compose up failed: .*127\\.0\\.0\\.1:${port}.*address already in use`,
+          `^::error::starting the stack: compose up failed \\(.*127\\.0\\.0\\.1:${port}.*address already in use`,
         ),
       );
       await expectInvariants(run);

@@ -66,10 +66,17 @@ export async function upAndWait(
     await compose.up(options);
   } catch (error) {
     if (!(error instanceof ToolError)) throw error;
+    // Compose's own words ("application not healthy after 10s"), then which service and how.
+    const containers = await serviceContainers(engine, compose.projectName).catch(() => []);
+    const unwell = containers.filter((c) => isUnwell(c.details) || c.details.restartCount > 0);
+    const names = (unwell.length ? unwell : containers).map(
+      (c) => `${c.service} (${describeState(c.details)})`,
+    );
+    const detail = names.length ? `; not healthy: ${names.join(', ')}` : '';
     await failWithLogs(
       engine,
       compose.projectName,
-      `${what}: compose up failed: ${firstLine(error.result.stderr)}`,
+      `${what}: compose up failed (${firstLine(error.result.stderr)})${detail}`,
     );
   }
   const justUp = await restartCounts(engine, compose.projectName);
@@ -134,7 +141,8 @@ async function failWithLogs(engine: DockerEngine, project: string, message: stri
 export function describeState(details: ContainerDetails): string {
   if (details.restarting) return `restarting, ${details.restartCount} restarts`;
   if (!details.running) return `${details.state}, exit code ${details.exitCode}`;
-  return details.health ? `running, ${details.health}` : 'running';
+  const restarts = details.restartCount > 0 ? `, ${details.restartCount} restarts` : '';
+  return `running${details.health ? `, ${details.health}` : ''}${restarts}`;
 }
 
 export async function logTail(engine: DockerEngine, containerId: string, lines: number): Promise<string> {
