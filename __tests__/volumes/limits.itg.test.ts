@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUSYBOX_IMAGE } from '../support/images.js';
+import { BUSYBOX_IMAGE, POSTGRES_IMAGE } from '../support/images.js';
 import {
   Resources,
   cli,
@@ -131,4 +131,21 @@ describe('limits and unsafe content when seeding', () => {
       }
     },
   );
+});
+
+describe('helper containers', () => {
+  it('leave no anonymous volume behind, even from an image that declares VOLUMEs', async () => {
+    const anonymous = async () =>
+      new Set((await engine.listVolumes([])).map((v) => v.name).filter((n) => /^[0-9a-f]{64}$/.test(n)));
+    const source = await createVolume(resources);
+    await inVolume(source, 'echo kept > /v/data');
+    const before = await anonymous();
+    // local/postgres:15 (or postgres:16-alpine) declares VOLUME /var/lib/postgresql/data.
+    const digest = await cli(['digest', source, '--helper-image', POSTGRES_IMAGE]);
+    expect(digest.code, digest.stderr).toBe(0);
+    const leaked = [...(await anonymous())].filter((n) => !before.has(n));
+    expect(leaked).toEqual([]);
+    // The named volume the helper mounted is untouched.
+    expect((await inVolume(source, 'cat /v/data', true)).trim()).toBe('kept');
+  });
 });

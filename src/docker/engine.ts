@@ -216,7 +216,8 @@ export class DockerEngine {
 
   async removeContainer(id: string): Promise<void> {
     try {
-      await this.docker.getContainer(id).remove({ force: true, v: false });
+      // v: the anonymous volumes an image's VOLUME lines gave it (named volumes are never touched by this).
+      await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (error) {
       if (statusOf(error) !== 404) throw error;
     }
@@ -263,7 +264,9 @@ export class HelperContainer {
 
   async remove(): Promise<void> {
     try {
-      await this.container.remove({ force: true, v: false });
+      // A helper made from a service image (postgres has `VOLUME /var/lib/postgresql/data`) gets an anonymous
+      // volume; v removes it with the helper. Named volumes are never removed by this.
+      await this.container.remove({ force: true, v: true });
     } catch (error) {
       if (statusOf(error) !== 404) throw error;
     }
