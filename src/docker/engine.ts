@@ -215,12 +215,7 @@ export class DockerEngine {
   }
 
   async removeContainer(id: string): Promise<void> {
-    try {
-      // v: the anonymous volumes an image's VOLUME lines gave it (named volumes are never touched by this).
-      await this.docker.getContainer(id).remove({ force: true, v: true });
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-    }
+    await removeWithAnonymousVolumes(this.docker.getContainer(id));
   }
 
   async stopContainer(id: string, timeoutSeconds = 10): Promise<void> {
@@ -263,13 +258,7 @@ export class HelperContainer {
   }
 
   async remove(): Promise<void> {
-    try {
-      // A helper made from a service image (postgres has `VOLUME /var/lib/postgresql/data`) gets an anonymous
-      // volume; v removes it with the helper. Named volumes are never removed by this.
-      await this.container.remove({ force: true, v: true });
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-    }
+    await removeWithAnonymousVolumes(this.container);
   }
 }
 
@@ -281,6 +270,18 @@ function summarizeContainer(c: Docker.ContainerInfo): ContainerSummary {
     state: c.State,
     labels: c.Labels ?? {},
   };
+}
+
+/**
+ * Removes a container (gone already is fine) with its anonymous volumes: a helper made from a service image
+ * (postgres has `VOLUME /var/lib/postgresql/data`) gets one. Named volumes are never removed by `v`.
+ */
+async function removeWithAnonymousVolumes(container: Docker.Container): Promise<void> {
+  try {
+    await container.remove({ force: true, v: true });
+  } catch (error) {
+    if (statusOf(error) !== 404) throw error;
+  }
 }
 
 /** The HTTP status of a dockerode error, if any. */

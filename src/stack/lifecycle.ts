@@ -79,13 +79,12 @@ export async function upAndWait(
       `${what}: compose up failed (${firstLine(error.result.stderr)})${detail}`,
     );
   }
-  const justUp = await restartCounts(engine, compose.projectName);
+  const justUp = restartCounts(await serviceContainers(engine, compose.projectName));
   await new Promise((resolve) => setTimeout(resolve, 1000));
   return assertStackHealthy(engine, compose.projectName, what, options.services, justUp);
 }
 
-async function restartCounts(engine: DockerEngine, project: string): Promise<RestartBaseline> {
-  const containers = await serviceContainers(engine, project);
+function restartCounts(containers: ServiceContainer[]): RestartBaseline {
   return new Map(containers.map((c) => [c.details.id, c.details.restartCount]));
 }
 
@@ -121,7 +120,7 @@ export async function assertStackHealthy(
       .join(', ');
     await failWithLogs(engine, project, `${what}: not healthy: ${names}`);
   }
-  return new Map(containers.map((c) => [c.details.id, c.details.restartCount]));
+  return restartCounts(containers);
 }
 
 async function failWithLogs(engine: DockerEngine, project: string, message: string): Promise<never> {

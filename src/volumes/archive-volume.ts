@@ -6,13 +6,14 @@ import { pipeline } from 'node:stream/promises';
 import { createEncryptor } from '../archive/encryption.js';
 import { createCompressor, formatFromFileName, type ArchiveFormat } from '../archive/format.js';
 import type { VolumeManifest } from '../archive/manifest.js';
-import { createManifestingRepacker, manifestOfTarStream } from '../archive/volume-tar.js';
+import { createManifestingRepacker } from '../archive/volume-tar.js';
 import type { DockerEngine } from '../docker/engine.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
 import { withQuiescedVolume } from './consistency.js';
-import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper } from './helper.js';
+import { fingerprintVolume } from './fingerprint.js';
+import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper, type HelperOptions } from './helper.js';
 
 export interface ArchiveOptions {
   engine: DockerEngine;
@@ -100,11 +101,9 @@ async function assertWritableDir(dir: string): Promise<void> {
 async function changedSince(
   volume: string,
   archived: VolumeManifest,
-  helper: Parameters<typeof withVolumeHelper>[1],
+  helper: HelperOptions,
 ): Promise<string[]> {
-  const now = await withVolumeHelper(volume, helper, async (c) =>
-    manifestOfTarStream(await c.getArchive(HELPER_MOUNT), ARCHIVE_ROOT),
-  );
+  const now = await fingerprintVolume(volume, helper);
   const before = new Map(archived.entries.map((e) => [e.path, e]));
   return now.entries
     .filter((e) => {

@@ -4,13 +4,13 @@ import {
   archiveFileStreams,
   archiveFormatOf,
   createArchiveReader,
-  manifestOfTarStream,
   verifyArchiveFile,
 } from '../archive/volume-tar.js';
 import { COMPOSE_PROJECT_LABEL, COMPOSE_VOLUME_LABEL, CREATED_LABEL, RUN_LABEL } from '../constants.js';
 import type { DockerEngine } from '../docker/engine.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
+import { fingerprintVolume } from './fingerprint.js';
 import {
   ARCHIVE_ROOT,
   assertVolumeName,
@@ -121,9 +121,7 @@ async function verifyVolume(
   helper: HelperOptions,
   file: string,
 ): Promise<void> {
-  const actual = await withVolumeHelper(volume, { ...helper, readOnly: true }, async (c) =>
-    manifestOfTarStream(await c.getArchive(HELPER_MOUNT), ARCHIVE_ROOT),
-  );
+  const actual = await fingerprintVolume(volume, helper);
   if (actual.digest !== expected.digest) {
     throw new UserError(
       `Volume ${volume} does not match ${file} after seeding (digest ${actual.digest} ≠ ${expected.digest}): the engine did not restore it exactly.`,
@@ -149,10 +147,8 @@ async function undoSeed(
 
 /** True when the volume holds anything besides its root directory. */
 export async function volumeHasData(volume: string, helper: HelperOptions): Promise<boolean> {
-  return withVolumeHelper(volume, { ...helper, readOnly: true }, async (container) => {
-    const manifest = await manifestOfTarStream(await container.getArchive(HELPER_MOUNT), ARCHIVE_ROOT);
-    return manifest.entries.some((e) => e.path !== '.');
-  });
+  const manifest = await fingerprintVolume(volume, helper);
+  return manifest.entries.some((e) => e.path !== '.');
 }
 
 /** Deletes everything inside the volume (its root stays); needs a helper image with a shell. */
