@@ -11,34 +11,14 @@ import {
   formatFromFileName,
   type ArchiveFormat,
 } from './format.js';
-import {
-  DEFAULT_ROOT,
-  MANIFEST_ENTRY_NAME,
-  ManifestBuilder,
-  computeDigest,
-  diffManifests,
-  parseManifest,
-  type VolumeManifest,
-} from './manifest.js';
+import { DEFAULT_ROOT, computeDigest, diffManifests, type VolumeManifest } from './manifest.js';
 import { createDecryptor, ENCRYPTED_EXTENSION, isEncrypted } from './encryption.js';
-import { addPackEntry, copyVolumeEntry, readSmallEntry } from './tar-entries.js';
-import { EntryPathGuard, UnsafeEntryError } from './tar-paths.js';
-import { TarRewriter, type TarRewriteHandler } from './tar-rewriter.js';
+import { createArchiveVerifier, createVolumeScanner, type VolumeTarStream } from './volume-scanner.js';
 
-/** A tar stream stage that also yields the manifest of what went through it. */
-export class VolumeTarStream extends TarRewriter<VolumeManifest> {
-  /** Rejects with the stream's error; resolves once every entry has gone through (and was verified). */
-  get manifest(): Promise<VolumeManifest> {
-    return this.result;
-  }
-}
-
-/** Node keeps a JSON string under ~512 MiB; a manifest that large (millions of files) would not parse. */
-const MAX_MANIFEST_BYTES = 512 * 1024 * 1024;
 /** How many paths an error message lists before it summarises. */
 const LISTED_PATHS = 10;
 
-export interface RepackerOptions {
+export interface AppenderOptions {
   /** The tar root name of the volume's entries (default 'volume'). */
   root?: string;
   /** The volume being read, for messages and the manifest. */
@@ -46,11 +26,15 @@ export interface RepackerOptions {
 }
 
 /**
- * Engine tar stream (GET /containers/{id}/archive of the volume) → the same entries re-packed, each file's
- * sha256 computed as it streams, then the manifest as the last entry. Unsafe entries make it fail.
+ * Engine tar stream (GET /containers/{id}/archive of the volume) → the same bytes, each file's sha256
+ * computed as it streams, then the manifest as the last entry. Unsafe entries make it fail.
  */
-export function createManifestingRepacker(options: RepackerOptions = {}): VolumeTarStream {
-  return new VolumeTarStream(repackHandler(options.root ?? DEFAULT_ROOT, options.volumeName, true));
+export function createManifestAppender(options: AppenderOptions = {}): VolumeTarStream {
+  return createVolumeScanner({
+    root: options.root ?? DEFAULT_ROOT,
+    volumeName: options.volumeName,
+    appendManifest: true,
+  });
 }
 
 /** The manifest of a volume's tar stream from the engine, without writing anything anywhere. */
@@ -59,50 +43,9 @@ export async function manifestOfTarStream(
   root: string = DEFAULT_ROOT,
   options: { volumeName?: string } = {},
 ): Promise<VolumeManifest> {
-  const digester = new VolumeTarStream(repackHandler(root, options.volumeName, false));
-  await pipeline(tarStream, digester, discard());
-  return digester.manifest;
-}
-
-function repackHandler(
-  root: string,
-  volumeName: string | undefined,
-  repack: boolean,
-): TarRewriteHandler<VolumeManifest> {
-  const context = { root, guard: new EntryPathGuard(root), builder: new ManifestBuilder(root, volumeName) };
-  const source = volumeName === undefined ? 'The tar stream' : `The tar stream of volume ${volumeName}`;
-  return {
-    async entry(header, body, output) {
-      await copyVolumeEntry(header, body, { ...context, pack: repack ? output : null });
-    },
-    async end(output) {
-      if (!context.builder.has('.')) {
-        throw new UserError(
-          `${source} has no root entry ${root}/: it is empty or not a volume read by the engine.`,
-        );
-      }
-      const manifest = context.builder.finalize();
-      if (repack) await appendManifest(output, manifest);
-      return manifest;
-    },
-    describe: (error) =>
-      error instanceof UserError
-        ? error
-        : new Error(`${source} could not be read: ${errorMessage(error)}`, { cause: error }),
-  };
-}
-
-async function appendManifest(
-  output: Parameters<typeof addPackEntry>[0],
-  manifest: VolumeManifest,
-): Promise<void> {
-  const content = Buffer.from(`${JSON.stringify(manifest)}\n`);
-  const header = { name: MANIFEST_ENTRY_NAME, type: 'file' as const, mode: 0o644, uid: 0, gid: 0 };
-  await addPackEntry(
-    output,
-    { ...header, size: content.length, mtime: new Date(manifest.createdAt) },
-    content,
-  ).written;
+  const scanner = createVolumeScanner({ root, volumeName: options.volumeName, appendManifest: false });
+  await pipeline(tarStream, scanner, discard());
+  return scanner.manifest;
 }
 
 export interface ArchiveReaderOptions {
@@ -113,65 +56,18 @@ export interface ArchiveReaderOptions {
 }
 
 /**
- * Decompressed archive → the volume's entries re-packed for the engine's PUT (manifest entry stripped).
- * Paths are checked as they stream; at the end, what streamed is compared with the embedded manifest
- * (entries, every sha256, the digest). Any mismatch, a missing manifest, a truncated or corrupt stream
- * makes the OUTPUT fail with a UserError, so the engine never gets a cleanly ended tar from a bad archive.
+ * Decompressed archive → the volume's entries for the engine's PUT (manifest entry withheld). Paths are
+ * checked as they stream; at the end, what streamed is compared with the embedded manifest (entries,
+ * every sha256, the digest). Any mismatch, a missing manifest, a truncated or corrupt stream makes the
+ * OUTPUT fail with a UserError, so the engine never gets a cleanly ended tar from a bad archive.
  */
 export function createArchiveReader(options: ArchiveReaderOptions = {}): VolumeTarStream {
-  return new VolumeTarStream(readerHandler(options.root ?? DEFAULT_ROOT, archivePhrase(options.label)));
-}
-
-function readerHandler(root: string, what: string): TarRewriteHandler<VolumeManifest> {
-  const context = { root, guard: new EntryPathGuard(root), builder: new ManifestBuilder(root) };
-  let embedded: VolumeManifest | undefined;
-  return {
-    async entry(header, body, output) {
-      if (embedded) {
-        throw new UserError(
-          `${what} has entries after its manifest (${header.name}): it was not made by compose-persist.`,
-        );
-      }
-      if (header.name === MANIFEST_ENTRY_NAME) {
-        const text = (await readSmallEntry(header, body, MAX_MANIFEST_BYTES)).toString('utf8');
-        embedded = parseManifest(text, what);
-        return;
-      }
-      if (header.type === 'character-device' || header.type === 'block-device') {
-        // A device node in a volume is a way into the host's devices for whoever mounts it.
-        throw new UnsafeEntryError(
-          `${what} holds a device node (${header.name}): refusing to create device files in a volume.`,
-        );
-      }
-      await copyVolumeEntry(header, body, { ...context, pack: output });
-    },
-    async end() {
-      if (!embedded) {
-        throw new UserError(
-          context.builder.size === 0
-            ? `${what} is empty: it holds no entries.`
-            : `${what} is truncated or was not made by compose-persist: it has no ${MANIFEST_ENTRY_NAME} at its end.`,
-        );
-      }
-      verifyAgainstManifest(embedded, context.builder.finalize(), what);
-      return embedded;
-    },
-    describe: (error) => describeReadError(error, what),
-  };
-}
-
-/** Turns tar-stream's terse errors into sentences that name the archive. */
-function describeReadError(error: unknown, what: string): Error {
-  if (error instanceof UnsafeEntryError) return new UnsafeEntryError(`${what} was refused. ${error.message}`);
-  if (error instanceof UserError) return error;
-  const message = errorMessage(error);
-  if (/unexpected end of data/i.test(message)) {
-    return new UserError(`${what} is truncated: it ends in the middle of an entry.`, { cause: error });
-  }
-  if (/invalid tar header|header exceeds|size mismatch/i.test(message)) {
-    return new UserError(`${what} is corrupt (${message}).`, { cause: error });
-  }
-  return new UserError(`${what} cannot be read: ${message}`, { cause: error });
+  const what = archivePhrase(options.label);
+  return createArchiveVerifier({
+    root: options.root ?? DEFAULT_ROOT,
+    what,
+    verify: (embedded, streamed) => verifyAgainstManifest(embedded, streamed, what),
+  });
 }
 
 /** Throws a UserError saying how the streamed entries differ from the manifest the archive carries. */

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createEncryptor } from '../archive/encryption.js';
 import { createCompressor, formatFromFileName, type ArchiveFormat } from '../archive/format.js';
 import type { VolumeManifest } from '../archive/manifest.js';
-import { createManifestingRepacker } from '../archive/volume-tar.js';
+import { createManifestAppender } from '../archive/volume-tar.js';
 import type { DockerEngine } from '../docker/engine.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError } from '../errors.js';
@@ -38,7 +38,7 @@ export interface ArchiveResult {
 }
 
 /**
- * Volume → archive file, streamed: engine tar → repacker (sha256 per file, manifest appended) →
+ * Volume → archive file, streamed: engine tar, passed through unchanged (sha256 per file, manifest appended) →
  * compressor → a temp file renamed into place only when complete.
  */
 export async function archiveVolume(
@@ -53,12 +53,12 @@ export async function archiveVolume(
   try {
     const manifest = await withQuiescedVolume(options.engine, volume, options.consistency, () =>
       withVolumeHelper(volume, helper, async (container) => {
-        const repacker = createManifestingRepacker({ root: ARCHIVE_ROOT, volumeName: volume });
-        const stopProgress = options.progress?.(`archive ${volume}`, repacker);
+        const appender = createManifestAppender({ root: ARCHIVE_ROOT, volumeName: volume });
+        const stopProgress = options.progress?.(`archive ${volume}`, appender);
         const encrypt = options.key ? [createEncryptor(options.key)] : [];
         await pipeline([
           await container.getArchive(HELPER_MOUNT),
-          repacker,
+          appender,
           createCompressor(format),
           ...encrypt,
           createWriteStream(partial),
@@ -69,7 +69,7 @@ export async function archiveVolume(
             throw error;
           },
         );
-        return repacker.manifest;
+        return appender.manifest;
       }),
     );
     const changedWhileReading =

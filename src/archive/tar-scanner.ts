@@ -1,0 +1,404 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { UserError } from '../errors.js';
+
+const BLOCK = 512;
+
+/** A malformed tar stream; the message is a predicate ("is truncated: ...") the scanner puts its label before. */
+class TarFormatError extends UserError {}
+/** Pax and GNU long-name records are collected whole; the engine's are a few hundred bytes. */
+const MAX_META_BYTES = 1024 * 1024;
+
+export interface TarScannerOptions {
+  /** Pass the bytes on (else only read them). */
+  forward: boolean;
+  /** The stream as messages name it: "The tar stream of volume x", "Archive x.tar". */
+  label: string;
+  /** Rewords an error the visitor threw. */
+  describe?: (error: Error) => Error;
+}
+
+/** Entry kinds as tar-stream names them, so both readers feed the same manifest code. */
+export type TarEntryKind =
+  | 'file'
+  | 'contiguous-file'
+  | 'link'
+  | 'symlink'
+  | 'directory'
+  | 'fifo'
+  | 'character-device'
+  | 'block-device';
+
+/** One entry's header with pax and GNU long-name records applied, as Go's archive/tar reads it. */
+export interface TarEntryHeader {
+  name: string;
+  type: TarEntryKind;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Content bytes that follow the header (0 for header-only kinds). */
+  size: number;
+  /** Whole seconds since the epoch. */
+  mtime: number;
+  linkname: string;
+  devmajor: number;
+  devminor: number;
+  /** Pax record names (values are not needed: they pass through unchanged). */
+  paxKeys: string[];
+}
+
+/** What a TarScanner reports, synchronously and in stream order. */
+export interface TarScanVisitor {
+  /** Returns false to withhold this entry and everything after it from the output. */
+  header(header: TarEntryHeader): boolean | void;
+  /** A slice of the current entry's content (valid only during the call). */
+  content(chunk: Buffer): void;
+  entryEnd(): void;
+  /** After the last entry; returns bytes to write before the end-of-archive blocks (or nothing). */
+  end(): Buffer | undefined;
+}
+
+const KIND_OF_FLAG: Readonly<Record<string, TarEntryKind>> = {
+  '0': 'file',
+  '\0': 'file',
+  '7': 'contiguous-file',
+  '1': 'link',
+  '2': 'symlink',
+  '3': 'character-device',
+  '4': 'block-device',
+  '5': 'directory',
+  '6': 'fifo',
+};
+
+/** Kinds Go's reader never reads content for, whatever the size field says. */
+const HEADER_ONLY = new Set<TarEntryKind>([
+  'link',
+  'symlink',
+  'character-device',
+  'block-device',
+  'directory',
+  'fifo',
+]);
+
+/** Records that change an entry's meaning; Go applies exactly these (GNU.sparse.* is refused). */
+interface PendingRecords {
+  pax: Map<string, string>;
+  longName?: string;
+  longLink?: string;
+}
+
+type State =
+  | { kind: 'header' }
+  | { kind: 'content'; left: number; padding: number }
+  | { kind: 'meta'; flag: string; left: number; padding: number; chunks: Buffer[] }
+  | { kind: 'end' };
+
+/**
+ * A tar stream in → the same bytes out, parsed on the way: the visitor sees each header and the content
+ * slices, may withhold the entries from one on (the manifest of an archive being seeded), and may add
+ * bytes just before the end-of-archive blocks (the manifest of an archive being made). Nothing is copied
+ * or re-encoded, so the cost is the scan itself. With `forward: false` it only reads. A stream that ends in
+ * the middle of an entry, or a header that fails its checksum, fails the stream.
+ */
+export class TarScanner extends Transform {
+  /** Tar bytes taken in so far, and headers seen (for progress displays). */
+  bytesIn = 0;
+  entries = 0;
+  private state: State = { kind: 'header' };
+  private readonly partial = Buffer.alloc(BLOCK);
+  private partialFill = 0;
+  private pending: PendingRecords = { pax: new Map() };
+  /** Off once the visitor withholds an entry: it and everything after it stay out of the output. */
+  private forwarding: boolean;
+
+  constructor(
+    private readonly visitor: TarScanVisitor,
+    private readonly options: TarScannerOptions,
+  ) {
+    super();
+    this.forwarding = options.forward;
+  }
+
+  /** Format problems get the stream's label as their subject; the visitor's own go through `describe`. */
+  private described(error: unknown): Error {
+    if (error instanceof TarFormatError) return new UserError(`${this.options.label} ${error.message}`);
+    const described = error instanceof Error ? error : new Error(String(error));
+    return this.options.describe?.(described) ?? described;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.bytesIn += chunk.length;
+    try {
+      this.scan(chunk);
+      done();
+    } catch (error) {
+      done(this.described(error));
+    }
+  }
+
+  override _flush(done: TransformCallback): void {
+    try {
+      if (this.state.kind !== 'end' && (this.state.kind !== 'header' || this.partialFill > 0)) {
+        throw new TarFormatError('is truncated: it ends in the middle of an entry.');
+      }
+      const trailer = this.visitor.end();
+      if (this.options.forward) {
+        if (trailer) this.push(trailer);
+        this.push(Buffer.alloc(2 * BLOCK));
+      }
+      done();
+    } catch (error) {
+      done(this.described(error));
+    }
+  }
+
+  /** `last`: the bytes before a withheld entry, forwarded after forwarding was switched off. */
+  private forwardBytes(bytes: Buffer, last = false): void {
+    if ((this.forwarding || last) && bytes.length > 0) this.push(bytes);
+  }
+
+  /** Walks one chunk; bytes are forwarded as slices of it, except a header split across two chunks. */
+  private scan(chunk: Buffer): void {
+    let at = 0;
+    let forwardFrom = 0;
+    while (at < chunk.length) {
+      const state = this.state;
+      if (state.kind === 'end') break; // what follows the end blocks is padding
+      if (state.kind === 'header') {
+        if (this.partialFill === 0 && chunk.length - at >= BLOCK) {
+          const block = chunk.subarray(at, at + BLOCK);
+          if (isZeroBlock(block)) {
+            this.forwardBytes(chunk.subarray(forwardFrom, at));
+            this.state = { kind: 'end' };
+            return;
+          }
+          const wasForwarding = this.forwarding;
+          this.readHeader(block);
+          if (wasForwarding && !this.forwarding) this.forwardBytes(chunk.subarray(forwardFrom, at), true);
+          at += BLOCK;
+          continue;
+        }
+        // A header split across chunks: hold its bytes back until it is known not to be the end.
+        this.forwardBytes(chunk.subarray(forwardFrom, at));
+        const take = Math.min(BLOCK - this.partialFill, chunk.length - at);
+        chunk.copy(this.partial, this.partialFill, at, at + take);
+        this.partialFill += take;
+        at += take;
+        forwardFrom = at;
+        if (this.partialFill < BLOCK) break;
+        this.partialFill = 0;
+        if (isZeroBlock(this.partial)) {
+          this.state = { kind: 'end' };
+          return;
+        }
+        this.readHeader(this.partial);
+        this.forwardBytes(Buffer.from(this.partial));
+        continue;
+      }
+      if (state.left > 0) {
+        const take = Math.min(state.left, chunk.length - at);
+        const slice = chunk.subarray(at, at + take);
+        if (state.kind === 'content') this.visitor.content(slice);
+        else state.chunks.push(Buffer.from(slice));
+        state.left -= take;
+        at += take;
+        continue;
+      }
+      const skip = Math.min(state.padding, chunk.length - at);
+      state.padding -= skip;
+      at += skip;
+      if (state.padding === 0) this.finishBody(state);
+    }
+    this.forwardBytes(chunk.subarray(forwardFrom, at));
+  }
+
+  private finishBody(state: Exclude<State, { kind: 'header' } | { kind: 'end' }>): void {
+    this.state = { kind: 'header' };
+    if (state.kind === 'content') this.visitor.entryEnd();
+    else this.applyMeta(state.flag, Buffer.concat(state.chunks));
+  }
+
+  private readHeader(block: Buffer): void {
+    verifyChecksum(block);
+    const flag = String.fromCharCode(block[156] ?? 0);
+    const size = readNumber(block, 124, 12, 'size');
+    if (flag === 'x' || flag === 'L' || flag === 'K') {
+      if (size > MAX_META_BYTES) {
+        throw new TarFormatError(`has a ${size}-byte extended header, more than tar tools write.`);
+      }
+      this.state = { kind: 'meta', flag, left: size, padding: paddingOf(size), chunks: [] };
+      if (size === 0) this.finishBody(this.state);
+      return;
+    }
+    const header = this.entryHeader(block, flag, size);
+    this.entries++;
+    if (this.visitor.header(header) === false) this.forwarding = false;
+    this.state = { kind: 'content', left: header.size, padding: paddingOf(header.size) };
+    if (header.size === 0) this.finishBody(this.state);
+  }
+
+  private entryHeader(block: Buffer, flag: string, rawSize: number): TarEntryHeader {
+    const pending = this.pending;
+    this.pending = { pax: new Map() };
+    const name = pending.pax.get('path') ?? pending.longName ?? ustarName(block);
+    // Go reads an old-style regular entry whose name ends in '/' as a directory.
+    const type = flag === '\0' && name.endsWith('/') ? 'directory' : KIND_OF_FLAG[flag];
+    if (type === undefined) {
+      throw new UserError(
+        `Tar entry ${JSON.stringify(name)} has an unsupported type (${JSON.stringify(flag)}): global, sparse and volume headers are refused.`,
+      );
+    }
+    const linkname = pending.pax.get('linkpath') ?? pending.longLink ?? readString(block, 157, 100);
+    if (name.includes('\0') || linkname.includes('\0')) {
+      throw new TarFormatError('is corrupt: a name holds a NUL byte.');
+    }
+    const pax = pending.pax;
+    const size = pax.has('size') ? paxNumber(pax, 'size') : rawSize;
+    return {
+      name,
+      type,
+      mode: readNumber(block, 100, 8, 'mode') & 0o7777,
+      uid: pax.has('uid') ? paxNumber(pax, 'uid') : readNumber(block, 108, 8, 'uid'),
+      gid: pax.has('gid') ? paxNumber(pax, 'gid') : readNumber(block, 116, 8, 'gid'),
+      size: HEADER_ONLY.has(type) ? 0 : size,
+      mtime: Math.floor(pax.has('mtime') ? paxNumber(pax, 'mtime') : readNumber(block, 136, 12, 'mtime')),
+      linkname,
+      devmajor: readNumber(block, 329, 8, 'devmajor'),
+      devminor: readNumber(block, 337, 8, 'devminor'),
+      paxKeys: [...pax.keys()],
+    };
+  }
+
+  private applyMeta(flag: string, body: Buffer): void {
+    if (flag === 'L') this.pending.longName = cString(body);
+    else if (flag === 'K') this.pending.longLink = cString(body);
+    // Like Go's reader: a later pax header replaces an earlier one rather than adding to it.
+    else this.pending.pax = parsePaxRecords(body);
+  }
+}
+
+function paddingOf(size: number): number {
+  return (BLOCK - (size % BLOCK)) % BLOCK;
+}
+
+function isZeroBlock(block: Buffer): boolean {
+  for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
+  return true;
+}
+
+/** The checksum counts the checksum field as spaces; old tars summed signed bytes, so both are accepted. */
+function verifyChecksum(block: Buffer): void {
+  const stored = readNumber(block, 148, 8, 'checksum');
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const byte = i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
+    unsigned += byte;
+    signed += byte > 127 ? byte - 256 : byte;
+  }
+  if (stored !== unsigned && stored !== signed) {
+    throw new TarFormatError('is corrupt: a header fails its checksum (invalid tar header).');
+  }
+}
+
+/**
+ * ustar splits long names into prefix + name; GNU and v7 headers have no prefix, star's is shorter. The
+ * format is told apart exactly as Go's archive/tar does, so the engine reads the same name we checked.
+ */
+function ustarName(block: Buffer): string {
+  const name = readString(block, 0, 100);
+  if (block.toString('latin1', 257, 265) !== 'ustar\u000000') return name;
+  const isStar = block.toString('latin1', 508, 512) === 'tar\0';
+  const prefix = readString(block, 345, isStar ? 131 : 155);
+  return prefix === '' ? name : `${prefix}/${name}`;
+}
+
+function readString(block: Buffer, offset: number, length: number): string {
+  return cString(block.subarray(offset, offset + length));
+}
+
+function cString(bytes: Buffer): string {
+  const end = bytes.indexOf(0);
+  return bytes.toString('utf8', 0, end === -1 ? bytes.length : end);
+}
+
+/** Octal (NUL/space padded) or, with the high bit set, GNU base-256 (sizes ≥ 8 GiB, large ids). */
+function readNumber(block: Buffer, offset: number, length: number, field: string): number {
+  const first = block[offset] ?? 0;
+  if (first & 0x80) {
+    if (first !== 0x80) throw new TarFormatError(`is corrupt: a negative ${field} field.`);
+    let value = 0;
+    for (let i = 1; i < length; i++) value = value * 256 + (block[offset + i] ?? 0);
+    if (!Number.isSafeInteger(value)) throw new TarFormatError(`is corrupt: ${field} is too large.`);
+    return value;
+  }
+  const text = block
+    .toString('latin1', offset, offset + length)
+    .replace(/\0.*$/s, '')
+    .trim();
+  if (text === '') return 0;
+  if (!/^[0-7]+$/.test(text)) {
+    throw new TarFormatError(`is corrupt: its ${field} field is not a number (invalid tar header).`);
+  }
+  return parseInt(text, 8);
+}
+
+function paxNumber(pax: Map<string, string>, key: string): number {
+  const value = Number(pax.get(key));
+  if (!Number.isFinite(value) || value < 0) {
+    throw new TarFormatError(`is corrupt: its pax ${key} record is not a number.`);
+  }
+  return value;
+}
+
+/** `<length> <key>=<value>\n` records; values may be binary (xattrs), so only keys are decoded strictly. */
+function parsePaxRecords(body: Buffer): Map<string, string> {
+  const records = new Map<string, string>();
+  let at = 0;
+  while (at < body.length) {
+    const space = body.indexOf(0x20, at);
+    const length = space === -1 ? NaN : Number(body.toString('latin1', at, space));
+    if (!Number.isInteger(length) || length <= space - at || at + length > body.length) {
+      if (body.subarray(at).every((byte) => byte === 0)) break; // trailing NUL padding
+      throw new TarFormatError('is corrupt: a pax extended header is malformed.');
+    }
+    const record = body.subarray(space + 1, at + length - 1);
+    const equals = record.indexOf(0x3d);
+    if (equals <= 0) throw new TarFormatError('is corrupt: a pax record has no key.');
+    const key = record.toString('utf8', 0, equals);
+    if (key.startsWith('GNU.sparse.')) {
+      throw new TarFormatError('holds a sparse file: refused, the engine never writes them.');
+    }
+    records.set(key, record.toString('utf8', equals + 1));
+    at += length;
+  }
+  return records;
+}
+
+/** A ustar header block for a regular file (used for the manifest entry we append). */
+export function fileHeaderBlock(name: string, size: number, mtime: number): Buffer {
+  const block = Buffer.alloc(BLOCK);
+  const octal = (value: number, offset: number, length: number) =>
+    block.write(`${value.toString(8).padStart(length - 1, '0')}\0`, offset, length, 'latin1');
+  block.write(name, 0, 100, 'utf8');
+  octal(0o644, 100, 8);
+  octal(0, 108, 8);
+  octal(0, 116, 8);
+  octal(size, 124, 12);
+  octal(mtime, 136, 12);
+  block.write('0', 156, 1, 'latin1');
+  block.write('ustar\u000000', 257, 8, 'latin1');
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += block[i] ?? 0;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+  return block;
+}
+
+/** A whole file entry: header, content, padding. */
+export function fileEntryBytes(name: string, content: Buffer, mtime: number): Buffer {
+  return Buffer.concat([
+    fileHeaderBlock(name, content.length, mtime),
+    content,
+    Buffer.alloc(paddingOf(content.length)),
+  ]);
+}
