@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createCompressor,
   createDecompressor,
+  createFileCompressor,
   defaultFormat,
   detectFormat,
   formatFromFileName,
@@ -92,10 +96,60 @@ describe('compressors', () => {
   });
 });
 
+describe('createFileCompressor', () => {
+  const data = Buffer.concat([randomBytes(3_000_000), Buffer.alloc(5_000_000, 7)]);
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'file-compressor-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each<ArchiveFormat>(['tar', 'tar.gz', 'tar.zst'])(
+    '%s: the file is complete when the pipeline resolves',
+    async (format) => {
+      const file = path.join(dir, `out.${format}`);
+      // Many small writes, as the tar stream arrives.
+      const pieces = Array.from({ length: 800 }, (_, i) => data.subarray(i * 10_000, (i + 1) * 10_000));
+      await pipeline(Readable.from(pieces), createFileCompressor(format, file));
+      const packed = await readFile(file);
+      if (format !== 'tar') expect(detectFormat(packed)).toBe(format);
+      expect((await through(packed, createDecompressor(format))).equals(data)).toBe(true);
+    },
+  );
+
+  it.each<ArchiveFormat>(['tar.gz', 'tar.zst'])(
+    '%s: a file that cannot be written fails the pipeline',
+    async (format) => {
+      const file = path.join(dir, 'missing-dir', `out.${format}`);
+      const error = await pipeline(Readable.from([data]), createFileCompressor(format, file)).catch(
+        (e: unknown) => e as Error,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect(error?.message).toMatch(
+        format === 'tar.zst' ? /zstd exited with .*missing-dir.*No such file/ : /ENOENT/,
+      );
+    },
+  );
+
+  it('stops zstd when the source fails', async () => {
+    const file = path.join(dir, 'aborted.tar.zst');
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error('engine went away'));
+      },
+    });
+    await expect(pipeline(failing, createFileCompressor('tar.zst', file))).rejects.toThrow(
+      'engine went away',
+    );
+  });
+});
+
 describe('without a zstd binary', () => {
-  const path = process.env.PATH;
+  const searchPath = process.env.PATH;
   afterEach(() => {
-    process.env.PATH = path;
+    process.env.PATH = searchPath;
   });
 
   it('prefers zstd when present, falls back to gzip, and says how to get zstd', () => {

@@ -4,7 +4,12 @@ import { access, rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptor } from '../archive/encryption.js';
-import { createCompressor, formatFromFileName, type ArchiveFormat } from '../archive/format.js';
+import {
+  createCompressor,
+  createFileCompressor,
+  formatFromFileName,
+  type ArchiveFormat,
+} from '../archive/format.js';
 import type { VolumeManifest } from '../archive/manifest.js';
 import { createManifestAppender } from '../archive/volume-tar.js';
 import type { DockerEngine } from '../docker/engine.js';
@@ -55,14 +60,10 @@ export async function archiveVolume(
       withVolumeHelper(volume, helper, async (container) => {
         const appender = createManifestAppender({ root: ARCHIVE_ROOT, volumeName: volume });
         const stopProgress = options.progress?.(`archive ${volume}`, appender);
-        const encrypt = options.key ? [createEncryptor(options.key)] : [];
-        await pipeline([
-          await container.getArchive(HELPER_MOUNT),
-          appender,
-          createCompressor(format),
-          ...encrypt,
-          createWriteStream(partial),
-        ]).then(
+        const toFile = options.key
+          ? [createCompressor(format), createEncryptor(options.key), createWriteStream(partial)]
+          : [createFileCompressor(format, partial)];
+        await pipeline([await container.getArchive(HELPER_MOUNT), appender, ...toFile]).then(
           () => stopProgress?.(true),
           (error: unknown) => {
             stopProgress?.(false);
