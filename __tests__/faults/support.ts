@@ -22,6 +22,7 @@ export function uniqueName(what: string): string {
 export interface FaultReport {
   result: string;
   failures: string[];
+  warnings: string[];
   project: string;
   stack: { volumes: { key: string; name: string; external: boolean }[] };
   volumes: { key: string; name: string; digest?: string }[];

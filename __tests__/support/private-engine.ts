@@ -78,6 +78,7 @@ export class PrivateEngine {
     await this.stop();
     await rm(this.execRoot, { recursive: true, force: true });
     await rm(this.dataRoot, { recursive: true, force: true });
+    await rm(this.logFile, { force: true });
   }
 
   async logTail(lines = 30): Promise<string> {

@@ -46,12 +46,15 @@ export async function checkPersistence(
     fingerprint: settings.checkFiles === 'off' ? undefined : (v) => fingerprintOf(v, stack, settings),
   };
   // A crash loop since the stack came up (restart policy) fails here, before any evidence is trusted.
+  // action.ts prints every report warning as an annotation at the end.
+  const warn = (message: string) => void report.warnings.push(message);
   let restarts = await assertStackHealthy(
     stack.engine,
     stack.model.project,
     'before the restarts',
     settings.services,
     baseline,
+    warn,
   );
   let before = await core.group('Evidence before restarts', () => gatherEvidence(sources));
   const broken = before.probes.filter((p) => p.result.exitCode !== 0);
@@ -60,7 +63,7 @@ export async function checkPersistence(
   if (broken.length) return before;
   for (const mode of settings.restartModes) {
     const outcome = await core.group(`Restart: ${mode}`, () =>
-      checkMode(mode, before, sources, settings, stack, restarts),
+      checkMode(mode, before, sources, settings, stack, restarts, warn),
     );
     report.modes.push(outcome.result);
     if (!outcome.result.passed) fail(report, modeFailure(outcome.result));
@@ -79,6 +82,7 @@ async function checkMode(
   settings: Settings,
   stack: Stack,
   baseline: RestartBaseline,
+  warn: (message: string) => void,
 ): Promise<{
   result: ModeOutcome;
   after?: Evidence;
@@ -101,6 +105,7 @@ async function checkMode(
       `before ${mode}`,
       settings.services,
       baseline,
+      warn,
     );
     restarts = await performRestart(mode, stack.compose, stack.engine, {
       services: settings.services,

@@ -23,6 +23,9 @@ export interface ContainerDetails extends ContainerSummary {
   exitCode: number;
   health?: string;
   restartCount: number;
+  /** ISO times of the last start and stop, as the engine reports them. */
+  startedAt: string;
+  finishedAt: string;
   mounts: { type: string; name?: string; source: string; destination: string; rw: boolean }[];
   ports: { containerPort: string; hostIp: string; hostPort: string }[];
 }
@@ -147,6 +150,8 @@ export class DockerEngine {
       exitCode: c.State.ExitCode,
       health: c.State.Health?.Status,
       restartCount: c.RestartCount,
+      startedAt: c.State.StartedAt,
+      finishedAt: c.State.FinishedAt,
       mounts: c.Mounts.map((m) => ({
         type: m.Type ?? 'volume',
         name: m.Name,

@@ -49,8 +49,17 @@ export function isUnwell(details: ContainerDetails): boolean {
   );
 }
 
-/** Each container's RestartCount when last seen healthy: a count that grows means a crash loop. */
-export type RestartBaseline = Map<string, number>;
+/** A container as last seen healthy: its restart count, and when it was started. */
+export interface ContainerMark {
+  restartCount: number;
+  startedAt: string;
+}
+
+/**
+ * Each container as last seen healthy. A restart count that grows means a crash loop; a new start time
+ * without one means something outside the check started it again (most often the engine restarting).
+ */
+export type RestartBaseline = Map<string, ContainerMark>;
 
 /**
  * `up -d --wait`, then a second look: --wait can report a container healthy just before it exits, and a
@@ -85,13 +94,61 @@ export async function upAndWait(
 }
 
 function restartCounts(containers: ServiceContainer[]): RestartBaseline {
-  return new Map(containers.map((c) => [c.details.id, c.details.restartCount]));
+  return new Map(
+    containers.map((c) => [
+      c.details.id,
+      { restartCount: c.details.restartCount, startedAt: c.details.startedAt },
+    ]),
+  );
+}
+
+/**
+ * Containers started again since `baseline` by neither the check nor their restart policy after a crash:
+ * the engine restarted (and brought back those with a restart policy), or someone restarted them.
+ */
+function startedOutside(containers: ServiceContainer[], baseline: RestartBaseline): ServiceContainer[] {
+  return containers.filter((c) => {
+    const mark = baseline.get(c.details.id);
+    return (
+      mark !== undefined &&
+      c.details.startedAt !== mark.startedAt &&
+      c.details.restartCount <= mark.restartCount
+    );
+  });
+}
+
+/** Containers that were running at `baseline` and have stopped since, with no start after it. */
+function stoppedSince(containers: ServiceContainer[], baseline: RestartBaseline): ServiceContainer[] {
+  return containers.filter((c) => {
+    const mark = baseline.get(c.details.id);
+    return mark !== undefined && !c.details.running && c.details.startedAt === mark.startedAt;
+  });
+}
+
+/** One sentence on what happened to the stack behind the check's back; '' when nothing did. */
+function outsideRestartNote(containers: ServiceContainer[], baseline: RestartBaseline): string {
+  const started = startedOutside(containers, baseline);
+  if (started.length === 0) return '';
+  const names = (list: ServiceContainer[]) => list.map((c) => c.service).join(', ');
+  const stopped = stoppedSince(containers, baseline);
+  const stayedDown = stopped.length
+    ? `; ${names(stopped)} stopped at the same time and stayed down (no restart policy)`
+    : '';
+  return (
+    `${names(started)} ${started.length === 1 ? 'was' : 'were'} started again at ${clockTime(started[0]?.details.startedAt)} ` +
+    `by neither the check nor a crash: the Docker engine was restarted, or someone restarted ${started.length === 1 ? 'it' : 'them'}${stayedDown}`
+  );
+}
+
+function clockTime(iso: string | undefined): string {
+  return iso ? `${iso.slice(11, 19)} UTC` : 'an unknown time';
 }
 
 /**
  * Fails (with the failing services' logs) unless every selected container is running, healthy where it
- * has a healthcheck, and has not been restarted by its restart policy since `baseline`. Returns the
- * restart counts now, the baseline for the next look.
+ * has a healthcheck, and has not been restarted by its restart policy since `baseline`. Containers
+ * started again from outside (an engine restart) are passed to `warn`, or named in the failure. Returns
+ * the marks now, the baseline for the next look.
  */
 export async function assertStackHealthy(
   engine: DockerEngine,
@@ -99,6 +156,7 @@ export async function assertStackHealthy(
   what: string,
   services: string[] = [],
   baseline: RestartBaseline = new Map(),
+  warn?: (message: string) => void,
 ): Promise<RestartBaseline> {
   const containers = await serviceContainers(engine, project);
   const selected = containers.filter((c) => services.length === 0 || services.includes(c.service));
@@ -108,18 +166,20 @@ export async function assertStackHealthy(
       [],
     );
   }
-  const restarted = (c: ServiceContainer) =>
-    c.details.restartCount > (baseline.get(c.details.id) ?? Infinity);
+  const countBefore = (c: ServiceContainer) => baseline.get(c.details.id)?.restartCount;
+  const restarted = (c: ServiceContainer) => c.details.restartCount > (countBefore(c) ?? Infinity);
   const unwell = selected.filter((c) => isUnwell(c.details) || restarted(c));
+  const outside = outsideRestartNote(selected, baseline);
   if (unwell.length > 0) {
     const names = unwell
       .map(
         (c) =>
-          `${c.service} (${restarted(c) ? `crash loop: restarted ${c.details.restartCount - (baseline.get(c.details.id) ?? 0)} time(s), ` : ''}${describeState(c.details)})`,
+          `${c.service} (${restarted(c) ? `crash loop: restarted ${c.details.restartCount - (countBefore(c) ?? 0)} time(s), ` : ''}${describeState(c.details)})`,
       )
       .join(', ');
-    await failWithLogs(engine, project, `${what}: not healthy: ${names}`);
+    await failWithLogs(engine, project, `${what}: not healthy: ${names}${outside ? ` (${outside})` : ''}`);
   }
+  if (outside) warn?.(`${what}: ${outside}.`);
   return restartCounts(containers);
 }
 
