@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian bookworm machine needs to run compose-persist and its tests:
-# a Docker engine with Compose v2, zstd, the locally built test images, and the npm dependencies.
+# a Docker engine with Compose v2, zstd, the ssh client and agent (the ssh:// engine tests), the locally
+# built test images, and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 bash scripts/setup-docker.sh
-if ! command -v zstd >/dev/null 2>&1; then
-  echo "setup: installing zstd" >&2
+missing=()
+command -v zstd >/dev/null 2>&1 || missing+=(zstd)
+command -v ssh-agent >/dev/null 2>&1 || missing+=(openssh-client)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zstd >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 bash scripts/build-test-images.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE } from '../support/images.js';
 import { PrivateEngine } from '../support/private-engine.js';
 import { startStep, runStep, type StepRun } from '../support/runner.js';
+import { run } from '../volumes/fixtures.js';
 import { Cleanup, composeFile, errorLines, reportOf, runnerEnv, uniqueName, waitFor } from './support.js';
 
 // The Docker engine restarted in the middle of a run (a package upgrade, `systemctl restart docker`): the
@@ -129,4 +130,10 @@ describe('the Docker engine restarted during the run', () => {
     expect(run.post.exitCode, run.post.stdout).toBe(0);
     expect(engineContents()).toEqual({ containers: '', volumes: '', networks: [] });
   }, 300_000);
+
+  it('the shared engine is untouched: it still runs containers on its default bridge', async () => {
+    // dockerd 20.10 deletes docker0 under some settings of a second daemon (see PrivateEngine).
+    const result = await run('docker', ['run', '--rm', BUSYBOX_IMAGE, 'true']);
+    expect(result.code, result.stderr).toBe(0);
+  });
 });

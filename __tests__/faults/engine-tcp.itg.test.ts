@@ -7,7 +7,7 @@ import { cli, runOk } from '../volumes/fixtures.js';
 import { Cleanup, createUserVolume, digestOf, engine, uniqueName } from './support.js';
 
 // A remote engine (DOCKER_HOST=tcp://...) stood in for by a TCP proxy to the local socket: the CLI must
-// archive, seed and digest through it exactly as through the socket. (ssh:// needs an sshd: not tested.)
+// archive, seed and digest through it exactly as through the socket (ssh://: engine-ssh.itg.test.ts).
 const SOCKET = '/var/run/docker.sock';
 const cleanup = new Cleanup();
 let proxy: Server;

@@ -1,13 +1,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 
 /**
  * A second dockerd of our own, so a test can restart an engine without taking the shared one (and every
- * other test) down with it. It has its own socket, data root, exec root (so its own containerd), no
- * default bridge and no iptables rules, and allocates compose networks from 10.213.0.0/16, away from the
- * shared engine's. Nothing is published: its containers are reached with `docker exec` only.
+ * other test) down with it. It has its own socket, data root, exec root (so its own containerd), config,
+ * default bridge, and no iptables rules; its networks get subnets no host route uses yet, so they never
+ * overlap the shared engine's. Nothing is published: its containers are reached with `docker exec` only.
+ * Two settings are avoided because dockerd 20.10 then deletes the interface docker0 — the shared
+ * engine's default bridge: `--bridge=none` (at every start), and `default-address-pools` (when it
+ * restarts and clears its stale default network).
  */
 export class PrivateEngine {
   readonly id = `cp-priv-${randomBytes(3).toString('hex')}`;
@@ -16,6 +19,8 @@ export class PrivateEngine {
   readonly socket = `${this.execRoot}/docker.sock`;
   readonly host = `unix://${this.socket}`;
   readonly logFile = `/tmp/${this.id}-dockerd.log`;
+  /** Interface names are limited to 15 characters. */
+  readonly bridge = `cpb-${this.id.slice(-6)}`;
   private daemon: ChildProcess | null = null;
 
   /** What to set so docker, compose and the action all talk to this engine. */
@@ -25,16 +30,18 @@ export class PrivateEngine {
 
   async start(): Promise<void> {
     await mkdir(this.execRoot, { recursive: true });
+    await writeFile(`${this.execRoot}/daemon.json`, '{}\n'); // none of the machine's settings
+    this.createBridge();
     const log = createWriteStream(this.logFile, { flags: 'a' });
     const args = [
       `--data-root=${this.dataRoot}`,
       `--exec-root=${this.execRoot}`,
       `--pidfile=${this.execRoot}/dockerd.pid`,
       `--host=${this.host}`,
-      '--bridge=none',
+      `--bridge=${this.bridge}`,
       '--iptables=false',
       '--ip-masq=false',
-      '--default-address-pool=base=10.213.0.0/16,size=24',
+      `--config-file=${this.execRoot}/daemon.json`,
     ];
     const daemon = spawn('dockerd', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     daemon.stdout.pipe(log);
@@ -76,6 +83,7 @@ export class PrivateEngine {
   /** Stops the daemon and removes everything it had: containers, volumes, images, its directories. */
   async destroy(): Promise<void> {
     await this.stop();
+    spawnSync('ip', ['link', 'delete', this.bridge]);
     await rm(this.execRoot, { recursive: true, force: true });
     await rm(this.dataRoot, { recursive: true, force: true });
     await rm(this.logFile, { force: true });
@@ -84,6 +92,19 @@ export class PrivateEngine {
   async logTail(lines = 30): Promise<string> {
     const text = await readFile(this.logFile, 'utf8').catch(() => '');
     return text.split('\n').slice(-lines).join('\n');
+  }
+
+  /** The default bridge dockerd expects to find (`--bridge`), addressed outside the shared engine's ranges. */
+  private createBridge(): void {
+    if (spawnSync('ip', ['link', 'show', this.bridge]).status === 0) return; // a restart keeps it
+    for (const args of [
+      ['link', 'add', 'name', this.bridge, 'type', 'bridge'],
+      ['address', 'add', '10.214.0.1/24', 'dev', this.bridge],
+      ['link', 'set', this.bridge, 'up'],
+    ]) {
+      const result = spawnSync('ip', args, { encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`ip ${args.join(' ')}: ${result.stderr}`);
+    }
   }
 
   private async waitUntil(ready: () => boolean, timeoutMs: number, what: string): Promise<void> {
