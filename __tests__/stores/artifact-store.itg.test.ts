@@ -154,4 +154,17 @@ describe('artifact:NAME store', () => {
 
     await expect(store.put(seedFiles)).rejects.toThrow(/already exists in this run/);
   });
+
+  it('a block upload cut mid-stream is sent again: the artifact is complete', async () => {
+    svc.applyEnv(seedRun.id);
+    const before = svc.blobs.traffic();
+    svc.blobs.cutNextBlockUpload(1024 * 1024); // the connection drops 1 MiB into the first block
+    const store = await stores.createStore('artifact:cut-upload', options());
+    await store.put(seedFiles);
+    const after = svc.blobs.traffic();
+    expect(after.cuts - before.cuts).toBe(1);
+    // The zip of 9 MiB goes up in 8 MiB blocks: two, plus the one sent again.
+    expect(after.blockUploads - before.blockUploads).toBe(3);
+    expect(await digests(await store.get(path.join(work, 'cut-upload')))).toEqual(await digests(seedFiles));
+  });
 });

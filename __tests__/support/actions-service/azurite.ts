@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { BlobSASPermissions, BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 
 // Azurite's well-known development account (public, documented by Microsoft; not a secret)
@@ -12,6 +13,10 @@ export interface BlobStorage {
   /** A SAS URL for one blob: 'cw' to upload, 'r' to download. */
   signedUrl(container: string, blob: string, permissions: 'cw' | 'r'): Promise<string>;
   exists(container: string, blob: string): Promise<boolean>;
+  /** Cuts the connection of the next block upload (Put Block) once `afterBytes` of it have gone through. */
+  cutNextBlockUpload(afterBytes: number): void;
+  /** Block uploads begun and connections cut so far (signed URLs go through a gate that counts them). */
+  traffic(): { blockUploads: number; cuts: number };
   stop(): Promise<void>;
 }
 
@@ -44,15 +49,80 @@ export async function startAzurite(cwd: string, containers: string[]): Promise<B
   for (const container of containers) await service.getContainerClient(container).createIfNotExists();
   const blobClient = (container: string, blob: string) =>
     service.getContainerClient(container).getBlockBlobClient(blob);
+  const gate = await startGate(new URL(origin));
   return {
-    signedUrl: (container, blob, permissions) =>
-      blobClient(container, blob).generateSasUrl({
-        permissions: BlobSASPermissions.parse(permissions),
-        expiresOn: new Date(Date.now() + SAS_LIFETIME_MS),
-      }),
+    // The SAS signature does not cover the host, so clients can be sent through the gate.
+    signedUrl: async (container, blob, permissions) =>
+      (
+        await blobClient(container, blob).generateSasUrl({
+          permissions: BlobSASPermissions.parse(permissions),
+          expiresOn: new Date(Date.now() + SAS_LIFETIME_MS),
+        })
+      ).replace(origin, gate.origin),
     exists: (container, blob) => blobClient(container, blob).exists(),
-    stop: () => stopChild(child),
+    cutNextBlockUpload: (afterBytes) => (gate.cutAfter = afterBytes),
+    traffic: () => ({ ...gate.traffic }),
+    stop: async () => {
+      await gate.stop();
+      await stopChild(child);
+    },
   };
+}
+
+interface Gate {
+  origin: string;
+  /** Armed by cutNextBlockUpload; null when no cut is pending. */
+  cutAfter: number | null;
+  traffic: { blockUploads: number; cuts: number };
+  stop(): Promise<void>;
+}
+
+/**
+ * A TCP relay in front of Azurite that can cut a block upload mid-body, the way a dropped connection
+ * does: the client has sent part of the block and gets a reset instead of an answer.
+ */
+async function startGate(target: URL): Promise<Gate> {
+  const sockets = new Set<Socket>();
+  const gate: Gate = {
+    origin: '',
+    cutAfter: null,
+    traffic: { blockUploads: 0, cuts: 0 },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    let budget: number | null = null; // bytes this connection may still send before it is cut
+    client.on('data', (chunk: Buffer) => {
+      if (/^PUT \S*comp=block[&\s]/.test(chunk.toString('latin1', 0, Math.min(chunk.length, 4096)))) {
+        gate.traffic.blockUploads++;
+        if (gate.cutAfter !== null && budget === null) [budget, gate.cutAfter] = [gate.cutAfter, null];
+      }
+      if (budget !== null && chunk.length >= budget) {
+        upstream.write(chunk.subarray(0, budget));
+        gate.traffic.cuts++;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      if (budget !== null) budget -= chunk.length;
+      upstream.write(chunk);
+    });
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  gate.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return gate;
 }
 
 /** Azurite prints "successfully listens on http://127.0.0.1:PORT" once the port is bound. */

@@ -35,6 +35,8 @@ export interface ActionsService {
   /** How many calls an endpoint received, failed ones included. */
   calls(endpoint: string): number;
   expireArtifact(runId: number, name: string): void;
+  /** Blob storage faults: cut the next block upload mid-body; what went through so far. */
+  readonly blobs: Pick<BlobStorage, 'cutNextBlockUpload' | 'traffic'>;
   artifacts(runId: number): StoredArtifact[];
   stop(): Promise<void>;
 }
@@ -90,6 +92,7 @@ export async function startActionsService(): Promise<ActionsService> {
       }
     },
     artifacts: (runId) => state.artifacts.filter((artifact) => artifact.runId === runId),
+    blobs: { cutNextBlockUpload: (bytes) => blobs.cutNextBlockUpload(bytes), traffic: () => blobs.traffic() },
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
