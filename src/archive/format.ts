@@ -195,14 +195,28 @@ class WriteBatch {
   private bytes = 0;
 
   /** Adds a chunk; true once the batch is worth writing. */
-  add(chunk: Buffer): boolean {
+  private add(chunk: Buffer): boolean {
     this.chunks.push(chunk);
     this.bytes += chunk.length;
     return this.bytes >= WRITE_BATCH_BYTES;
   }
 
+  /** A Writable's `_write`: batches the chunk, writing the batch into `input` once it is large enough. */
+  write(input: Writable, chunk: Buffer, callback: () => void): void {
+    if (this.add(chunk)) this.writeTo(input, callback);
+    else callback();
+  }
+
+  /** A Writable's `_final`: writes what is left, then ends `input`. */
+  end(input: Writable, callback: () => void): void {
+    this.writeTo(input, () => {
+      input.end();
+      callback();
+    });
+  }
+
   /** Writes what was batched into `input`, calling back once it may take more. */
-  writeTo(input: Writable, callback: () => void): void {
+  private writeTo(input: Writable, callback: () => void): void {
     const data =
       this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.bytes);
     this.chunks = [];
@@ -237,19 +251,12 @@ class ForwardingWriter extends Writable {
     );
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.batch.add(chunk)) this.batch.writeTo(this.input, callback);
-    else callback();
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.batch.write(this.input, chunk, callback);
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
-    this.batch.writeTo(this.input, () => {
-      this.input.end();
-      this.done.then(
-        () => callback(),
-        () => undefined,
-      );
-    });
+  override _final(callback: () => void): void {
+    this.batch.end(this.input, () => void this.done.then(callback, () => undefined));
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -301,16 +308,12 @@ class BridgeDuplex extends Duplex {
 
   private readonly batch = new WriteBatch();
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.batch.add(chunk)) this.batch.writeTo(this.input, callback);
-    else callback();
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.batch.write(this.input, chunk, callback);
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
-    this.batch.writeTo(this.input, () => {
-      this.input.end();
-      callback();
-    });
+  override _final(callback: () => void): void {
+    this.batch.end(this.input, callback);
   }
 
   override _read(): void {
