@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Inputs, Outputs, State } from './constants.js';
 import { stopRunningCommands } from './check/commands.js';
 import { readRunnerContext } from './context.js';
-import { DockerEngine } from './docker/engine.js';
+import { DockerEngine, engineLostError } from './docker/engine.js';
 import { UserError, errorMessage } from './errors.js';
 import { readSettings } from './inputs.js';
 import { runPipeline, type PipelineMode } from './pipeline.js';
@@ -76,7 +76,8 @@ async function publishReport(report: Report, tempDir: string): Promise<void> {
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(report)).write();
 }
 
-function reportError(error: unknown): void {
+function reportError(thrown: unknown): void {
+  const error = engineLostError(thrown) ?? thrown;
   if (!(error instanceof UserError)) core.debug(error instanceof Error ? (error.stack ?? '') : String(error));
   core.setFailed(errorMessage(error));
 }

@@ -3,6 +3,7 @@ import { auditLayers, checkPersistence } from './check/persistence.js';
 import type { Evidence } from './check/evidence.js';
 import { runTests } from './check/tests.js';
 import type { RunnerContext } from './context.js';
+import { engineLostError } from './docker/engine.js';
 import { UserError, errorMessage } from './errors.js';
 import type { Settings } from './inputs.js';
 import { emptyReport, fail, type Report, type VolumeSummary } from './report/report.js';
@@ -78,8 +79,9 @@ export async function runPipeline(
       );
     }
     report.volumes = summarizeVolumes(stack.model, report, last);
-  } catch (error) {
+  } catch (thrown) {
     // Once the report exists every error lands in it, so outputs and the summary tell what happened.
+    const error = engineLostError(thrown) ?? thrown;
     if (!(error instanceof UserError))
       core.debug(error instanceof Error ? (error.stack ?? '') : String(error));
     fail(report, errorMessage(error));

@@ -53,8 +53,15 @@ interface EngineRestartRun {
   project: string;
 }
 
-/** Runs main with a test command that waits while the engine is restarted, then post. */
-async function runWithEngineRestart(what: string, services: string[]): Promise<EngineRestartRun> {
+/**
+ * Runs main with a test command that waits while `disrupt` acts on the engine, then post. By default the
+ * engine restarts; with `stopped`, it is down when main goes on and only started again before post.
+ */
+async function runWithEngineRestart(
+  what: string,
+  services: string[],
+  disrupt: 'restart' | 'stop' = 'restart',
+): Promise<EngineRestartRun> {
   const project = uniqueName(what);
   const file = await composeFile(dir, stackYaml(services), `${what}.yml`);
   const ready = path.join(dir, `${what}.ready`);
@@ -81,9 +88,10 @@ async function runWithEngineRestart(what: string, services: string[]): Promise<E
       ),
     120_000,
   );
-  await privateEngine.restart();
+  await (disrupt === 'restart' ? privateEngine.restart() : privateEngine.stop());
   await writeFile(resume, '');
   const main = await step.finished;
+  if (disrupt === 'stop') await privateEngine.start();
   const post = await runStep('dist/post.js', { state: main.state, env });
   return { main, post, project };
 }
@@ -127,6 +135,18 @@ describe('the Docker engine restarted during the run', () => {
     );
     const report = await reportOf(run.main);
     expect(report.serviceLogs.map((l) => l.service)).toContain('worker');
+    expect(run.post.exitCode, run.post.stdout).toBe(0);
+    expect(engineContents()).toEqual({ containers: '', volumes: '', networks: [] });
+  }, 300_000);
+
+  it('an engine that stops during the run: one line naming DOCKER_HOST; post tears down once it is back', async () => {
+    const run = await runWithEngineRestart('enginestopped', [], 'stop');
+    expect(run.main.exitCode, run.main.stdout).not.toBe(0);
+    const lines = errorLines(run.main);
+    expect(lines[0]).toBe(
+      `::error::Lost the Docker engine at ${privateEngine.host} during the run (connect ENOENT ${privateEngine.socket}): it stopped or is restarting. Start it again; the post step then tears the stack down.`,
+    );
+    expect(run.main.stdout).not.toMatch(/^\s+at .*\.js:\d+/m);
     expect(run.post.exitCode, run.post.stdout).toBe(0);
     expect(engineContents()).toEqual({ containers: '', volumes: '', networks: [] });
   }, 300_000);

@@ -11,7 +11,7 @@ import {
 } from '../inputs.js';
 import { Inputs } from '../constants.js';
 import { readRunnerContext } from '../context.js';
-import { DockerEngine } from '../docker/engine.js';
+import { DockerEngine, engineLostError } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
 import { runPipeline } from '../pipeline.js';
 import { renderTerminalSummary } from '../report/terminal.js';
@@ -105,7 +105,8 @@ export async function runCli(argv: string[]): Promise<number> {
       default:
         return await checkCommand(args, writeStdout);
     }
-  } catch (error) {
+  } catch (thrown) {
+    const error = engineLostError(thrown) ?? thrown;
     if (error instanceof UsageError) return print(`${error.message}\n\n${usage}`, 2, true);
     process.stderr.write(`compose-persist ${verb}: ${errorMessage(error)}\n`);
     if (!(error instanceof UserError) && args.switches.has('verbose') && error instanceof Error) {

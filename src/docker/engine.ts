@@ -58,9 +58,8 @@ export class DockerEngine {
     try {
       await this.docker.ping();
     } catch (error) {
-      const where = process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
       throw new UserError(
-        `Docker daemon unreachable at ${where} (${errorMessage(error)}): start dockerd or set DOCKER_HOST to a reachable engine.`,
+        `Docker daemon unreachable at ${engineAddress()} (${errorMessage(error)}): start dockerd or set DOCKER_HOST to a reachable engine.`,
       );
     }
   }
@@ -306,4 +305,32 @@ function stripLogFraming(buffer: Buffer): string {
     offset += 8 + size;
   }
   return Buffer.concat(parts).toString('utf8');
+}
+
+/** Where the engine API is, as messages name it. */
+export function engineAddress(): string {
+  return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+}
+
+/**
+ * The engine refusing connections after the run has started (it stopped, or is restarting): a Node
+ * connect error on the engine's own socket or port, worded as one actionable line. Anything else,
+ * including resets on other hosts' connections (stores), is left as it is.
+ */
+export function engineLostError(error: unknown): UserError | undefined {
+  if (error instanceof UserError || typeof error !== 'object' || error === null) return undefined;
+  const { code, syscall, address, port } = error as {
+    code?: unknown;
+    syscall?: unknown;
+    address?: unknown;
+    port?: unknown;
+  };
+  if (syscall !== 'connect' || (code !== 'ECONNREFUSED' && code !== 'ENOENT')) return undefined;
+  const host = engineAddress();
+  const target = typeof port === 'number' ? `:${port}` : String(address ?? '');
+  if (target === '' || !host.includes(target)) return undefined;
+  return new UserError(
+    `Lost the Docker engine at ${host} during the run (${errorMessage(error)}): it stopped or is restarting. Start it again; the post step then tears the stack down.`,
+    { cause: error },
+  );
 }
