@@ -110,9 +110,8 @@ describe('a stack that cannot start', () => {
     await expectInvariants(run);
   });
 
-  // Flaky until BUG A (below) is fixed: the one-sample re-check after `up --wait` sees the container
-  // between two crashes about 1 run in 4 (2 of 8 here), and the failure then comes from a restart mode,
-  // without the logs (BUG B).
+  // A single look one second after `up --wait` could catch the container between two crashes (seen in CI);
+  // a stack in which a container has already crashed is now watched for five looks, so this fails at start.
   it('a crash-looping service (restart: always): fails with its logs in the report', async () => {
     const run = await runStack(
       'crashloop',

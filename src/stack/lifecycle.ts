@@ -63,7 +63,8 @@ export type RestartBaseline = Map<string, ContainerMark>;
 
 /**
  * `up -d --wait`, then a second look: --wait can report a container healthy just before it exits, and a
- * restart policy can hide a crash loop, so state and restart counts are checked again after a short pause.
+ * restart policy can hide a crash loop, so state and restart counts are checked again after a short pause
+ * (for several seconds when a container has already been restarted after a crash).
  */
 export async function upAndWait(
   compose: Compose,
@@ -89,9 +90,19 @@ export async function upAndWait(
     );
   }
   const justUp = restartCounts(await serviceContainers(engine, compose.projectName));
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  return assertStackHealthy(engine, compose.projectName, what, options.services, justUp);
+  // A container that has already crashed is watched longer: between two crashes of a loop it can look
+  // running at any single moment, while its restart back-off keeps growing.
+  const crashed = [...justUp.values()].some((mark) => mark.restartCount > 0);
+  let marks = justUp;
+  for (let look = 0; look < (crashed ? LOOKS_AFTER_A_CRASH : 1); look++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    marks = await assertStackHealthy(engine, compose.projectName, what, options.services, justUp);
+  }
+  return marks;
 }
+
+/** Looks, a second apart, at a stack in which a container has crashed before it was reported up. */
+const LOOKS_AFTER_A_CRASH = 5;
 
 function restartCounts(containers: ServiceContainer[]): RestartBaseline {
   return new Map(
