@@ -86,12 +86,20 @@ const ZSTD_LEVEL = 1;
 /** A Duplex turning a tar stream into the given format. */
 export function createCompressor(format: ArchiveFormat, options: CompressorOptions = {}): Duplex {
   if (format === 'tar') return new PassThrough();
-  const describe = (error: Error) => new Error(`${format} compression failed: ${error.message}`);
+  const describe = compressionError(format);
   if (format === 'tar.gz') {
     const gzip = createGzip({ level: options.level ?? 6 });
     return new BridgeDuplex(gzip, gzip, { describe, abort: () => gzip.destroy() });
   }
-  return zstdDuplex(['-q', ...zstdThreads(), `-${options.level ?? ZSTD_LEVEL}`, '--stdout'], describe);
+  return zstdDuplex([...zstdCompressArgs(options), '--stdout'], describe);
+}
+
+function compressionError(format: ArchiveFormat): (error: Error) => Error {
+  return (error) => new Error(`${format} compression failed: ${error.message}`);
+}
+
+function zstdCompressArgs(options: CompressorOptions): string[] {
+  return ['-q', ...zstdThreads(), `-${options.level ?? ZSTD_LEVEL}`];
 }
 
 /**
@@ -110,9 +118,8 @@ export function createFileCompressor(
     writing.catch(() => undefined); // awaited in final; an early failure destroys the writer below
     return new ForwardingWriter(compressor, writing, () => compressor.destroy());
   }
-  const level = `-${options.level ?? ZSTD_LEVEL}`;
-  const child = spawnZstd(['-q', ...zstdThreads(), level, '-f', '-o', file], 'ignore');
-  const describe = (error: Error) => new Error(`${format} compression failed: ${error.message}`);
+  const child = spawnZstd([...zstdCompressArgs(options), '-f', '-o', file], 'ignore');
+  const describe = compressionError(format);
   return new ForwardingWriter(
     child.process.stdin,
     child.done.catch((error: Error) => Promise.reject(describe(error))),

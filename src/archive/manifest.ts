@@ -274,6 +274,38 @@ export function diffManifests(
   return { added: sortPaths(added), removed: sortPaths(removed), changed, ok };
 }
 
+/** Throws a UserError saying how the streamed entries differ from the manifest the archive carries. */
+export function verifyAgainstManifest(expected: VolumeManifest, actual: VolumeManifest, what: string): void {
+  if (computeDigest(expected.entries) !== expected.digest) {
+    throw new UserError(
+      `${what} has a manifest whose digest does not match its own entries: it was edited or corrupted.`,
+    );
+  }
+  // Equal digests cover every entry and field; the (large) diff is only built to explain a mismatch.
+  if (actual.digest === expected.digest) return;
+  const diff = diffManifests(expected, actual, { policy: 'exact' });
+  const problems: string[] = [];
+  if (diff.changed.length > 0) {
+    const described = diff.changed.map((c) => `${c.path} (${c.fields.join(', ')})`);
+    problems.push(`${diff.changed.length} changed: ${listed(described)}`);
+  }
+  if (diff.removed.length > 0) problems.push(`${diff.removed.length} missing: ${listed(diff.removed)}`);
+  if (diff.added.length > 0) problems.push(`${diff.added.length} not in the manifest: ${listed(diff.added)}`);
+  if (problems.length > 0)
+    throw new UserError(`${what} does not match its manifest: ${problems.join('; ')}.`);
+  throw new UserError(
+    `${what} does not match its manifest: its digest is ${actual.digest}, the manifest records ${expected.digest}.`,
+  );
+}
+
+/** How many paths an error message lists before it summarises. */
+const LISTED_PATHS = 10;
+
+function listed(items: string[]): string {
+  const shown = items.slice(0, LISTED_PATHS).join(', ');
+  return items.length > LISTED_PATHS ? `${shown} and ${items.length - LISTED_PATHS} more` : shown;
+}
+
 function xattrsByPath(entries: readonly ManifestEntry[]): Map<string, string> {
   return new Map(entries.map((e) => [e.path, [...(e.xattrs ?? [])].sort().join('\n')]));
 }

@@ -285,9 +285,8 @@ function isZeroBlock(block: Buffer): boolean {
   return true;
 }
 
-/** The checksum counts the checksum field as spaces; old tars summed signed bytes, so both are accepted. */
-function verifyChecksum(block: Buffer): void {
-  const stored = readNumber(block, 148, 8, 'checksum');
+/** Header checksums: the byte sum with the checksum field read as spaces; old tars summed signed bytes. */
+function checksumsOf(block: Buffer): { unsigned: number; signed: number } {
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) {
@@ -295,6 +294,13 @@ function verifyChecksum(block: Buffer): void {
     unsigned += byte;
     signed += byte > 127 ? byte - 256 : byte;
   }
+  return { unsigned, signed };
+}
+
+/** Either checksum is accepted, as tar readers do. */
+function verifyChecksum(block: Buffer): void {
+  const stored = readNumber(block, 148, 8, 'checksum');
+  const { unsigned, signed } = checksumsOf(block);
   if (stored !== unsigned && stored !== signed) {
     throw new TarFormatError('is corrupt: a header fails its checksum (invalid tar header).');
   }
@@ -387,9 +393,7 @@ export function fileHeaderBlock(name: string, size: number, mtime: number): Buff
   octal(mtime, 136, 12);
   block.write('0', 156, 1, 'latin1');
   block.write('ustar\u000000', 257, 8, 'latin1');
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += block[i] ?? 0;
+  const sum = checksumsOf(block).unsigned;
   block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
   return block;
 }

@@ -4,6 +4,7 @@ import {
   MANIFEST_ENTRY_NAME,
   ManifestBuilder,
   parseManifest,
+  verifyAgainstManifest,
   type ManifestEntry,
   type VolumeManifest,
 } from './manifest.js';
@@ -120,8 +121,6 @@ export interface ArchiveVerifierOptions {
   root: string;
   /** The archive, as messages name it ("Archive x.tar.zst"). */
   what: string;
-  /** Compares what streamed with the embedded manifest; throws a UserError on any difference. */
-  verify: (embedded: VolumeManifest, streamed: VolumeManifest) => void;
 }
 
 /**
@@ -174,7 +173,7 @@ export function createArchiveVerifier(options: ArchiveVerifierOptions): VolumeTa
             : `${what} is truncated or was not made by compose-persist: it has no ${MANIFEST_ENTRY_NAME} at its end.`,
         );
       }
-      options.verify(embedded, entries.builder.finalize());
+      verifyAgainstManifest(embedded, entries.builder.finalize(), what);
       visitor.onManifest(embedded);
       return undefined;
     },

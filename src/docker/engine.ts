@@ -23,9 +23,8 @@ export interface ContainerDetails extends ContainerSummary {
   exitCode: number;
   health?: string;
   restartCount: number;
-  /** ISO times of the last start and stop, as the engine reports them. */
+  /** ISO time of the last start, as the engine reports it. */
   startedAt: string;
-  finishedAt: string;
   mounts: { type: string; name?: string; source: string; destination: string; rw: boolean }[];
   ports: { containerPort: string; hostIp: string; hostPort: string }[];
 }
@@ -150,7 +149,6 @@ export class DockerEngine {
       health: c.State.Health?.Status,
       restartCount: c.RestartCount,
       startedAt: c.State.StartedAt,
-      finishedAt: c.State.FinishedAt,
       mounts: c.Mounts.map((m) => ({
         type: m.Type ?? 'volume',
         name: m.Name,

@@ -89,7 +89,7 @@ export async function upAndWait(
       `${what}: compose up failed (${firstLine(error.result.stderr)})${detail}`,
     );
   }
-  const justUp = restartCounts(await serviceContainers(engine, compose.projectName));
+  const justUp = marksOf(await serviceContainers(engine, compose.projectName));
   // A container that has already crashed is watched longer: between two crashes of a loop it can look
   // running at any single moment, while its restart back-off keeps growing.
   const crashed = [...justUp.values()].some((mark) => mark.restartCount > 0);
@@ -104,7 +104,8 @@ export async function upAndWait(
 /** Looks, a second apart, at a stack in which a container has crashed before it was reported up. */
 const LOOKS_AFTER_A_CRASH = 5;
 
-function restartCounts(containers: ServiceContainer[]): RestartBaseline {
+/** Each container as seen now: the baseline for the next look. */
+function marksOf(containers: ServiceContainer[]): RestartBaseline {
   return new Map(
     containers.map((c) => [
       c.details.id,
@@ -191,7 +192,7 @@ export async function assertStackHealthy(
     await failWithLogs(engine, project, `${what}: not healthy: ${names}${outside ? ` (${outside})` : ''}`);
   }
   if (outside) warn?.(`${what}: ${outside}.`);
-  return restartCounts(containers);
+  return marksOf(containers);
 }
 
 async function failWithLogs(engine: DockerEngine, project: string, message: string): Promise<never> {
