@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian bookworm machine needs to run compose-persist and its tests:
 # a Docker engine with Compose v2, zstd, the ssh client and agent (the ssh:// engine tests), the locally
-# built test images, and the npm dependencies.
+# built test images, Node 24 (for the tests run again on it) and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -17,6 +17,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 bash scripts/build-test-images.sh
+bash scripts/node24.sh >/dev/null # Node 24 for the second test run (a cache folder, not global)
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
