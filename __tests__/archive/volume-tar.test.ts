@@ -25,6 +25,7 @@ import {
   tarOf,
   trickyVolume,
   type FixtureEntry,
+  type ListedEntry,
 } from './tar-fixtures.js';
 
 let work: string;
@@ -128,11 +129,17 @@ describe('archive → read round trip', () => {
     expect(manifest.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
-  it('the reader passes the volume entries on unchanged, without the manifest', async () => {
+  it('the reader passes the volume entries on, headers rewritten, without the manifest', async () => {
     const { tar, manifest } = await archiveOf(trickyVolume());
     const { out, manifest: verified } = await readArchive(tar);
     expect(verified).toEqual(manifest);
-    const archived = (await listTar(tar)).slice(0, -1);
+    // Pax records are written only for what ustar cannot hold: here the xattr (uid 300000 fits in octal).
+    const withoutNumericPax = (listed: ListedEntry[]) =>
+      listed.map((e) => ({
+        ...e,
+        pax: Object.fromEntries(Object.entries(e.pax).filter(([k]) => k.startsWith('SCHILY.'))),
+      }));
+    const archived = withoutNumericPax((await listTar(tar)).slice(0, -1));
     expect(await listTar(out)).toEqual(archived);
     // What the engine would extract and send back has the archive's digest.
     expect((await manifestOfTarStream(Readable.from([out]), 'volume')).digest).toBe(manifest.digest);
@@ -191,8 +198,10 @@ describe('archive → read round trip', () => {
 
     const { out, manifest: verified } = await readArchive(tar);
     expect(verified.digest).toBe(manifest.digest);
-    expect(out.indexOf(binary)).toBe(engineTar.indexOf(binary));
-    expect(out.subarray(0, engineTar.length - 1024)).toEqual(engineTar.subarray(0, -1024));
+    // The reader rewrites the headers; the xattr record keeps its value's bytes.
+    expect(
+      out.indexOf(Buffer.concat([Buffer.from('security.capability='), binary, Buffer.from('\n')])),
+    ).toBeGreaterThan(0);
   });
 });
 
