@@ -365,8 +365,9 @@ function verifyChecksum(block: Buffer): void {
 }
 
 /**
- * ustar splits long names into prefix + name; GNU and v7 headers have no prefix, star's is shorter. The
- * format is told apart exactly as Go's archive/tar does, so the engine reads the same name we checked.
+ * ustar splits long names into prefix + name; GNU and v7 headers have no prefix (GNU keeps times there),
+ * star's is shorter. Readers disagree here (the engine reads a GNU header's prefix, Python any header's):
+ * our reading reaches the engine only as the headers we rewrite, so it cannot disagree with what is written.
  */
 function ustarName(block: Buffer): string {
   const name = readString(block, 0, 100);
