@@ -48,7 +48,7 @@ async function writeHostileArchive(file: string, tar: Buffer): Promise<void> {
 }
 
 describe('a crafted archive the engine would read differently', () => {
-  it('seeds exactly what `digest FILE` reports: no smuggled.txt, no setuid file, nothing outside', async () => {
+  it('seeds exactly what digest FILE reports: no smuggled.txt, no setuid file, nothing outside', async () => {
     const file = path.join(dir, 'smuggle.tar');
     await writeHostileArchive(file, smugglingTar());
     const reported = await verifyArchiveFile(file); // what `digest FILE` prints
