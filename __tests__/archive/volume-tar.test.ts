@@ -145,6 +145,18 @@ describe('archive → read round trip', () => {
     expect((await manifestOfTarStream(Readable.from([out]), 'volume')).digest).toBe(manifest.digest);
   });
 
+  it('rewrites the same bytes however the archive is chunked (headers split across chunks)', async () => {
+    const { tar } = await archiveOf(trickyVolume().filter((e) => e.name !== 'volume/big.bin'));
+    const { out: whole } = await readArchive(tar);
+    for (const size of [3, 7, 511, 513, 4096]) {
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < tar.length; at += size) chunks.push(tar.subarray(at, at + size));
+      const reader = createArchiveReader({ root: 'volume', label: 'chunked.tar' });
+      const [out] = await Promise.all([bufferOf(reader), pipeline(Readable.from(chunks), reader)]);
+      expect(out.equals(whole)).toBe(true);
+    }
+  });
+
   it('the digest of the volume equals the digest of its archive', async () => {
     const { manifest } = await archiveOf(trickyVolume());
     const direct = await manifestOfTarStream(tarOf(trickyVolume()), 'volume');
