@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { VolumeManifest } from '../../src/archive/manifest.js';
 import { nameBytes } from '../../src/archive/name-bytes.js';
 import { TarScanner, type TarEntryHeader } from '../../src/archive/tar-scanner.js';
+import { canonicalHeaderBytes } from '../../src/archive/tar-writer.js';
 import {
   createArchiveReader,
   createManifestAppender,
@@ -139,6 +140,26 @@ async function archiveOfHostile(tar: Buffer): Promise<{ archive: Buffer; manifes
   return { archive, manifest: await appender.manifest };
 }
 
+/**
+ * The header flags of a tar we wrote, checking on the way that every header is canonical ustar: POSIX
+ * magic, an empty prefix field, octal fields (no GNU records, no global headers).
+ */
+function canonicalFlagsOf(tar: Buffer): string[] {
+  const flags: string[] = [];
+  let at = 0;
+  while (at + 512 <= tar.length && tar.subarray(at, at + 512).some((b) => b !== 0)) {
+    const block = tar.subarray(at, at + 512);
+    expect(block.toString('latin1', 257, 265)).toBe('ustar\u000000');
+    expect(block.subarray(345, 500).every((b) => b === 0)).toBe(true);
+    const size = block.toString('latin1', 124, 136);
+    expect(size).toMatch(/^[0-7]{11}\0$/);
+    flags.push(block.toString('latin1', 156, 157));
+    at += 512 + Math.ceil(parseInt(size, 8) / 512) * 512;
+  }
+  expect(tar.subarray(at).equals(Buffer.alloc(1024))).toBe(true);
+  return flags;
+}
+
 /** What the seed path hands the engine for that archive. */
 async function seededBytes(archive: Buffer): Promise<Buffer> {
   const reader = createArchiveReader({ root: 'volume', label: 'hostile.tar' });
@@ -160,6 +181,7 @@ describe('hostile archives: what our parser reads is what the engine is given', 
     async (_title, hostile) => {
       const { archive, manifest } = await archiveOfHostile(hostile.tar);
       const out = await seededBytes(archive);
+      expect(canonicalFlagsOf(out).every((flag) => '0125'.includes(flag))).toBe(true);
       const expected = normalized(hostile.ours);
       expect(normalized(await tarStreamOf(out))).toEqual(expected);
       expect(normalized((await oursOf(out)) as Reading[])).toEqual(expected);
@@ -244,5 +266,45 @@ describe('hostile archives: how other readers read the input', () => {
       ].join(', ');
     const seen = { gnu: show(gnuTarOf(input)), python: show(pythonOf(input)) };
     expect(seen).toEqual(RECORDED[title]);
+  });
+});
+
+describe('canonical headers', () => {
+  it('put what ustar cannot hold (long names and link targets, large ids, xattrs) in one pax header', async () => {
+    const longName = Buffer.concat([Buffer.from('volume/'), Buffer.alloc(150, 0xe9)]);
+    const longLink = Buffer.from(`/${'t'.repeat(120)}`);
+    const header = canonicalHeaderBytes({
+      name: longName,
+      kind: 'symlink',
+      mode: 0o777,
+      uid: 3_000_000,
+      gid: 4_000_000,
+      size: 0,
+      mtime: 1714564800,
+      linkname: longLink,
+      devmajor: 0,
+      devminor: 0,
+      xattrs: new Map([['security.capability', Buffer.from([1, 0, 0xff, 2])]]),
+    });
+    expect(canonicalFlagsOf(Buffer.concat([header, END]))).toEqual(['x', '2']);
+    const headers: TarEntryHeader[] = [];
+    const visitor = {
+      header: (h: TarEntryHeader) => void headers.push(h),
+      content: () => undefined,
+      entryEnd: () => undefined,
+      end: () => undefined,
+    };
+    await pipeline(
+      Readable.from([header, END]),
+      new TarScanner(visitor, { output: 'none', label: 'The tar' }),
+    );
+    expect(headers).toHaveLength(1);
+    const read = headers[0]!;
+    expect(nameBytes(read.name)).toEqual(longName);
+    expect(read.linkname).toBe(longLink.toString());
+    expect([read.uid, read.gid, read.type]).toEqual([3_000_000, 4_000_000, 'symlink']);
+    expect(read.pax.get('SCHILY.xattr.security.capability')).toEqual(Buffer.from([1, 0, 0xff, 2]));
+    const python = pythonOf(Buffer.concat([header, END]));
+    expect(python.entries.map((e) => [e.name, e.type])).toEqual([[longName.toString('latin1'), 'symlink']]);
   });
 });
