@@ -6,13 +6,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANIFEST_ENTRY_NAME } from '../../src/archive/manifest.js';
-import {
-  TarScanner,
-  fileEntryBytes,
-  fileHeaderBlock,
-  type TarEntryHeader,
-  type TarScanVisitor,
-} from '../../src/archive/tar-scanner.js';
+import { TarScanner, type TarEntryHeader, type TarScanVisitor } from '../../src/archive/tar-scanner.js';
+import { fileEntryBytes, fileHeaderBlock } from '../../src/archive/tar-writer.js';
 import { bufferOf, listTar, tarOf, trickyVolume } from './tar-fixtures.js';
 
 /** Records what the scanner reports; `trailer` is what it appends before the end blocks. */
@@ -42,7 +37,7 @@ async function scan(tar: Buffer, chunkSizes: number[] = [tar.length], trailer?: 
     at += size;
   }
   const visitor = new RecordingVisitor(trailer);
-  const scanner = new TarScanner(visitor, { forward: true, label: 'The test tar' });
+  const scanner = new TarScanner(visitor, { output: 'same', label: 'The test tar' });
   const [out] = await Promise.all([bufferOf(scanner), pipeline(Readable.from(chunks), scanner)]);
   return { out, visitor };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { globToRegExp } from '../glob.js';
+import { compareNames, nameBytes } from './name-bytes.js';
 
 export type EntryType =
   'file' | 'directory' | 'symlink' | 'hardlink' | 'fifo' | 'char-device' | 'block-device';
@@ -151,10 +152,8 @@ function dataEntryOf(entry: ManifestEntry, byPath: Map<string, ManifestEntry>): 
   return current;
 }
 
-/** Smallest by byte order of the UTF-8 path, as the digest sorts. */
-function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
+/** Smallest by byte order of the path's bytes, as the digest sorts. */
+const compareBytes = compareNames;
 
 function canonicalEntries(entries: readonly ManifestEntry[]): Map<string, CanonicalEntry> {
   const byPath = new Map(entries.map((e) => [e.path, e]));
@@ -187,7 +186,7 @@ function canonicalEntries(entries: readonly ManifestEntry[]): Map<string, Canoni
 }
 
 /**
- * The digest of a volume's contents, 'sha256:<hex>'. Rule: entries are sorted by path (UTF-8 byte order)
+ * The digest of a volume's contents, 'sha256:<hex>'. Rule: entries are sorted by path (byte order of the name)
  * and each contributes one line, the JSON array [path, type, mode, uid, gid, size, mtime, sha256,
  * symlink target, hard-link group, "major,minor"] + '\n' (JSON keeps odd names unambiguous). Every member
  * of a hard-link group is written as the data entry it links to (type, metadata, sha256) plus the group's
@@ -196,7 +195,7 @@ function canonicalEntries(entries: readonly ManifestEntry[]): Map<string, Canoni
  */
 export function computeDigest(entries: readonly ManifestEntry[]): string {
   const canonical = [...canonicalEntries(entries).values()];
-  const keyed = canonical.map((entry) => ({ key: Buffer.from(entry.path), entry }));
+  const keyed = canonical.map((entry) => ({ key: nameBytes(entry.path), entry }));
   keyed.sort((a, b) => Buffer.compare(a.key, b.key));
   const hash = createHash('sha256');
   for (const { entry: e } of keyed) {

@@ -1,6 +1,8 @@
 import type { EntryType, ManifestEntry } from './manifest.js';
-import { volumeRelativePath, type EntryPathGuard } from './tar-paths.js';
+import { nameBytes } from './name-bytes.js';
+import { tarNameOf, volumeRelativePath, type EntryPathGuard } from './tar-paths.js';
 import type { TarEntryHeader, TarEntryKind } from './tar-scanner.js';
+import { canonicalHeaderBytes, type WrittenKind } from './tar-writer.js';
 
 const ENTRY_TYPE_OF_TAR: Readonly<Record<TarEntryKind, EntryType>> = {
   file: 'file',
@@ -47,4 +49,46 @@ export function checkedManifestEntry(
     entry.device = { major: header.devmajor, minor: header.devminor };
   }
   return entry;
+}
+
+const WRITTEN_KIND_OF_ENTRY: Readonly<Record<EntryType, WrittenKind>> = {
+  file: 'file',
+  hardlink: 'link',
+  symlink: 'symlink',
+  directory: 'directory',
+  fifo: 'fifo',
+  'char-device': 'character-device',
+  'block-device': 'block-device',
+};
+
+/**
+ * The header records to write for an entry: built from its manifest entry (name from the checked
+ * volume-relative path, link targets as checked), plus the xattr values the parse kept — nothing of the
+ * input's own header survives, so every reader of the output sees what the manifest says.
+ */
+export function canonicalHeaderOf(entry: ManifestEntry, header: TarEntryHeader, root: string): Buffer {
+  const xattrs = new Map<string, Buffer>();
+  for (const name of entry.xattrs ?? []) {
+    const value = header.pax.get(XATTR_PREFIX + name);
+    if (value !== undefined) xattrs.set(name, value);
+  }
+  const linkname =
+    entry.type === 'hardlink'
+      ? tarNameOf(entry.linkTarget ?? '', root, 'file')
+      : entry.type === 'symlink'
+        ? (entry.linkTarget ?? '')
+        : '';
+  return canonicalHeaderBytes({
+    name: nameBytes(tarNameOf(entry.path, root, entry.type)),
+    kind: WRITTEN_KIND_OF_ENTRY[entry.type],
+    mode: entry.mode,
+    uid: entry.uid,
+    gid: entry.gid,
+    size: entry.type === 'file' ? entry.size : 0,
+    mtime: entry.mtime,
+    linkname: nameBytes(linkname),
+    devmajor: entry.device?.major ?? 0,
+    devminor: entry.device?.minor ?? 0,
+    xattrs,
+  });
 }

@@ -1,16 +1,24 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { UserError } from '../errors.js';
+import { nameFromBytes } from './name-bytes.js';
 
-const BLOCK = 512;
+export const BLOCK = 512;
 
 /** A malformed tar stream; the message is a predicate ("is truncated: ...") the scanner puts its label before. */
 class TarFormatError extends UserError {}
 /** Pax and GNU long-name records are collected whole; the engine's are a few hundred bytes. */
 const MAX_META_BYTES = 1024 * 1024;
 
+/**
+ * What the scanner writes: nothing (it only reads); the same bytes it read (the engine's own stream, which
+ * Go's writer made unambiguous); or, `rewritten`, the headers the visitor builds from the parse in place
+ * of the input's header records, each entry's content passed through unchanged. Only a rewritten stream
+ * guarantees that every reader sees exactly what the scanner read, whatever the input's ambiguities.
+ */
+export type TarOutput = 'none' | 'same' | 'rewritten';
+
 export interface TarScannerOptions {
-  /** Pass the bytes on (else only read them). */
-  forward: boolean;
+  output: TarOutput;
   /** The stream as messages name it: "The tar stream of volume x", "Archive x.tar". */
   label: string;
   /** Rewords an error the visitor threw. */
@@ -28,7 +36,11 @@ export type TarEntryKind =
   | 'character-device'
   | 'block-device';
 
-/** One entry's header with pax and GNU long-name records applied, as Go's archive/tar reads it. */
+/**
+ * One entry's header with pax and GNU long-name records applied. Names are bytes, decoded losslessly
+ * (see name-bytes.ts). Where readers disagree (see docs/faults.md, Archives) the rule is ours; a rewritten
+ * output carries exactly this reading.
+ */
 export interface TarEntryHeader {
   name: string;
   type: TarEntryKind;
@@ -42,14 +54,21 @@ export interface TarEntryHeader {
   linkname: string;
   devmajor: number;
   devminor: number;
-  /** Pax record names (values are not needed: they pass through unchanged). */
+  /** Pax record names. */
   paxKeys: string[];
+  /** Pax record values, as bytes (xattr values are binary). */
+  pax: ReadonlyMap<string, Buffer>;
 }
+
+/**
+ * What the visitor says of a header: false withholds it and everything after it from the output; with
+ * `rewritten` output, the bytes to write in place of the entry's header records.
+ */
+export type HeaderVerdict = boolean | void | Buffer;
 
 /** What a TarScanner reports, synchronously and in stream order. */
 export interface TarScanVisitor {
-  /** Returns false to withhold this entry and everything after it from the output. */
-  header(header: TarEntryHeader): boolean | void;
+  header(header: TarEntryHeader): HeaderVerdict;
   /** A slice of the current entry's content (valid only during the call). */
   content(chunk: Buffer): void;
   entryEnd(): void;
@@ -81,23 +100,26 @@ const HEADER_ONLY = new Set<TarEntryKind>([
 
 /** Records that change an entry's meaning; Go applies exactly these (GNU.sparse.* is refused). */
 interface PendingRecords {
-  pax: Map<string, string>;
+  pax: Map<string, Buffer>;
   longName?: string;
   longLink?: string;
 }
 
 type State =
   | { kind: 'header' }
-  | { kind: 'content'; left: number; padding: number }
+  | { kind: 'content'; left: number; padding: number; size: number }
   | { kind: 'meta'; flag: string; left: number; padding: number; chunks: Buffer[] }
   | { kind: 'end' };
 
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+
 /**
- * A tar stream in → the same bytes out, parsed on the way: the visitor sees each header and the content
+ * A tar stream in → a tar stream out, parsed on the way: the visitor sees each header and the content
  * slices, may withhold the entries from one on (the manifest of an archive being seeded), and may add
- * bytes just before the end-of-archive blocks (the manifest of an archive being made). Nothing is copied
- * or re-encoded, so the cost is the scan itself. With `forward: false` it only reads. A stream that ends in
- * the middle of an entry, or a header that fails its checksum, fails the stream.
+ * bytes just before the end-of-archive blocks (the manifest of an archive being made). The output is the
+ * same bytes, or the visitor's headers with the content passed through (see TarOutput), or nothing. Content
+ * is never buffered beyond the chunk at hand. A stream that ends in the middle of an entry, or a header
+ * that fails its checksum, fails the stream.
  */
 export class TarScanner extends Transform {
   /** Tar bytes taken in so far, and headers seen (for progress displays). */
@@ -109,13 +131,15 @@ export class TarScanner extends Transform {
   private pending: PendingRecords = { pax: new Map() };
   /** Off once the visitor withholds an entry: it and everything after it stay out of the output. */
   private forwarding: boolean;
+  /** Rewritten output of the current chunk, pushed at once (one push per chunk, not per piece). */
+  private rewritten: Buffer[] = [];
 
   constructor(
     private readonly visitor: TarScanVisitor,
     private readonly options: TarScannerOptions,
   ) {
     super();
-    this.forwarding = options.forward;
+    this.forwarding = options.output !== 'none';
   }
 
   /** Format problems get the stream's label as their subject; the visitor's own go through `describe`. */
@@ -129,8 +153,10 @@ export class TarScanner extends Transform {
     this.bytesIn += chunk.length;
     try {
       this.scan(chunk);
+      this.pushRewritten();
       done();
     } catch (error) {
+      this.rewritten = [];
       done(this.described(error));
     }
   }
@@ -141,7 +167,7 @@ export class TarScanner extends Transform {
         throw new TarFormatError('is truncated: it ends in the middle of an entry.');
       }
       const trailer = this.visitor.end();
-      if (this.options.forward) {
+      if (this.options.output !== 'none') {
         if (trailer) this.push(trailer);
         this.push(Buffer.alloc(2 * BLOCK));
       }
@@ -153,7 +179,21 @@ export class TarScanner extends Transform {
 
   /** `last`: the bytes before a withheld entry, forwarded after forwarding was switched off. */
   private forwardBytes(bytes: Buffer, last = false): void {
+    if (this.options.output !== 'same') return;
     if ((this.forwarding || last) && bytes.length > 0) this.push(bytes);
+  }
+
+  /** Adds to the rewritten output (content slices are views of the input chunk: no copy until the push). */
+  private rewrite(bytes: Buffer): void {
+    if (this.options.output === 'rewritten' && this.forwarding && bytes.length > 0)
+      this.rewritten.push(bytes);
+  }
+
+  private pushRewritten(): void {
+    const pieces = this.rewritten;
+    if (pieces.length === 0) return;
+    this.rewritten = [];
+    this.push(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces));
   }
 
   /** Walks one chunk; bytes are forwarded as slices of it, except a header split across two chunks. */
@@ -197,8 +237,10 @@ export class TarScanner extends Transform {
       if (state.left > 0) {
         const take = Math.min(state.left, chunk.length - at);
         const slice = chunk.subarray(at, at + take);
-        if (state.kind === 'content') this.visitor.content(slice);
-        else state.chunks.push(Buffer.from(slice));
+        if (state.kind === 'content') {
+          this.visitor.content(slice);
+          this.rewrite(slice);
+        } else state.chunks.push(Buffer.from(slice));
         state.left -= take;
         at += take;
         continue;
@@ -213,8 +255,10 @@ export class TarScanner extends Transform {
 
   private finishBody(state: Exclude<State, { kind: 'header' } | { kind: 'end' }>): void {
     this.state = { kind: 'header' };
-    if (state.kind === 'content') this.visitor.entryEnd();
-    else this.applyMeta(state.flag, Buffer.concat(state.chunks));
+    if (state.kind === 'content') {
+      this.rewrite(ZERO_BLOCK.subarray(0, paddingOf(state.size)));
+      this.visitor.entryEnd();
+    } else this.applyMeta(state.flag, Buffer.concat(state.chunks));
   }
 
   private readHeader(block: Buffer): void {
@@ -231,15 +275,29 @@ export class TarScanner extends Transform {
     }
     const header = this.entryHeader(block, flag, size);
     this.entries++;
-    if (this.visitor.header(header) === false) this.forwarding = false;
-    this.state = { kind: 'content', left: header.size, padding: paddingOf(header.size) };
+    this.applyVerdict(this.visitor.header(header));
+    this.state = { kind: 'content', left: header.size, padding: paddingOf(header.size), size: header.size };
     if (header.size === 0) this.finishBody(this.state);
+  }
+
+  private applyVerdict(verdict: HeaderVerdict): void {
+    if (verdict === false) {
+      this.forwarding = false;
+      return;
+    }
+    if (this.options.output !== 'rewritten') return;
+    if (!Buffer.isBuffer(verdict))
+      throw new Error('A rewritten tar stream needs the header bytes of each entry.');
+    this.rewrite(verdict);
   }
 
   private entryHeader(block: Buffer, flag: string, rawSize: number): TarEntryHeader {
     const pending = this.pending;
     this.pending = { pax: new Map() };
-    const name = pending.pax.get('path') ?? pending.longName ?? ustarName(block);
+    const pax = pending.pax;
+    // A pax path wins over a GNU long name (POSIX: pax records override the header); Go lets the GNU
+    // name win. Either way a rewritten output carries only this choice.
+    const name = paxName(pax, 'path') ?? pending.longName ?? ustarName(block);
     // Go reads an old-style regular entry whose name ends in '/' as a directory.
     const type = flag === '\0' && name.endsWith('/') ? 'directory' : KIND_OF_FLAG[flag];
     if (type === undefined) {
@@ -247,11 +305,10 @@ export class TarScanner extends Transform {
         `Tar entry ${JSON.stringify(name)} has an unsupported type (${JSON.stringify(flag)}): global, sparse and volume headers are refused.`,
       );
     }
-    const linkname = pending.pax.get('linkpath') ?? pending.longLink ?? readString(block, 157, 100);
+    const linkname = paxName(pax, 'linkpath') ?? pending.longLink ?? readString(block, 157, 100);
     if (name.includes('\0') || linkname.includes('\0')) {
       throw new TarFormatError('is corrupt: a name holds a NUL byte.');
     }
-    const pax = pending.pax;
     const size = pax.has('size') ? paxNumber(pax, 'size') : rawSize;
     return {
       name,
@@ -265,6 +322,7 @@ export class TarScanner extends Transform {
       devmajor: readNumber(block, 329, 8, 'devmajor'),
       devminor: readNumber(block, 337, 8, 'devminor'),
       paxKeys: [...pax.keys()],
+      pax,
     };
   }
 
@@ -276,7 +334,7 @@ export class TarScanner extends Transform {
   }
 }
 
-function paddingOf(size: number): number {
+export function paddingOf(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
 }
 
@@ -286,7 +344,7 @@ function isZeroBlock(block: Buffer): boolean {
 }
 
 /** Header checksums: the byte sum with the checksum field read as spaces; old tars summed signed bytes. */
-function checksumsOf(block: Buffer): { unsigned: number; signed: number } {
+export function checksumsOf(block: Buffer): { unsigned: number; signed: number } {
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) {
@@ -307,8 +365,9 @@ function verifyChecksum(block: Buffer): void {
 }
 
 /**
- * ustar splits long names into prefix + name; GNU and v7 headers have no prefix, star's is shorter. The
- * format is told apart exactly as Go's archive/tar does, so the engine reads the same name we checked.
+ * ustar splits long names into prefix + name; GNU and v7 headers have no prefix (GNU keeps times there),
+ * star's is shorter. Readers disagree here (the engine reads a GNU header's prefix, Python any header's):
+ * our reading reaches the engine only as the headers we rewrite, so it cannot disagree with what is written.
  */
 function ustarName(block: Buffer): string {
   const name = readString(block, 0, 100);
@@ -322,9 +381,15 @@ function readString(block: Buffer, offset: number, length: number): string {
   return cString(block.subarray(offset, offset + length));
 }
 
+/** A NUL-terminated (or field-filling) name, its bytes kept (see name-bytes.ts). */
 function cString(bytes: Buffer): string {
   const end = bytes.indexOf(0);
-  return bytes.toString('utf8', 0, end === -1 ? bytes.length : end);
+  return nameFromBytes(bytes.subarray(0, end === -1 ? bytes.length : end));
+}
+
+function paxName(pax: ReadonlyMap<string, Buffer>, key: string): string | undefined {
+  const value = pax.get(key);
+  return value === undefined ? undefined : nameFromBytes(value);
 }
 
 /** Octal (NUL/space padded) or, with the high bit set, GNU base-256 (sizes ≥ 8 GiB, large ids). */
@@ -348,17 +413,18 @@ function readNumber(block: Buffer, offset: number, length: number, field: string
   return parseInt(text, 8);
 }
 
-function paxNumber(pax: Map<string, string>, key: string): number {
-  const value = Number(pax.get(key));
+function paxNumber(pax: ReadonlyMap<string, Buffer>, key: string): number {
+  const text = pax.get(key)?.toString('latin1') ?? '';
+  const value = /^[0-9]+(\.[0-9]*)?$/.test(text) ? Number(text) : NaN;
   if (!Number.isFinite(value) || value < 0) {
     throw new TarFormatError(`is corrupt: its pax ${key} record is not a number.`);
   }
   return value;
 }
 
-/** `<length> <key>=<value>\n` records; values may be binary (xattrs), so only keys are decoded strictly. */
-function parsePaxRecords(body: Buffer): Map<string, string> {
-  const records = new Map<string, string>();
+/** `<length> <key>=<value>\n` records; values stay bytes (xattrs are binary, names are bytes). */
+function parsePaxRecords(body: Buffer): Map<string, Buffer> {
+  const records = new Map<string, Buffer>();
   let at = 0;
   while (at < body.length) {
     const space = body.indexOf(0x20, at);
@@ -374,35 +440,8 @@ function parsePaxRecords(body: Buffer): Map<string, string> {
     if (key.startsWith('GNU.sparse.')) {
       throw new TarFormatError('holds a sparse file: refused, the engine never writes them.');
     }
-    records.set(key, record.toString('utf8', equals + 1));
+    records.set(key, Buffer.from(record.subarray(equals + 1)));
     at += length;
   }
   return records;
-}
-
-/** A ustar header block for a regular file (used for the manifest entry we append). */
-export function fileHeaderBlock(name: string, size: number, mtime: number): Buffer {
-  const block = Buffer.alloc(BLOCK);
-  const octal = (value: number, offset: number, length: number) =>
-    block.write(`${value.toString(8).padStart(length - 1, '0')}\0`, offset, length, 'latin1');
-  block.write(name, 0, 100, 'utf8');
-  octal(0o644, 100, 8);
-  octal(0, 108, 8);
-  octal(0, 116, 8);
-  octal(size, 124, 12);
-  octal(mtime, 136, 12);
-  block.write('0', 156, 1, 'latin1');
-  block.write('ustar\u000000', 257, 8, 'latin1');
-  const sum = checksumsOf(block).unsigned;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
-  return block;
-}
-
-/** A whole file entry: header, content, padding. */
-export function fileEntryBytes(name: string, content: Buffer, mtime: number): Buffer {
-  return Buffer.concat([
-    fileHeaderBlock(name, content.length, mtime),
-    content,
-    Buffer.alloc(paddingOf(content.length)),
-  ]);
 }

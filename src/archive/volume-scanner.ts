@@ -8,15 +8,15 @@ import {
   type ManifestEntry,
   type VolumeManifest,
 } from './manifest.js';
-import { checkedManifestEntry } from './tar-entries.js';
+import { canonicalHeaderOf, checkedManifestEntry } from './tar-entries.js';
 import { EntryPathGuard, UnsafeEntryError } from './tar-paths.js';
 import {
   TarScanner,
-  fileEntryBytes,
   type TarEntryHeader,
   type TarScannerOptions,
   type TarScanVisitor,
 } from './tar-scanner.js';
+import { fileEntryBytes } from './tar-writer.js';
 
 /** Node keeps a JSON string under ~512 MiB; a manifest that large (millions of files) would not parse. */
 const MAX_MANIFEST_BYTES = 512 * 1024 * 1024;
@@ -59,9 +59,10 @@ class EntryHasher {
     this.builder = new ManifestBuilder(root, volumeName);
   }
 
-  start(header: TarEntryHeader): void {
+  start(header: TarEntryHeader): ManifestEntry {
     const entry = checkedManifestEntry(header, this.root, this.guard);
     this.current = { entry, hash: entry.type === 'file' ? createHash('sha256') : null };
+    return entry;
   }
 
   update(chunk: Buffer): void {
@@ -96,7 +97,7 @@ export function createVolumeScanner(options: VolumeScannerOptions): VolumeTarStr
   const entries = new EntryHasher(options.root, options.volumeName);
   const visitor: ManifestVisitor = {
     onManifest: () => undefined,
-    header: (header) => entries.start(header),
+    header: (header) => void entries.start(header),
     content: (chunk) => entries.update(chunk),
     entryEnd: () => entries.finish(),
     end() {
@@ -113,7 +114,9 @@ export function createVolumeScanner(options: VolumeScannerOptions): VolumeTarStr
       return fileEntryBytes(MANIFEST_ENTRY_NAME, content, mtime);
     },
   };
-  return new VolumeTarStream(visitor, { forward: options.appendManifest, label });
+  // The engine's own bytes go on unchanged: Go's writer makes them unambiguous, we read them as Go does, and
+  // any archive is rewritten from our parse again when it is seeded.
+  return new VolumeTarStream(visitor, { output: options.appendManifest ? 'same' : 'none', label });
 }
 
 export interface ArchiveVerifierOptions {
@@ -124,8 +127,9 @@ export interface ArchiveVerifierOptions {
 }
 
 /**
- * A decompressed archive → its volume entries for the engine's PUT, unchanged, without the manifest
- * entry. Paths are checked as they stream; at the end what streamed is compared with the manifest. Until
+ * A decompressed archive → its volume entries for the engine's PUT, without the manifest entry: each
+ * entry's header rewritten from its manifest entry (canonical ustar/pax), its content passed through.
+ * Paths are checked as they stream; at the end what streamed is compared with the manifest. Until
  * then the end-of-archive blocks are held back: a bad archive makes the output fail, never end cleanly.
  */
 export function createArchiveVerifier(options: ArchiveVerifierOptions): VolumeTarStream {
@@ -154,8 +158,8 @@ export function createArchiveVerifier(options: ArchiveVerifierOptions): VolumeTa
           `${what} holds a device node (${header.name}): refusing to create device files in a volume.`,
         );
       }
-      entries.start(header);
-      return true;
+      // The engine gets headers written from our parse, never the archive's own: what we check is what it writes.
+      return canonicalHeaderOf(entries.start(header), header, options.root);
     },
     content(chunk) {
       if (manifestText) manifestText.push(Buffer.from(chunk));
@@ -181,5 +185,5 @@ export function createArchiveVerifier(options: ArchiveVerifierOptions): VolumeTa
   // Refusals name the archive first, then the entry.
   const describe = (error: Error) =>
     error instanceof UnsafeEntryError ? new UnsafeEntryError(`${what} was refused. ${error.message}`) : error;
-  return new VolumeTarStream(visitor, { forward: true, label: what, describe });
+  return new VolumeTarStream(visitor, { output: 'rewritten', label: what, describe });
 }

@@ -53,7 +53,8 @@ export interface ArchiveReaderOptions {
 }
 
 /**
- * Decompressed archive → the volume's entries for the engine's PUT (manifest entry withheld). Paths are
+ * Decompressed archive → the volume's entries for the engine's PUT (manifest entry withheld), each header
+ * rewritten from what we read (so the engine writes what we check), content unchanged. Paths are
  * checked as they stream; at the end, what streamed is compared with the embedded manifest (entries,
  * every sha256, the digest). Any mismatch, a missing manifest, a truncated or corrupt stream makes the
  * OUTPUT fail with a UserError, so the engine never gets a cleanly ended tar from a bad archive.

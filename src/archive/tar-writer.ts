@@ -1,0 +1,159 @@
+import { UserError } from '../errors.js';
+import { BLOCK, checksumsOf, paddingOf } from './tar-scanner.js';
+
+/** Type flags we write; contiguous files are written as regular files (the engine refuses '7'). */
+export type WrittenKind =
+  'file' | 'link' | 'symlink' | 'directory' | 'fifo' | 'character-device' | 'block-device';
+
+const FLAG_OF_KIND: Readonly<Record<WrittenKind, string>> = {
+  file: '0',
+  link: '1',
+  symlink: '2',
+  'character-device': '3',
+  'block-device': '4',
+  directory: '5',
+  fifo: '6',
+};
+
+/** One entry's header as we write it: every value is what our parse decided. */
+export interface WrittenHeader {
+  /** The name's bytes (directories end with '/'). */
+  name: Buffer;
+  kind: WrittenKind;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Content bytes that follow (0 for anything but a file). */
+  size: number;
+  /** Whole seconds since the epoch. */
+  mtime: number;
+  /** The link target's bytes (links and symlinks), else empty. */
+  linkname: Buffer;
+  devmajor: number;
+  devminor: number;
+  /** SCHILY.xattr.* records to keep, name → value bytes. */
+  xattrs: ReadonlyMap<string, Buffer>;
+}
+
+/** ustar field widths; a value that does not fit goes into a pax record. */
+const NAME_BYTES = 100;
+const MAX_OCTAL_8 = 0o7777777;
+const MAX_OCTAL_12 = 0o77777777777;
+
+/**
+ * The header records of one entry, canonical: a ustar block (no prefix field, no GNU records, no global
+ * header), preceded by one pax header only for what ustar cannot hold (a long name or link target, a size,
+ * id or mtime too large, xattrs). Any reader of these bytes sees exactly `header`.
+ */
+export function canonicalHeaderBytes(header: WrittenHeader): Buffer {
+  const records: [string, Buffer][] = [];
+  const fits = (bytes: Buffer) => bytes.length <= NAME_BYTES;
+  if (!fits(header.name)) records.push(['path', header.name]);
+  if (!fits(header.linkname)) records.push(['linkpath', header.linkname]);
+  const numbers: [string, number, number][] = [
+    ['size', header.size, MAX_OCTAL_12],
+    ['uid', header.uid, MAX_OCTAL_8],
+    ['gid', header.gid, MAX_OCTAL_8],
+    ['mtime', header.mtime, MAX_OCTAL_12],
+  ];
+  for (const [key, value, max] of numbers) if (value > max) records.push([key, Buffer.from(String(value))]);
+  for (const [name, value] of header.xattrs) records.push([`SCHILY.xattr.${name}`, value]);
+  const block = ustarBlock({
+    name: fits(header.name) ? header.name : Buffer.from('pax-long-name'),
+    flag: FLAG_OF_KIND[header.kind],
+    mode: header.mode & 0o7777,
+    uid: Math.min(header.uid, MAX_OCTAL_8),
+    gid: Math.min(header.gid, MAX_OCTAL_8),
+    size: Math.min(header.size, MAX_OCTAL_12),
+    mtime: Math.min(header.mtime, MAX_OCTAL_12),
+    linkname: fits(header.linkname) ? header.linkname : Buffer.from('pax-long-link'),
+    devmajor: header.devmajor,
+    devminor: header.devminor,
+  });
+  if (records.length === 0) return block;
+  const body = Buffer.concat(records.map(([key, value]) => paxRecord(key, value)));
+  const paxHeader = ustarBlock({
+    ...EMPTY_FIELDS,
+    name: Buffer.from('PaxHeader'),
+    flag: 'x',
+    size: body.length,
+  });
+  return Buffer.concat([paxHeader, body, Buffer.alloc(paddingOf(body.length)), block]);
+}
+
+interface UstarFields {
+  name: Buffer;
+  flag: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  linkname: Buffer;
+  devmajor: number;
+  devminor: number;
+}
+
+const EMPTY_FIELDS: UstarFields = {
+  name: Buffer.alloc(0),
+  flag: '0',
+  mode: 0o644,
+  uid: 0,
+  gid: 0,
+  size: 0,
+  mtime: 0,
+  linkname: Buffer.alloc(0),
+  devmajor: 0,
+  devminor: 0,
+};
+
+/** One ustar block: octal fields NUL-terminated and zero-filled, magic "ustar\0" "00", empty prefix. */
+function ustarBlock(fields: UstarFields): Buffer {
+  const block = Buffer.alloc(BLOCK);
+  const octal = (value: number, offset: number, length: number) => {
+    const digits = value.toString(8);
+    if (!Number.isSafeInteger(value) || value < 0 || digits.length > length - 1) {
+      throw new UserError(
+        `A tar header value (${value}) does not fit its field: the entry cannot be written.`,
+      );
+    }
+    block.write(`${digits.padStart(length - 1, '0')}\0`, offset, length, 'latin1');
+  };
+  fields.name.copy(block, 0, 0, NAME_BYTES);
+  octal(fields.mode, 100, 8);
+  octal(fields.uid, 108, 8);
+  octal(fields.gid, 116, 8);
+  octal(fields.size, 124, 12);
+  octal(fields.mtime, 136, 12);
+  block.write(fields.flag, 156, 1, 'latin1');
+  fields.linkname.copy(block, 157, 0, NAME_BYTES);
+  block.write('ustar\u000000', 257, 8, 'latin1');
+  octal(fields.devmajor, 329, 8);
+  octal(fields.devminor, 337, 8);
+  const sum = checksumsOf(block).unsigned;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+  return block;
+}
+
+/** `<length> <key>=<value>\n`, the length counting itself. */
+function paxRecord(key: string, value: Buffer): Buffer {
+  const rest = Buffer.byteLength(key) + value.length + 3; // ' ', '=', '\n'
+  let digits = 1;
+  while (String(rest + digits).length !== digits) digits++;
+  const length = rest + digits;
+  return Buffer.concat([Buffer.from(`${length} ${key}=`), value, Buffer.from('\n')]);
+}
+
+/** A ustar header block for a regular file (used for the manifest entry we append). */
+export function fileHeaderBlock(name: string, size: number, mtime: number): Buffer {
+  return ustarBlock({ ...EMPTY_FIELDS, name: Buffer.from(name), size, mtime });
+}
+
+/** A whole file entry: header, content, padding. */
+export function fileEntryBytes(name: string, content: Buffer, mtime: number): Buffer {
+  return Buffer.concat([
+    fileHeaderBlock(name, content.length, mtime),
+    content,
+    Buffer.alloc(paddingOf(content.length)),
+  ]);
+}
