@@ -56,15 +56,20 @@ export async function openStack(
   const config = await new Compose(cli, spec).config();
   const compose = new Compose(cli, { ...spec, projectName: config.name });
   const model = stackModelFrom(config, settings.services);
-  assertServicesExist(settings, model, Object.keys(config.services));
+  assertServicesExist(settings, Object.keys(config.services));
   return { engine, cli, compose, model, runId: ctx.uniqueId };
 }
 
 /**
- * Every service the inputs name (`services`, and the targets of `exec` and `probes`) is one of the stack's, checked
- * before `up`, so a typo costs nothing.
+ * Every service the inputs name (`services`, and the targets of `exec` and `probes`) is one of the stack's
+ * (`inStack`, from `compose config`), and the commands' services are among those started: checked before `up`,
+ * so a typo costs nothing.
  */
-function assertServicesExist(settings: Settings, model: StackModel, inStack: string[]): void {
+export function assertServicesExist(
+  settings: Pick<Settings, 'services' | 'exec' | 'probes'>,
+  inStack: string[],
+): void {
+  const started = settings.services.length ? settings.services : inStack;
   const named: [Inputs, string[]][] = [
     [Inputs.Services, settings.services],
     [Inputs.Exec, serviceTargets(settings.exec)],
@@ -77,10 +82,10 @@ function assertServicesExist(settings: Settings, model: StackModel, inStack: str
         `Input '${input}': no service named ${unknown.join(', ')} in the stack; its services are: ${inStack.join(', ')}.`,
       );
     }
-    const notStarted = [...new Set(services.filter((s) => !model.services.includes(s)))];
+    const notStarted = [...new Set(services.filter((s) => !started.includes(s)))];
     if (notStarted.length) {
       throw new UserError(
-        `Input '${input}': service ${notStarted.join(', ')} is not started (input '${Inputs.Services}': ${model.services.join(', ')}); add it there.`,
+        `Input '${input}': service ${notStarted.join(', ')} is not started (input '${Inputs.Services}': ${started.join(', ')}); add it there.`,
       );
     }
   }
