@@ -88,8 +88,10 @@ export function createCompressor(format: ArchiveFormat, options: CompressorOptio
   if (format === 'tar') return new PassThrough();
   const describe = compressionError(format);
   if (format === 'tar.gz') {
-    const gzip = createGzip({ level: options.level ?? 6 });
-    return new BridgeDuplex(() => ({ input: gzip, output: gzip, abort: () => gzip.destroy() }), describe);
+    return new BridgeDuplex(() => {
+      const gzip = createGzip({ level: options.level ?? 6 });
+      return { input: gzip, output: gzip, abort: () => gzip.destroy() };
+    }, describe);
   }
   return zstdDuplex([...zstdCompressArgs(options), '--stdout'], describe);
 }
@@ -143,11 +145,10 @@ export function createDecompressor(format: ArchiveFormat, label?: string): Duple
       },
     );
   if (format === 'tar.gz') {
-    const gunzip = createGunzip();
-    return new BridgeDuplex(
-      () => ({ input: gunzip, output: gunzip, abort: () => gunzip.destroy() }),
-      describe,
-    );
+    return new BridgeDuplex(() => {
+      const gunzip = createGunzip();
+      return { input: gunzip, output: gunzip, abort: () => gunzip.destroy() };
+    }, describe);
   }
   return zstdDuplex(['-d', '-q', '--stdout'], describe);
 }
@@ -287,37 +288,45 @@ class ForwardingWriter extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error) => void): void {
-    this.withWork(callback, (work) => this.batch.write(work.input, chunk, callback));
-  }
-
-  override _final(callback: (error?: Error) => void): void {
-    this.withWork(callback, (work) =>
-      this.batch.end(
-        work.input,
-        () =>
-          void work.done.then(
-            () => callback(),
-            () => undefined,
-          ),
-      ),
+    withStarted(
+      () => this.started(),
+      (work) => this.batch.write(work.input, chunk, callback),
+      callback,
     );
   }
 
-  private withWork(callback: (error?: Error) => void, use: (work: StageWork) => void): void {
-    let work: StageWork;
-    try {
-      work = this.started();
-    } catch (error) {
-      callback(error as Error);
-      return;
-    }
-    use(work);
+  override _final(callback: (error?: Error) => void): void {
+    withStarted(
+      () => this.started(),
+      (work) =>
+        this.batch.end(
+          work.input,
+          () =>
+            void work.done.then(
+              () => callback(),
+              () => undefined,
+            ),
+        ),
+      callback,
+    );
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.work?.abort();
     callback(error);
   }
+}
+
+/** Hands `use` the work `start` returns, or `fail` the reason it could not start (spawn can throw). */
+function withStarted<W>(start: () => W, use: (work: W) => void, fail: (error: Error) => void): void {
+  let work: W;
+  try {
+    work = start();
+  } catch (error) {
+    fail(error as Error);
+    return;
+  }
+  use(work);
 }
 
 /** A StageWork that also produces output (a child's stdout, the other side of a zlib stream). */
@@ -370,28 +379,28 @@ class BridgeDuplex extends Duplex {
     return work;
   }
 
-  /** The work, started if need be; a failure to start destroys the stage with the reason. */
-  private startedOrFail(): BridgeWork | undefined {
-    try {
-      return this.started();
-    } catch (error) {
-      this.destroy(error as Error);
-      return undefined;
-    }
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error) => void): void {
+    withStarted(
+      () => this.started(),
+      (work) => this.batch.write(work.input, chunk, callback),
+      callback,
+    );
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    const work = this.startedOrFail();
-    if (work) this.batch.write(work.input, chunk, callback);
-  }
-
-  override _final(callback: () => void): void {
-    const work = this.startedOrFail();
-    if (work) this.batch.end(work.input, callback);
+  override _final(callback: (error?: Error) => void): void {
+    withStarted(
+      () => this.started(),
+      (work) => this.batch.end(work.input, callback),
+      callback,
+    );
   }
 
   override _read(): void {
-    this.startedOrFail()?.output.resume();
+    withStarted(
+      () => this.started(),
+      (work) => work.output.resume(),
+      (error) => this.destroy(error),
+    );
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
