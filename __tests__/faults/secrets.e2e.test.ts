@@ -12,6 +12,7 @@ import {
   createUserVolume,
   descendantsOf,
   digestOf,
+  engine,
   errorLines,
   isAlive,
   leftoversOf,
@@ -232,6 +233,26 @@ describe('an encrypt key under 16 characters is refused before anything starts (
     );
     expect(result.stderr).not.toContain('short\n');
     expect(await readdir(dir)).not.toContain('short-key.tar.zst.enc.partial');
+    expect(await digestOf(userVolume)).toBe(userDigest);
+  });
+
+  it('CLI seed with a wrong key: the decryptor fails mid-pipeline, zstd is killed, the CLI exits on its own', async () => {
+    const file = path.join(dir, 'sealed.tar.zst.enc');
+    const sealed = await cliWithin(
+      ['archive', userVolume, file, '--encrypt', KEY, '--helper-image', BUSYBOX_IMAGE],
+      60_000,
+    );
+    expect(sealed.code, sealed.stderr).toBe(0);
+    const target = cleanup.volume(uniqueName('wrongkey'));
+    const result = await cliWithin(
+      ['seed', target, file, '--encrypt', 'a-wrong-key-of-16+chars', '--helper-image', BUSYBOX_IMAGE],
+      30_000,
+    );
+    expect(result.hung, 'the CLI hung until it was killed').toBe(false);
+    expect(result.zstdLeft).toEqual([]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/sealed\.tar\.zst\.enc cannot be decrypted: wrong key/);
+    expect(await engine.inspectVolume(target)).toBeUndefined();
     expect(await digestOf(userVolume)).toBe(userDigest);
   });
 
