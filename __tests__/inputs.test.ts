@@ -52,7 +52,7 @@ describe('readSettings', () => {
     [Inputs.CheckFiles, 'some', /check-files' must be one of no-loss, exact, off/],
     [Inputs.WaitTimeout, '-3', /wait-timeout' must be a positive whole number/],
     [Inputs.KeepVolumes, 'yes', /keep-volumes' must be true or false/],
-    [Inputs.Exec, 'npm test', /exec': line "npm test" is not of the form SERVICE: COMMAND/],
+    [Inputs.Exec, 'npm test', /exec': line "npm test" is not SERVICE: COMMAND/],
     [Inputs.Seed, 'pgdata path:x', /seed': line "pgdata path:x" is not of the form VOLUME: SOURCE/],
   ])('rejects %s=%s with an error naming the input', (input, value, message) => {
     const read = reader({ [input]: value });
@@ -83,5 +83,74 @@ describe('parseByteSize', () => {
       /'test-timeout' must be a positive whole number/,
     );
     expect(readSettings(reader({})).maxArchiveBytes).toBe(20 * 1024 ** 3);
+  });
+});
+
+describe('command lines: SERVICE: COMMAND is the one syntax (issue 11, point 13)', () => {
+  it.each([
+    ['db: psql -c "select 1"', { target: { service: 'db' }, command: 'psql -c "select 1"' }],
+    ['host: echo a:b', { target: 'host', command: 'echo a:b' }],
+    ['host:\techo tab', { target: 'host', command: 'echo tab' }],
+    // A line with no `NAME:` in front stays a host probe, as before (nothing else can be meant).
+    [
+      'curl -s http://localhost:8080/health',
+      { target: 'host', command: 'curl -s http://localhost:8080/health' },
+    ],
+    ['PGPASSWORD=x psql -h 127.0.0.1', { target: 'host', command: 'PGPASSWORD=x psql -h 127.0.0.1' }],
+  ])('probe %j is read as %j', (line, spec) => {
+    expect(readSettings(reader({ [Inputs.Probes]: line })).probes).toEqual([spec]);
+  });
+
+  it.each([
+    [Inputs.Probes, 'db:psql -tAc "select 1"', 'write "db: psql -tAc "select 1""'],
+    [Inputs.Probes, 'host:echo hi', 'write "host: echo hi"'],
+    [Inputs.Probes, 'db :psql', 'write "db: psql"'],
+    [Inputs.Probes, 'db:', 'write "db: COMMAND"'],
+    [Inputs.Exec, 'app:npm test', 'write "app: npm test"'],
+    [Inputs.Exec, 'npm test', 'write "SERVICE: npm test" (or "host: npm test")'],
+  ])('refuses %s line %j, showing the right form', (input, line, fix) => {
+    const read = reader({ [input]: line });
+    expect(() => readSettings(read)).toThrow(UserError);
+    expect(() => readSettings(read)).toThrow(`Input '${input}': line "${line}" is not SERVICE: COMMAND`);
+    expect(() => readSettings(read)).toThrow(fix);
+  });
+});
+
+describe('early input checks (issue 11, points 5 and 13)', () => {
+  it('refuses an encrypt key under 16 characters, naming the input', () => {
+    const read = reader({ [Inputs.Encrypt]: 'short-key' });
+    expect(() => readSettings(read)).toThrow(UserError);
+    expect(() => readSettings(read)).toThrow(/^Input 'encrypt' is too short \(9 characters\)/);
+    expect(readSettings(reader({ [Inputs.Encrypt]: 'sixteen-chars-ok' })).encryptKey).toBe(
+      'sixteen-chars-ok',
+    );
+  });
+
+  it.each(['a/b:c', 'vol"umes', 'a<b', 'a>b', 'a|b', 'a*b', 'a?b', 'a\\b'])(
+    'refuses artifact-name %j (GitHub refuses it only at upload, after the whole check)',
+    (name) => {
+      const read = reader({ [Inputs.ArtifactName]: name });
+      expect(() => readSettings(read)).toThrow(UserError);
+      expect(() => readSettings(read)).toThrow(
+        `Input 'artifact-name': "${name}" is not a valid artifact name`,
+      );
+    },
+  );
+
+  it('checks artifact names in archive-to and seed sources too', () => {
+    expect(() => readSettings(reader({ [Inputs.ArchiveTo]: 'artifact:a/b' }))).toThrow(
+      `Input 'archive-to': "a/b" is not a valid artifact name`,
+    );
+    expect(() => readSettings(reader({ [Inputs.Seed]: 'pgdata: artifact:x:y' }))).toThrow(
+      `Input 'seed': "x:y" is not a valid artifact name`,
+    );
+    const ok = readSettings(
+      reader({
+        [Inputs.ArtifactName]: 'volumes-shop_1.2',
+        [Inputs.ArchiveTo]: 'artifact:v-1\npath:/tmp/x:y',
+      }),
+    );
+    expect(ok.artifactName).toBe('volumes-shop_1.2');
+    expect(ok.archiveTo).toEqual(['artifact:v-1', 'path:/tmp/x:y']);
   });
 });

@@ -1,3 +1,4 @@
+import { encryptionKeyProblem } from './archive/encryption.js';
 import { Inputs } from './constants.js';
 import { UserError } from './errors.js';
 
@@ -79,7 +80,7 @@ export function readSettings(read: InputReader): Settings {
     pull: optional(oneOf(read, Inputs.Pull, PULL_POLICIES, '')),
     seeds: keyedLines(read(Inputs.Seed), Inputs.Seed, 'VOLUME: SOURCE').map(([volume, source]) => ({
       volume,
-      source,
+      source: withArtifactNameChecked(source, Inputs.Seed),
     })),
     seedRun: seedRun(read),
     seedOptional: bool(read, Inputs.SeedOptional, false),
@@ -98,14 +99,14 @@ export function readSettings(read: InputReader): Settings {
     })),
     layerAudit: oneOf(read, Inputs.LayerAudit, LAYER_AUDIT_MODES, 'warn'),
     layerIgnore: list(read(Inputs.LayerIgnore)),
-    archiveTo: lines(read(Inputs.ArchiveTo)),
-    artifactName: optional(read(Inputs.ArtifactName)),
+    archiveTo: lines(read(Inputs.ArchiveTo)).map((line) => withArtifactNameChecked(line, Inputs.ArchiveTo)),
+    artifactName: artifactName(read),
     retentionDays: read(Inputs.RetentionDays).trim()
       ? positiveInt(read, Inputs.RetentionDays, 0, 'days')
       : undefined,
     archiveFormat: oneOf(read, Inputs.ArchiveFormat, ARCHIVE_FORMATS, 'auto'),
     archiveConsistency: oneOf(read, Inputs.ArchiveConsistency, CONSISTENCY_MODES, 'stop'),
-    encryptKey: optional(read(Inputs.Encrypt)),
+    encryptKey: encryptKey(read),
     maxArchiveBytes: byteSize(read, Inputs.MaxArchiveSize, DEFAULT_MAX_ARCHIVE_SIZE),
     helperImage: optional(read(Inputs.HelperImage)),
     keepVolumes: bool(read, Inputs.KeepVolumes, false),
@@ -159,17 +160,65 @@ function keyedLines(raw: string, input: Inputs, shape: string): [string, string]
   });
 }
 
-/** `SERVICE: COMMAND` or `host: COMMAND` lines; a bare command is a host command only where allowed. */
+/** The part of a command line before its colon: `host` or a compose service name. */
+const TARGET = /^([A-Za-z0-9][A-Za-z0-9_.-]*)\s*:/;
+
+/**
+ * The one syntax of `exec` and `probes` lines: `SERVICE: COMMAND` or `host: COMMAND`, with a space after the
+ * colon. A line that starts like a target but does not fit (`db:psql`, `db :psql`) is refused, never run on
+ * the host. A probe line with no target in front (`curl http://x`) is a host command, as it always was.
+ */
 function commandLines(raw: string, input: Inputs, bareIsHost: boolean): CommandSpec[] {
   return lines(raw).map((line) => {
-    const match = /^([A-Za-z0-9][A-Za-z0-9_.-]*):\s+(.+)$/.exec(line);
-    if (!match) {
+    const target = TARGET.exec(line);
+    if (!target) {
       if (bareIsHost) return { target: 'host', command: line };
-      throw new UserError(`Input '${input}': line "${line}" is not of the form SERVICE: COMMAND.`);
+      throw notACommandLine(input, line, `write "SERVICE: ${line}" (or "host: ${line}")`);
     }
-    const [, name, command] = match as unknown as [string, string, string];
+    const name = target[1] as string;
+    const command = line.slice(target[0].length).trim();
+    const exact = line.startsWith(`${name}:`) && /^\s/.test(line.slice(name.length + 1));
+    if (!exact || command === '') {
+      throw notACommandLine(input, line, `write "${name}: ${command || 'COMMAND'}"`);
+    }
     return { target: name === 'host' ? 'host' : { service: name }, command };
   });
+}
+
+function notACommandLine(input: Inputs, line: string, fix: string): UserError {
+  return new UserError(
+    `Input '${input}': line "${line}" is not SERVICE: COMMAND (a space after the colon): ${fix}.`,
+  );
+}
+
+function encryptKey(read: InputReader): string | undefined {
+  const key = optional(read(Inputs.Encrypt));
+  const problem = key === undefined ? undefined : encryptionKeyProblem(key);
+  if (problem) throw new UserError(`Input '${Inputs.Encrypt}' ${problem}`);
+  return key;
+}
+
+/** What GitHub refuses in an artifact name (as @actions/artifact's validateArtifactName does, at upload). */
+const ARTIFACT_NAME_FORBIDDEN = /[":<>|*?\r\n\\/]/;
+
+function artifactName(read: InputReader): string | undefined {
+  const name = optional(read(Inputs.ArtifactName));
+  if (name !== undefined) checkArtifactName(name, Inputs.ArtifactName);
+  return name;
+}
+
+/** A store spec `artifact:NAME` has its NAME checked; any other line is returned as it is. */
+function withArtifactNameChecked(spec: string, input: Inputs): string {
+  const match = /^artifact:(.*)$/.exec(spec.trim());
+  if (match && (match[1] as string).trim() !== '') checkArtifactName((match[1] as string).trim(), input);
+  return spec;
+}
+
+function checkArtifactName(name: string, input: Inputs): void {
+  if (!ARTIFACT_NAME_FORBIDDEN.test(name)) return;
+  throw new UserError(
+    `Input '${input}': "${name}" is not a valid artifact name: it must not contain " : < > | * ? \\ / or a line break.`,
+  );
 }
 
 function positiveInt(read: InputReader, input: Inputs, fallback: number, unit: string): number {

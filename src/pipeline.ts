@@ -66,7 +66,7 @@ export async function runPipeline(
     await recordAnonymousVolumes(report, stack);
     let last: Evidence | undefined;
     if (full || mode === 'check') {
-      const env = await commandEnv(stack);
+      const env = await commandEnv(stack, settings);
       if (full && !(await timed(report, 'tests', () => runTests(settings, stack, env, report))))
         return finish(report);
       // Before any restart: re-creation throws the writable layer away, and with it the evidence.

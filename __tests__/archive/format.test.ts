@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import {
   zstdAvailable,
   type ArchiveFormat,
 } from '../../src/archive/format.js';
+import { createDecryptor, createEncryptor } from '../../src/archive/encryption.js';
 import { UserError } from '../../src/errors.js';
 import { bufferOf } from './tar-fixtures.js';
 
@@ -162,5 +163,70 @@ describe('without a zstd binary', () => {
       'tar.zst needs the zstd binary: install it (apt-get install zstd) or use a .tar.gz archive';
     expect(() => createCompressor('tar.zst')).toThrow(message);
     expect(() => createDecompressor('tar.zst')).toThrow(new UserError(message));
+  });
+});
+
+/** zstd processes that are children of this test process. */
+async function zstdChildren(): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (stat.includes('(zstd)') && Number(after[1]) === process.pid && after[0] !== 'Z')
+      found.push(Number(entry));
+  }
+  return found;
+}
+
+async function noZstdChildWithin(ms: number): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  let left = await zstdChildren();
+  while (left.length && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    left = await zstdChildren();
+  }
+  return left;
+}
+
+describe('no zstd child outlives its stage (issue 11, point 5)', () => {
+  it('a stage built for a pipeline that never runs starts no zstd (a later stage failing to build)', async () => {
+    const stages = [createCompressor('tar.zst'), createDecompressor('tar.zst')];
+    // What archiving with a short key did: the compressor was built, then the encryptor threw.
+    expect(() => createEncryptor('short')).toThrow(/too short/);
+    expect(await zstdChildren()).toEqual([]);
+    for (const stage of stages) stage.destroy();
+  });
+
+  it('a file compressor that is never written to creates no file and no child', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'never-'));
+    createFileCompressor('tar.zst', path.join(dir, 'never.tar.zst')).destroy();
+    expect(await zstdChildren()).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a pipeline whose later stage fails kills the zstd it started', async () => {
+    const compressor = createCompressor('tar.zst');
+    const failing = new Writable({
+      write(_chunk, _encoding, done) {
+        done(new Error('the store went away'));
+      },
+    });
+    const source = Readable.from([randomBytes(1_000_000), randomBytes(1_000_000)]);
+    const running = pipeline(source, compressor, failing);
+    await expect(running).rejects.toThrow('the store went away');
+    expect(await noZstdChildWithin(2000)).toEqual([]);
+  });
+
+  it('a decompressor fed garbage by a failing decryptor leaves no zstd child', async () => {
+    const envelope = await through(randomBytes(200_000), createEncryptor('the-right-key-of-16+'));
+    const running = pipeline(
+      Readable.from([envelope]),
+      createDecryptor('a-wrong-key-of-16+chars', 'x.tar.zst.enc'),
+      createDecompressor('tar.zst'),
+      new Writable({ write: (_c, _e, done) => done() }),
+    );
+    await expect(running).rejects.toThrow(/cannot be decrypted/);
+    expect(await noZstdChildWithin(2000)).toEqual([]);
   });
 });

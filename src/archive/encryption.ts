@@ -24,12 +24,21 @@ export function isEncrypted(head: Buffer): boolean {
   );
 }
 
+/** Shorter keys are refused: HKDF cannot add entropy a guessable secret lacks. */
+export const MIN_KEY_CHARS = 16;
+
+/**
+ * Why `key` cannot encrypt (undefined when it can), for a message that starts with where the key came from.
+ * Checked with the other inputs, before anything starts; the key itself is never quoted.
+ */
+export function encryptionKeyProblem(key: string): string | undefined {
+  if (key.length >= MIN_KEY_CHARS) return undefined;
+  return `is too short (${key.length} characters): use a random secret of at least ${MIN_KEY_CHARS} characters (e.g. openssl rand -base64 32).`;
+}
+
 function deriveKey(secret: string, salt: Buffer): Buffer {
-  if (secret.length < 16) {
-    throw new UserError(
-      'The encryption key is too short: use a random secret of at least 16 characters (e.g. openssl rand -base64 32).',
-    );
-  }
+  const problem = encryptionKeyProblem(secret);
+  if (problem) throw new UserError(`The encryption key ${problem}`);
   return Buffer.from(hkdfSync('sha256', secret, salt, 'compose-persist archive v1', 32));
 }
 

@@ -88,8 +88,10 @@ export function createCompressor(format: ArchiveFormat, options: CompressorOptio
   if (format === 'tar') return new PassThrough();
   const describe = compressionError(format);
   if (format === 'tar.gz') {
-    const gzip = createGzip({ level: options.level ?? 6 });
-    return new BridgeDuplex(gzip, gzip, { describe, abort: () => gzip.destroy() });
+    return new BridgeDuplex(() => {
+      const gzip = createGzip({ level: options.level ?? 6 });
+      return { input: gzip, output: gzip, abort: () => gzip.destroy() };
+    }, describe);
   }
   return zstdDuplex([...zstdCompressArgs(options), '--stdout'], describe);
 }
@@ -113,18 +115,20 @@ export function createFileCompressor(
   options: CompressorOptions = {},
 ): Writable {
   if (format !== 'tar.zst') {
-    const compressor = createCompressor(format, options);
-    const writing = pipeline(compressor, createWriteStream(file));
-    writing.catch(() => undefined); // awaited in final; an early failure destroys the writer below
-    return new ForwardingWriter(compressor, writing, () => compressor.destroy());
+    return new ForwardingWriter(() => {
+      const compressor = createCompressor(format, options);
+      const writing = pipeline(compressor, createWriteStream(file));
+      writing.catch(() => undefined); // awaited in final; an early failure destroys the writer below
+      return { input: compressor, done: writing, abort: () => compressor.destroy() };
+    });
   }
-  const child = spawnZstd([...zstdCompressArgs(options), '-f', '-o', file], 'ignore');
+  assertZstdAvailable();
   const describe = compressionError(format);
-  return new ForwardingWriter(
-    child.process.stdin,
-    child.done.catch((error: Error) => Promise.reject(describe(error))),
-    child.kill,
-  );
+  return new ForwardingWriter(() => {
+    const child = spawnZstd([...zstdCompressArgs(options), '-f', '-o', file], 'ignore');
+    const done = child.done.catch((error: Error) => Promise.reject(describe(error)));
+    return { input: child.process.stdin, done, abort: child.kill };
+  });
 }
 
 /**
@@ -141,16 +145,28 @@ export function createDecompressor(format: ArchiveFormat, label?: string): Duple
       },
     );
   if (format === 'tar.gz') {
-    const gunzip = createGunzip();
-    return new BridgeDuplex(gunzip, gunzip, { describe, abort: () => gunzip.destroy() });
+    return new BridgeDuplex(() => {
+      const gunzip = createGunzip();
+      return { input: gunzip, output: gunzip, abort: () => gunzip.destroy() };
+    }, describe);
   }
   return zstdDuplex(['-d', '-q', '--stdout'], describe);
 }
 
-/** The host zstd binary as a stream stage: stdin → stdout; a non-zero exit becomes an error with its stderr. */
+/**
+ * The host zstd binary as a stream stage: stdin → stdout; a non-zero exit becomes an error with its stderr.
+ * zstd starts when data first flows: a stage built for a pipeline that never runs leaves no child behind.
+ */
 function zstdDuplex(args: string[], describe: (error: Error) => Error): Duplex {
-  const { process: child, done, kill } = spawnZstd(args, 'pipe');
-  return new BridgeDuplex(child.stdin, child.stdout as Readable, { describe, abort: kill, done });
+  assertZstdAvailable();
+  return new BridgeDuplex(() => {
+    const { process: child, done, kill } = spawnZstd(args, 'pipe');
+    return { input: child.stdin, output: child.stdout as Readable, abort: kill, done };
+  }, describe);
+}
+
+function assertZstdAvailable(): void {
+  if (!zstdAvailable()) throw new UserError(ZSTD_MISSING);
 }
 
 /**
@@ -165,7 +181,6 @@ function zstdThreads(): string[] {
 
 /** zstd as a child; `done` settles when it exits (an error with its stderr unless the exit code is 0). */
 function spawnZstd(args: string[], stdout: 'pipe' | 'ignore') {
-  if (!zstdAvailable()) throw new UserError(ZSTD_MISSING);
   const child = spawn('zstd', args, { stdio: ['pipe', stdout, 'pipe'] }) as ChildProcessByStdio<
     Writable,
     Readable | null,
@@ -233,70 +248,120 @@ class WriteBatch {
   }
 }
 
+/** The work a stream stage drives, started when data first flows (a zstd child, a zlib stream, a file). */
+interface StageWork {
+  input: Writable;
+  /** Settles when the work is complete (the file written, the child exited). */
+  done: Promise<void>;
+  /** Stops the work when the stage is destroyed early (kills the child). */
+  abort: () => void;
+}
+
 /**
  * Writes into `input` in batches and finishes only once `done` (the file complete, the child exited)
  * has resolved, so a pipeline ending in it resolves when the archive is really there.
  */
 class ForwardingWriter extends Writable {
   private readonly batch = new WriteBatch();
+  private work?: StageWork;
 
-  constructor(
-    private readonly input: Writable,
-    private readonly done: Promise<void>,
-    private readonly abort: () => void,
-  ) {
+  constructor(private readonly start: () => StageWork) {
     super();
-    done.catch((error: Error) => this.destroy(error));
+  }
+
+  /** Starts the work on the first write, so a writer that is never used starts nothing. */
+  private started(): StageWork {
+    if (this.work) return this.work;
+    const work = this.start();
+    this.work = work;
+    work.done.catch((error: Error) => this.destroy(error));
     // A child's stdin fails with EPIPE when it exits early: its exit status says why, so wait for it.
-    input.on(
+    work.input.on(
       'error',
       (error) =>
-        void done.then(
+        void work.done.then(
           () => this.destroy(error),
           () => undefined,
         ),
     );
+    return work;
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.batch.write(this.input, chunk, callback);
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error) => void): void {
+    withStarted(
+      () => this.started(),
+      (work) => this.batch.write(work.input, chunk, callback),
+      callback,
+    );
   }
 
-  override _final(callback: () => void): void {
-    this.batch.end(this.input, () => void this.done.then(callback, () => undefined));
+  override _final(callback: (error?: Error) => void): void {
+    withStarted(
+      () => this.started(),
+      (work) =>
+        this.batch.end(
+          work.input,
+          () =>
+            void work.done.then(
+              () => callback(),
+              () => undefined,
+            ),
+        ),
+      callback,
+    );
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.abort();
+    this.work?.abort();
     callback(error);
   }
 }
 
-interface BridgeOptions {
-  describe: (error: Error) => Error;
-  /** Stops the underlying work when the bridge is destroyed early. */
-  abort: () => void;
+/** Hands `use` the work `start` returns, or `fail` the reason it could not start (spawn can throw). */
+function withStarted<W>(start: () => W, use: (work: W) => void, fail: (error: Error) => void): void {
+  let work: W;
+  try {
+    work = start();
+  } catch (error) {
+    fail(error as Error);
+    return;
+  }
+  use(work);
+}
+
+/** A StageWork that also produces output (a child's stdout, the other side of a zlib stream). */
+interface BridgeWork extends Omit<StageWork, 'done'> {
+  output: Readable;
   /** Settles when the underlying process has exited; the output only ends cleanly after it resolves. */
   done?: Promise<void>;
 }
 
 /**
  * One Duplex over a writable half and a readable half (a child's stdin/stdout, or both sides of a zlib
- * stream), so the stage keeps backpressure and reports its errors in our words.
+ * stream), so the stage keeps backpressure and reports its errors in our words (`describe`). The work starts
+ * when data first flows either way.
  */
 class BridgeDuplex extends Duplex {
+  private readonly batch = new WriteBatch();
+  private work?: BridgeWork;
+
   constructor(
-    private readonly input: Writable,
-    private readonly output: Readable,
-    private readonly options: BridgeOptions,
+    private readonly start: () => BridgeWork,
+    private readonly describe: (error: Error) => Error,
   ) {
     super();
-    const done = options.done ?? Promise.resolve();
-    done.catch((error: Error) => this.destroy(options.describe(error)));
-    output.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) output.pause();
+  }
+
+  private started(): BridgeWork {
+    if (this.work) return this.work;
+    const work = this.start();
+    this.work = work;
+    const done = work.done ?? Promise.resolve();
+    done.catch((error: Error) => this.destroy(this.describe(error)));
+    work.output.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) work.output.pause();
     });
-    output.on(
+    work.output.on(
       'end',
       () =>
         void done.then(
@@ -307,28 +372,39 @@ class BridgeDuplex extends Duplex {
     // A child's stdin fails with EPIPE when it exits early: its exit status says why, so wait for it.
     const fail = (error: Error) =>
       void done.then(
-        () => this.destroy(options.describe(error)),
+        () => this.destroy(this.describe(error)),
         () => undefined,
       );
-    for (const half of new Set<NodeJS.EventEmitter>([input, output])) half.on('error', fail);
+    for (const half of new Set<NodeJS.EventEmitter>([work.input, work.output])) half.on('error', fail);
+    return work;
   }
 
-  private readonly batch = new WriteBatch();
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.batch.write(this.input, chunk, callback);
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error) => void): void {
+    withStarted(
+      () => this.started(),
+      (work) => this.batch.write(work.input, chunk, callback),
+      callback,
+    );
   }
 
-  override _final(callback: () => void): void {
-    this.batch.end(this.input, callback);
+  override _final(callback: (error?: Error) => void): void {
+    withStarted(
+      () => this.started(),
+      (work) => this.batch.end(work.input, callback),
+      callback,
+    );
   }
 
   override _read(): void {
-    this.output.resume();
+    withStarted(
+      () => this.started(),
+      (work) => work.output.resume(),
+      (error) => this.destroy(error),
+    );
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.options.abort();
+    this.work?.abort();
     callback(error);
   }
 }

@@ -14,11 +14,52 @@ export interface CommandResult {
 }
 
 export interface CommandOptions {
+  /** The command's whole environment (userCommandEnv); without it, the runner's minus every INPUT_*. */
   env?: Record<string, string>;
   cwd?: string;
   /** Echo output to the log as it comes (tests); probes only capture. */
   stream?: boolean;
   timeoutMs?: number;
+}
+
+/**
+ * Variables the user's commands never get: the CLI's key, and the runner's service variables, which a GitHub
+ * `run:` step never sees (they open the artifact and cache services to actions only). ACTIONS_ID_TOKEN_REQUEST_*
+ * stay: a `run:` step with `id-token: write` sees them too.
+ */
+const WITHHELD_VARIABLES = new Set([
+  'ACTIONS_RUNTIME_TOKEN',
+  'ACTIONS_RUNTIME_URL',
+  'ACTIONS_RESULTS_URL',
+  'ACTIONS_CACHE_URL',
+  'ACTIONS_CACHE_SERVICE_V2',
+  'COMPOSE_PERSIST_KEY',
+]);
+
+/** Below this length a secret is matched only as a whole value, so it cannot knock out unrelated variables. */
+const SECRET_SUBSTRING_MIN = 8;
+
+/**
+ * The environment of the user's commands (`run`, `exec` through compose, `host:` probes): the runner's,
+ * without our inputs (INPUT_*), post state (STATE_*), WITHHELD_VARIABLES, and any variable
+ * whose value holds one of `secrets`; plus `documented` (COMPOSE_PROJECT_NAME, COMPOSE_FILE, ports).
+ */
+export function userCommandEnv(
+  runner: NodeJS.ProcessEnv,
+  secrets: readonly (string | undefined)[],
+  documented: Record<string, string>,
+): Record<string, string> {
+  const held = secrets.filter((secret): secret is string => Boolean(secret));
+  const holdsSecret = (value: string) =>
+    held.some(
+      (secret) => value === secret || (secret.length >= SECRET_SUBSTRING_MIN && value.includes(secret)),
+    );
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(runner)) {
+    if (value === undefined || /^(INPUT_|STATE_)/.test(name) || WITHHELD_VARIABLES.has(name)) continue;
+    if (!holdsSecret(value)) env[name] = value;
+  }
+  return { ...env, ...documented };
 }
 
 /** Process groups of commands still running, so a cancelled job can stop them (they run detached). */
@@ -81,7 +122,7 @@ function runProcess(
   return new Promise((resolve, reject) => {
     const child = spawn(tool, args, {
       cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+      env: options.env ?? userCommandEnv(process.env, [], {}),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, so a timeout kills the whole tree
     });

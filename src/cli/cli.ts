@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { verifyArchiveFile } from '../archive/volume-tar.js';
+import { encryptionKeyProblem } from '../archive/encryption.js';
 import { formatFromFileName } from '../archive/format.js';
 import {
   CONSISTENCY_MODES,
@@ -147,9 +148,12 @@ function maxArchiveBytes(args: ParsedArgs): number {
   return bytes;
 }
 
-/** --encrypt KEY, or COMPOSE_PERSIST_KEY so the key stays out of shell history. */
+/** --encrypt KEY, or COMPOSE_PERSIST_KEY so the key stays out of shell history; checked before anything starts. */
 function encryptionKey(args: ParsedArgs): string | undefined {
-  return flag(args, Inputs.Encrypt) ?? (process.env.COMPOSE_PERSIST_KEY || undefined);
+  const key = flag(args, Inputs.Encrypt) ?? (process.env.COMPOSE_PERSIST_KEY || undefined);
+  const problem = key === undefined ? undefined : encryptionKeyProblem(key);
+  if (problem) throw new UserError(`--${Inputs.Encrypt} (or COMPOSE_PERSIST_KEY) ${problem}`);
+  return key;
 }
 
 async function engineAndHelper(args: ParsedArgs) {
@@ -161,6 +165,7 @@ async function engineAndHelper(args: ParsedArgs) {
 
 async function archiveCommand(args: ParsedArgs, out: (text: string) => void): Promise<number> {
   const [volume, file] = twoPositionals(args, 'archive');
+  const key = encryptionKey(args);
   const format = formatFromFileName(file);
   const consistency = (flag(args, Inputs.ArchiveConsistency) ?? 'stop') as ArchiveConsistency;
   if (!CONSISTENCY_MODES.includes(consistency)) {
@@ -170,7 +175,7 @@ async function archiveCommand(args: ParsedArgs, out: (text: string) => void): Pr
     ...(await engineAndHelper(args)),
     consistency,
     format,
-    key: encryptionKey(args),
+    key,
     progress: terminalProgress,
   });
   for (const changed of result.changedWhileReading)
@@ -185,11 +190,13 @@ async function archiveCommand(args: ParsedArgs, out: (text: string) => void): Pr
 
 async function seedCommand(args: ParsedArgs, out: (text: string) => void): Promise<number> {
   const [volume, file] = twoPositionals(args, 'seed');
+  const key = encryptionKey(args);
+  const maxBytes = maxArchiveBytes(args);
   const result = await seedVolume(volume, path.resolve(file), {
     ...(await engineAndHelper(args)),
     overwrite: args.switches.has('overwrite'),
-    key: encryptionKey(args),
-    maxBytes: maxArchiveBytes(args),
+    key,
+    maxBytes,
     progress: terminalProgress,
   });
   out(

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { userCommandEnv } from '../check/commands.js';
 import { Inputs } from '../constants.js';
 import { resolveIn, toProjectName, type RunnerContext } from '../context.js';
 import { Compose, detectComposeCli, type ComposeCli, type ComposeProjectSpec } from '../docker/compose.js';
 import { DockerEngine } from '../docker/engine.js';
 import { UserError } from '../errors.js';
-import type { Settings } from '../inputs.js';
+import type { CommandSpec, Settings } from '../inputs.js';
 import type { Report } from '../report/report.js';
 import { serviceContainers } from './lifecycle.js';
 import { stackModelFrom, type StackModel } from './model.js';
@@ -55,11 +56,43 @@ export async function openStack(
   const config = await new Compose(cli, spec).config();
   const compose = new Compose(cli, { ...spec, projectName: config.name });
   const model = stackModelFrom(config, settings.services);
-  const unknown = settings.services.filter((s) => !model.services.includes(s));
-  if (unknown.length) {
-    throw new UserError(`Input '${Inputs.Services}': no service named ${unknown.join(', ')} in the stack.`);
-  }
+  assertServicesExist(settings, Object.keys(config.services));
   return { engine, cli, compose, model, runId: ctx.uniqueId };
+}
+
+/**
+ * Every service the inputs name (`services`, and the targets of `exec` and `probes`) is one of the stack's
+ * (`inStack`, from `compose config`), and the commands' services are among those started: checked before `up`,
+ * so a typo costs nothing.
+ */
+export function assertServicesExist(
+  settings: Pick<Settings, 'services' | 'exec' | 'probes'>,
+  inStack: string[],
+): void {
+  const started = settings.services.length ? settings.services : inStack;
+  const named: [Inputs, string[]][] = [
+    [Inputs.Services, settings.services],
+    [Inputs.Exec, serviceTargets(settings.exec)],
+    [Inputs.Probes, serviceTargets(settings.probes)],
+  ];
+  for (const [input, services] of named) {
+    const unknown = [...new Set(services.filter((s) => !inStack.includes(s)))];
+    if (unknown.length) {
+      throw new UserError(
+        `Input '${input}': no service named ${unknown.join(', ')} in the stack; its services are: ${inStack.join(', ')}.`,
+      );
+    }
+    const notStarted = [...new Set(services.filter((s) => !started.includes(s)))];
+    if (notStarted.length) {
+      throw new UserError(
+        `Input '${input}': service ${notStarted.join(', ')} is not started (input '${Inputs.Services}': ${started.join(', ')}); add it there.`,
+      );
+    }
+  }
+}
+
+function serviceTargets(commands: CommandSpec[]): string[] {
+  return commands.flatMap((c) => (c.target === 'host' ? [] : [c.target.service]));
 }
 
 /** What post needs to remove: only volumes that do not exist yet are this run's to remove. */
@@ -130,8 +163,16 @@ export async function recordAnonymousVolumes(report: Report, stack: Stack): Prom
   }
 }
 
-/** COMPOSE_PROJECT_NAME, COMPOSE_FILE and `<SERVICE>_PORT_<target>` = published host port. */
-export async function commandEnv(stack: Stack): Promise<Record<string, string>> {
+/**
+ * The environment of the user's commands: the runner's without our inputs and secrets (userCommandEnv), plus
+ * COMPOSE_PROJECT_NAME, COMPOSE_FILE and `<SERVICE>_PORT_<target>` = published host port.
+ */
+export async function commandEnv(stack: Stack, settings: Settings): Promise<Record<string, string>> {
+  const secrets = [settings.encryptKey, settings.githubToken, process.env.COMPOSE_PERSIST_KEY];
+  return userCommandEnv(process.env, secrets, await documentedEnv(stack));
+}
+
+async function documentedEnv(stack: Stack): Promise<Record<string, string>> {
   const env: Record<string, string> = {
     COMPOSE_PROJECT_NAME: stack.compose.projectName,
     COMPOSE_FILE: stack.compose.spec.files.join(path.delimiter),
