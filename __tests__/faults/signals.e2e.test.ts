@@ -14,6 +14,7 @@ import {
   composeFile,
   descendantsOf,
   digestOf,
+  errorLines,
   engine,
   isAlive,
   leftoversOf,
@@ -46,7 +47,21 @@ beforeAll(async () => {
   bigDigest = await digestOf(bigVolume);
 }, 120_000);
 
-afterAll(() => cleanup.run());
+afterAll(async () => {
+  // Code that ignores the signal leaves its helpers, which pin the volumes: remove them first.
+  for (const runId of runIds)
+    for (const helper of await helpersOf(runId)) await runOk('docker', ['rm', '-f', helper]);
+  await cleanup.run();
+});
+
+/** The GITHUB_RUN_ID of each run these tests start: their helpers carry it. */
+const runIds = new Set<string>();
+
+function signalEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env = runnerEnv(extra);
+  runIds.add(env.GITHUB_RUN_ID as string);
+  return env;
+}
 
 async function inVolume(volume: string, script: string): Promise<void> {
   const mount = `type=volume,source=${volume},target=/v`;
@@ -104,9 +119,16 @@ interface Started {
   exited: Promise<Exited>;
 }
 
-/** Starts a command (the CLI, or `timeout … node dist/cli.js`) with its own run id. */
+/**
+ * Starts a command (the CLI, or `timeout … node dist/cli.js`) with its own run id; in a process group of
+ * its own, as a shell runs a job, so Ctrl-C can be sent to the group.
+ */
 function start(file: string, args: string[], env: Record<string, string>): Started {
-  const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   cleanup.process(child.pid as number);
   let stdout = '';
   let stderr = '';
@@ -150,14 +172,15 @@ async function untilGrowing(file: string, timeoutMs = 60_000): Promise<void> {
 }
 
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
-type Interrupt = 'SIGTERM' | 'SIGINT' | 'timeout';
+/** SIGTERM to the CLI; Ctrl-C: SIGINT to its whole process group (the wrapper forwards a second one); timeout. */
+type Interrupt = 'SIGTERM' | 'Ctrl-C' | 'timeout';
 
 describe.each([
   ['stop', 'SIGTERM'],
-  ['stop', 'SIGINT'],
+  ['stop', 'Ctrl-C'],
   ['stop', 'timeout'],
   ['pause', 'SIGTERM'],
-  ['pause', 'SIGINT'],
+  ['pause', 'Ctrl-C'],
   ['pause', 'timeout'],
 ] as const)('compose-persist archive --archive-consistency %s, interrupted by %s', (mode, how) => {
   let app: string;
@@ -169,8 +192,8 @@ describe.each([
   beforeAll(async () => {
     app = await startApp(bigVolume);
     dest = path.join(dir, `${mode}-${how}.tar.gz`);
-    runId = `sig${Date.now()}`;
-    run = await interruptArchive(how as Interrupt);
+    runId = signalEnv().GITHUB_RUN_ID as string;
+    run = await interruptArchive(how);
   }, 120_000);
 
   afterAll(() => removeApp(app));
@@ -192,7 +215,8 @@ describe.each([
     const started = startCli(args, env);
     await untilGrowing(`${dest}.partial`);
     stateWhenSignalled = await appState(app);
-    started.child.kill(interrupt);
+    if (interrupt === 'Ctrl-C') process.kill(-(started.child.pid as number), 'SIGINT');
+    else started.child.kill(interrupt);
     return within(`the CLI to exit after ${interrupt}`, started.exited, 60_000);
   }
 
@@ -204,8 +228,8 @@ describe.each([
     );
   });
 
-  it(`exits ${how === 'SIGINT' ? 130 : 143} with one line saying what it restores`, () => {
-    const signal = how === 'SIGINT' ? 'SIGINT' : 'SIGTERM';
+  it(`exits ${how === 'Ctrl-C' ? 130 : 143} with one line saying what it restores`, () => {
+    const signal = how === 'Ctrl-C' ? 'SIGINT' : 'SIGTERM';
     expect(run.code, run.stderr).toBe(SIGNAL_EXIT[signal]);
     expect(run.stdout).not.toContain('archived');
     const lines = run.stderr.split('\n').filter((l) => l.startsWith('interrupted'));
@@ -223,24 +247,35 @@ describe.each([
   });
 });
 
-describe('compose-persist seed, interrupted while it writes', () => {
-  let archive: string;
+let seedArchive: string | undefined;
 
-  beforeAll(async () => {
-    archive = path.join(dir, 'seed-source.tar.gz');
+/** An archive of the big volume to seed from (made once). */
+async function archiveToSeed(): Promise<string> {
+  if (!seedArchive) {
+    const file = path.join(dir, 'seed-source.tar.gz');
     await runOk(process.execPath, [
       CLI,
       'archive',
       bigVolume,
-      archive,
+      file,
       ...IMAGE,
       '--archive-consistency',
       'live',
     ]);
+    seedArchive = file;
+  }
+  return seedArchive;
+}
+
+describe('compose-persist seed, interrupted while it writes', () => {
+  let archive: string;
+
+  beforeAll(async () => {
+    archive = await archiveToSeed();
   }, 120_000);
 
   async function interruptSeed(volume: string, signal: NodeJS.Signals) {
-    const runId = `sig${Date.now()}`;
+    const runId = signalEnv().GITHUB_RUN_ID as string;
     const started = startCli(['seed', volume, archive, ...IMAGE], { GITHUB_RUN_ID: runId });
     // The helper that receives the archive exists only while the data is written.
     await waitFor(
@@ -281,23 +316,25 @@ describe('compose-persist seed, interrupted while it writes', () => {
   });
 });
 
+/** A compose file: one service whose container mounts the volume `appdata` and stops at once on SIGTERM. */
+async function appStack(): Promise<string> {
+  const yaml = [
+    'services:',
+    '  app:',
+    `    image: ${BUSYBOX_IMAGE}`,
+    `    command: ${JSON.stringify(APP_COMMAND)}`,
+    '    volumes: [appdata:/data]',
+    'volumes:',
+    '  appdata:',
+  ];
+  return composeFile(await cleanup.tempDir(), yaml.join('\n'));
+}
+
 /** A one-service stack whose `run:` command sleeps: the check is interrupted while it runs. */
 async function startSleepingCheck(what: string) {
   const project = cleanup.project(uniqueName(what));
-  const stackDir = await cleanup.tempDir();
-  const file = await composeFile(
-    stackDir,
-    [
-      'services:',
-      '  app:',
-      `    image: ${BUSYBOX_IMAGE}`,
-      `    command: ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1; done"]`,
-      '    volumes: [appdata:/data]',
-      'volumes:',
-      '  appdata:',
-    ].join('\n'),
-  );
-  const env = runnerEnv();
+  const file = await appStack();
+  const env = signalEnv();
   const started = startCli(
     ['check', '-f', file, '--project-name', project, '--run', 'sleep 600', '--archive-to', 'none', ...IMAGE],
     env,
@@ -344,23 +381,11 @@ describe('compose-persist check, interrupted while its run: command runs', () =>
   }, 180_000);
 });
 
-describe('the runner cancels a step while it archives', () => {
+describe('the runner cancels a step while it archives or seeds', () => {
   /** A compose stack of the user's, up, whose volume holds 300 MiB. */
   async function userStack(what: string) {
     const project = cleanup.project(uniqueName(what));
-    const stackDir = await cleanup.tempDir();
-    const file = await composeFile(
-      stackDir,
-      [
-        'services:',
-        '  app:',
-        `    image: ${BUSYBOX_IMAGE}`,
-        `    command: ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1; done"]`,
-        '    volumes: [appdata:/data]',
-        'volumes:',
-        '  appdata:',
-      ].join('\n'),
-    );
+    const file = await appStack();
     await runOk('docker', ['compose', '-p', project, '-f', file, 'up', '-d', '--wait']);
     await runOk(
       'docker',
@@ -376,7 +401,7 @@ describe('the runner cancels a step while it archives', () => {
     const { project, file, container } = await userStack(what);
     const temp = await cleanup.tempDir();
     const target = await cleanup.tempDir();
-    const env = runnerEnv({ RUNNER_TEMP: temp });
+    const env = signalEnv({ RUNNER_TEMP: temp });
     const step = await startStep(entry, {
       inputs: {
         'compose-file': file,
@@ -411,7 +436,10 @@ describe('the runner cancels a step while it archives', () => {
     const run = await cancelWhileArchiving('dist/archive.js', 'act-archive');
     expect(run.stateWhenSignalled.status).toBe('exited');
     expect(run.main.exitCode, run.main.stdout).not.toBe(0);
-    expect(run.main.stdout).toMatch(/::error::Cancelled \(SIGTERM\)/);
+    expect(errorLines(run.main)).toEqual([
+      '::error::Cancelled (SIGTERM): stopping running commands and undoing the seed or archive in progress.',
+      '::error::Interrupted by SIGTERM: the work in progress was undone.',
+    ]);
     expect(run.stateAfter, run.main.stdout).toEqual({ running: true, paused: false, status: 'running' });
     expect(run.partials).toEqual([]);
     expect(run.helpers).toEqual([]);
@@ -426,5 +454,37 @@ describe('the runner cancels a step while it archives', () => {
     expect(run.helpers).toEqual([]);
     const post = await runStep('dist/post.js', { state: run.main.state, env: run.env });
     expect(post.exitCode, post.stdout).toBe(0);
+    const left = await leftoversOf(run.project, run.env.GITHUB_RUN_ID as string);
+    expect({ ...left, volumes: [] }).toEqual(NOTHING_LEFT); // the volume was the user's: it stays
+  }, 240_000);
+
+  it('seed/ cancelled with SIGINT while it writes: the volume it created is removed, no helper', async () => {
+    const project = cleanup.project(uniqueName('act-seed'));
+    const env = signalEnv();
+    const step = await startStep('dist/seed.js', {
+      inputs: {
+        'compose-file': await appStack(),
+        'project-name': project,
+        seed: `appdata: path:${await archiveToSeed()}`,
+        'helper-image': BUSYBOX_IMAGE,
+      },
+      env,
+    });
+    cleanup.process(step.pid);
+    const runId = env.GITHUB_RUN_ID as string;
+    await waitFor(
+      'the seed helper',
+      async () => ((await helpersOf(runId)).length ? true : undefined),
+      120_000,
+    );
+    step.kill('SIGINT');
+    const main = await within('the step to exit after SIGINT', step.finished, 60_000);
+    expect(main.exitCode, main.stdout).not.toBe(0);
+    expect(errorLines(main)).toEqual([
+      '::error::Cancelled (SIGINT): stopping running commands and undoing the seed or archive in progress.',
+      '::error::Interrupted by SIGINT: the work in progress was undone.',
+    ]);
+    expect(await engine.inspectVolume(`${project}_appdata`)).toBeUndefined();
+    expect(await helpersOf(runId)).toEqual([]);
   }, 240_000);
 });
