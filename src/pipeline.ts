@@ -58,7 +58,7 @@ export async function runPipeline(
         () => seedStackVolumes(settings, ctx, stack, signal),
         signal,
       );
-    if (mode === 'seed') return finish(report);
+    if (mode === 'seed') return finish(report, signal);
     const baseline = full
       ? await timed(
           report,
@@ -80,7 +80,7 @@ export async function runPipeline(
     if (full || mode === 'check') {
       const env = await commandEnv(stack);
       if (full && !(await timed(report, 'tests', () => runTests(settings, stack, env, report), signal)))
-        return finish(report);
+        return finish(report, signal);
       // Before any restart: re-creation throws the writable layer away, and with it the evidence.
       await core.group('Audit writable layers', () => auditLayers(settings, stack, report));
       last = await timed(
@@ -109,7 +109,7 @@ export async function runPipeline(
     fail(report, errorMessage(error));
     if (error instanceof StackError) report.serviceLogs = error.serviceLogs;
   }
-  return finish(report);
+  return finish(report, signal);
 }
 
 /** Runs a phase, unless the run was interrupted, and records how long it took (report.timings, ms). */
@@ -128,7 +128,13 @@ async function timed<T>(
   }
 }
 
-function finish(report: Report): Report {
+function finish(report: Report, signal: AbortSignal | undefined): Report {
+  // An interrupted run failed for that reason first, whatever its phases recorded after the signal.
+  if (signal?.aborted) {
+    const reason = errorMessage(signal.reason);
+    report.result = 'failed';
+    report.failures = [reason, ...report.failures.filter((f) => f !== reason)];
+  }
   report.finishedAt = new Date().toISOString();
   return report;
 }
