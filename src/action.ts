@@ -36,7 +36,7 @@ async function runStep(mode: PipelineMode): Promise<void> {
   let stopping: Promise<void> | undefined;
   const interruption = trapInterrupts((signal) => {
     core.error(
-      `Cancelled (${signal}): stopping running commands and undoing the seed or archive in progress${mode === 'full' ? '; the post step tears the stack down' : ''}.`,
+      `Cancelled (${signal}): stopping running commands and undoing any seed or archive in progress${mode === 'full' ? '; the post step tears the stack down' : ''}.`,
     );
     stopping = stopRunningCommands();
     setTimeout(() => void stopping?.finally(() => process.exit(1)), CANCEL_GRACE_MS).unref();

@@ -316,6 +316,23 @@ describe('compose-persist seed, interrupted while it writes', () => {
   });
 });
 
+describe('compose-persist digest, interrupted while it reads a volume', () => {
+  it('SIGTERM: exits 143 and removes its helper', async () => {
+    const runId = signalEnv().GITHUB_RUN_ID as string;
+    const started = startCli(['digest', bigVolume, ...IMAGE], { GITHUB_RUN_ID: runId });
+    await waitFor(
+      'the digest helper',
+      async () => ((await helpersOf(runId)).length ? true : undefined),
+      60_000,
+    );
+    started.child.kill('SIGTERM');
+    const exited = await within('the CLI to exit after SIGTERM', started.exited, 60_000);
+    expect(exited.code, exited.stderr).toBe(143);
+    expect(exited.stdout).not.toMatch(/sha256:/);
+    expect(await helpersOf(runId)).toEqual([]);
+  });
+});
+
 /** A compose file: one service whose container mounts the volume `appdata` and stops at once on SIGTERM. */
 async function appStack(): Promise<string> {
   const yaml = [
@@ -437,7 +454,7 @@ describe('the runner cancels a step while it archives or seeds', () => {
     expect(run.stateWhenSignalled.status).toBe('exited');
     expect(run.main.exitCode, run.main.stdout).not.toBe(0);
     expect(errorLines(run.main)).toEqual([
-      '::error::Cancelled (SIGTERM): stopping running commands and undoing the seed or archive in progress.',
+      '::error::Cancelled (SIGTERM): stopping running commands and undoing any seed or archive in progress.',
       '::error::Interrupted by SIGTERM: the work in progress was undone.',
     ]);
     expect(run.stateAfter, run.main.stdout).toEqual({ running: true, paused: false, status: 'running' });
@@ -481,7 +498,7 @@ describe('the runner cancels a step while it archives or seeds', () => {
     const main = await within('the step to exit after SIGINT', step.finished, 60_000);
     expect(main.exitCode, main.stdout).not.toBe(0);
     expect(errorLines(main)).toEqual([
-      '::error::Cancelled (SIGINT): stopping running commands and undoing the seed or archive in progress.',
+      '::error::Cancelled (SIGINT): stopping running commands and undoing any seed or archive in progress.',
       '::error::Interrupted by SIGINT: the work in progress was undone.',
     ]);
     expect(await engine.inspectVolume(`${project}_appdata`)).toBeUndefined();

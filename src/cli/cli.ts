@@ -76,7 +76,7 @@ const terminalProgress = createProgressReporter(
 const ON_INTERRUPT: Record<string, string> = {
   archive: 'restoring stopped or paused containers and removing the partial archive',
   seed: 'restoring the volume (removing what the seed wrote)',
-  digest: 'removing the helper container',
+  digest: 'stopping the read and removing its helper container',
   check: 'stopping the commands and tearing the stack down',
 };
 
