@@ -65,30 +65,16 @@ function signalEnv(extra: Record<string, string> = {}): Record<string, string> {
 
 async function inVolume(volume: string, script: string): Promise<void> {
   const mount = `type=volume,source=${volume},target=/v`;
-  await runOk(
-    'docker',
-    ['run', '--rm', '--network', 'none', '--label', TEST_LABEL, '--mount', mount].concat([
-      BUSYBOX_IMAGE,
-      'sh',
-      '-c',
-      script,
-    ]),
-  );
+  const args = ['run', '--rm', '--network', 'none', '--label', TEST_LABEL, '--mount', mount];
+  await runOk('docker', [...args, BUSYBOX_IMAGE, 'sh', '-c', script]);
 }
 
 /** A running container of the user's application that mounts the volume. */
 async function startApp(volume: string): Promise<string> {
   const name = uniqueName('app');
   const mount = `type=volume,source=${volume},target=/data`;
-  await runOk(
-    'docker',
-    ['run', '-d', '--name', name, '--label', TEST_LABEL, '--network', 'none'].concat([
-      '--mount',
-      mount,
-      BUSYBOX_IMAGE,
-      ...APP_COMMAND,
-    ]),
-  );
+  const args = ['run', '-d', '--name', name, '--label', TEST_LABEL, '--network', 'none', '--mount', mount];
+  await runOk('docker', [...args, BUSYBOX_IMAGE, ...APP_COMMAND]);
   return name;
 }
 
@@ -404,12 +390,8 @@ describe('the runner cancels a step while it archives or seeds', () => {
     const project = cleanup.project(uniqueName(what));
     const file = await appStack();
     await runOk('docker', ['compose', '-p', project, '-f', file, 'up', '-d', '--wait']);
-    await runOk(
-      'docker',
-      ['compose', '-p', project, '-f', file, 'exec', '-T', 'app', 'sh', '-c'].concat([
-        `head -c ${VOLUME_BYTES} /dev/urandom > /data/big`,
-      ]),
-    );
+    const fill = `head -c ${VOLUME_BYTES} /dev/urandom > /data/big`;
+    await runOk('docker', ['compose', '-p', project, '-f', file, 'exec', '-T', 'app', 'sh', '-c', fill]);
     const [container] = await engine.listContainers([`${COMPOSE_PROJECT_LABEL}=${project}`]);
     return { project, file, container: container!.name };
   }
