@@ -7,6 +7,7 @@ import { readRunnerContext } from './context.js';
 import { DockerEngine, engineLostError } from './docker/engine.js';
 import { UserError, errorMessage } from './errors.js';
 import { readSettings } from './inputs.js';
+import { trapInterrupts } from './interrupt.js';
 import { runPipeline, type PipelineMode } from './pipeline.js';
 import type { Report } from './report/report.js';
 import { renderSummary } from './report/summary.js';
@@ -22,15 +23,24 @@ export async function runSubAction(mode: Exclude<PipelineMode, 'full'>): Promise
   await runStep(mode);
 }
 
+/**
+ * The runner cancels a job with SIGINT, then SIGTERM 7.5 s later, then kills it 2.5 s after that: cleanup
+ * must end before. Phases that do not watch the signal (a restart mode) are left after this grace.
+ */
+const CANCEL_GRACE_MS = 8_000;
+
 async function runStep(mode: PipelineMode): Promise<void> {
-  // A cancelled job gets SIGINT then SIGTERM: stop the user's commands (they run in their own process
-  // groups) and exit; the post step then tears the stack down.
-  const onCancel = (signal: NodeJS.Signals) => {
-    core.error(`Cancelled (${signal}): stopping running commands; the post step tears the stack down.`);
-    void stopRunningCommands().finally(() => process.exit(1));
-  };
-  process.once('SIGINT', onCancel);
-  process.once('SIGTERM', onCancel);
+  // A cancelled job: stop the user's commands (they run in their own process groups) and abort the
+  // pipeline, whose seed or archive in progress undoes itself (containers started again, a half-seeded
+  // volume removed) before the step ends; the post step then tears the stack down.
+  let stopping: Promise<void> | undefined;
+  const interruption = trapInterrupts((signal) => {
+    core.error(
+      `Cancelled (${signal}): stopping running commands and undoing any seed or archive in progress${mode === 'full' ? '; the post step tears the stack down' : ''}.`,
+    );
+    stopping = stopRunningCommands();
+    setTimeout(() => void stopping?.finally(() => process.exit(1)), CANCEL_GRACE_MS).unref();
+  });
   try {
     const ctx = readRunnerContext();
     const settings = readSettings((name: Inputs) => core.getInput(name));
@@ -39,14 +49,22 @@ async function runStep(mode: PipelineMode): Promise<void> {
     const report = await runPipeline(
       settings,
       ctx,
-      { saveTeardown: (plan) => core.saveState(State.Teardown, JSON.stringify(plan)) },
+      {
+        saveTeardown: (plan) => core.saveState(State.Teardown, JSON.stringify(plan)),
+        signal: interruption.signal,
+      },
       mode,
     );
     await publishReport(report, ctx.tempDir);
     if (report.result === 'failed') core.setFailed(report.failures[0] ?? 'compose-persist check failed');
   } catch (error) {
     core.setOutput(Outputs.Result, 'failed');
-    reportError(error);
+    const echo = interruption.signal.aborted && !(error instanceof UserError);
+    reportError(echo ? interruption.signal.reason : error);
+  } finally {
+    await stopping;
+    interruption.dispose();
+    if (interruption.received) process.exit(1); // whatever is still open must not keep a cancelled step alive
   }
 }
 

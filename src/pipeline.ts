@@ -23,6 +23,8 @@ import { archiveStackVolumes, archiveTargets, seedStackVolumes } from './volumes
 export interface PipelineHooks {
   /** Called before anything is created, so post can tear down whatever happens next. */
   saveTeardown(plan: TeardownPlan): void;
+  /** Aborted when the run is interrupted: no further phase starts; a seed or archive undoes its work. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function runPipeline(
   mode: PipelineMode = 'full',
 ): Promise<Report> {
   const full = mode === 'full';
+  const { signal } = hooks;
   const stack = await openStack(settings, ctx, full);
   const archiveTo = mode === 'full' || mode === 'archive' ? archiveTargets(settings, ctx) : [];
   if (full) hooks.saveTeardown(await teardownPlanFor(stack, settings));
@@ -49,13 +52,22 @@ export async function runPipeline(
   describeStack(report, stack.model);
   try {
     if (full || mode === 'seed')
-      report.seeds = await timed(report, 'seed', () => seedStackVolumes(settings, ctx, stack));
-    if (mode === 'seed') return finish(report);
+      report.seeds = await timed(
+        report,
+        'seed',
+        () => seedStackVolumes(settings, ctx, stack, signal),
+        signal,
+      );
+    if (mode === 'seed') return finish(report, signal);
     const baseline = full
-      ? await timed(report, 'up', () =>
-          core.group('Start the stack', () =>
-            upAndWait(stack.compose, stack.engine, upOptions(settings), 'starting the stack'),
-          ),
+      ? await timed(
+          report,
+          'up',
+          () =>
+            core.group('Start the stack', () =>
+              upAndWait(stack.compose, stack.engine, upOptions(settings), 'starting the stack'),
+            ),
+          signal,
         )
       : await assertStackHealthy(
           stack.engine,
@@ -67,31 +79,47 @@ export async function runPipeline(
     let last: Evidence | undefined;
     if (full || mode === 'check') {
       const env = await commandEnv(stack, settings);
-      if (full && !(await timed(report, 'tests', () => runTests(settings, stack, env, report))))
-        return finish(report);
+      if (full && !(await timed(report, 'tests', () => runTests(settings, stack, env, report), signal)))
+        return finish(report, signal);
       // Before any restart: re-creation throws the writable layer away, and with it the evidence.
       await core.group('Audit writable layers', () => auditLayers(settings, stack, report));
-      last = await timed(report, 'check', () => checkPersistence(settings, stack, env, report, baseline));
+      last = await timed(
+        report,
+        'check',
+        () => checkPersistence(settings, stack, env, report, baseline),
+        signal,
+      );
     }
     if (archiveTo.length) {
-      report.archives = await timed(report, 'archive', () =>
-        archiveStackVolumes(settings, ctx, stack, archiveTo, report),
+      report.archives = await timed(
+        report,
+        'archive',
+        () => archiveStackVolumes(settings, ctx, stack, archiveTo, report, signal),
+        signal,
       );
     }
     report.volumes = summarizeVolumes(stack.model, report, last);
   } catch (thrown) {
     // Once the report exists every error lands in it, so outputs and the summary tell what happened.
-    const error = engineLostError(thrown) ?? thrown;
+    // Once interrupted, errors other than ours (AbortError, a cut stream) are echoes: name the signal.
+    const echo = signal?.aborted === true && !(thrown instanceof UserError);
+    const error = echo ? (signal.reason as unknown) : (engineLostError(thrown) ?? thrown);
     if (!(error instanceof UserError))
       core.debug(error instanceof Error ? (error.stack ?? '') : String(error));
     fail(report, errorMessage(error));
     if (error instanceof StackError) report.serviceLogs = error.serviceLogs;
   }
-  return finish(report);
+  return finish(report, signal);
 }
 
-/** Runs a phase and records how long it took (report.timings, milliseconds). */
-async function timed<T>(report: Report, phase: string, work: () => Promise<T>): Promise<T> {
+/** Runs a phase, unless the run was interrupted, and records how long it took (report.timings, ms). */
+async function timed<T>(
+  report: Report,
+  phase: string,
+  work: () => Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  signal?.throwIfAborted();
   const started = Date.now();
   try {
     return await work();
@@ -100,7 +128,13 @@ async function timed<T>(report: Report, phase: string, work: () => Promise<T>): 
   }
 }
 
-function finish(report: Report): Report {
+function finish(report: Report, signal: AbortSignal | undefined): Report {
+  // An interrupted run failed for that reason first, whatever its phases recorded after the signal.
+  if (signal?.aborted) {
+    const reason = errorMessage(signal.reason);
+    report.result = 'failed';
+    report.failures = [reason, ...report.failures.filter((f) => f !== reason)];
+  }
   report.finishedAt = new Date().toISOString();
   return report;
 }

@@ -25,6 +25,7 @@ import { parseArgs, type ParsedArgs } from './args.js';
 import { installConsole } from './console.js';
 import { stopRunningCommands } from '../check/commands.js';
 import { createProgressReporter } from '../report/progress.js';
+import { signalExitCode, trapInterrupts, whenAborted, type Interruption } from '../interrupt.js';
 
 const USAGE: Record<string, string> = {
   archive: `compose-persist archive VOLUME FILE [--helper-image IMAGE] [--archive-consistency stop|pause|live] [--encrypt KEY]
@@ -72,10 +73,24 @@ const terminalProgress = createProgressReporter(
   process.stderr.isTTY === true,
 );
 
+/** What each verb undoes when it is interrupted: the one line printed on the first signal. */
+const ON_INTERRUPT: Record<string, string> = {
+  archive: 'restoring stopped or paused containers and removing the partial archive',
+  seed: 'restoring the volume (removing what the seed wrote)',
+  digest: 'stopping the read and removing its helper container',
+  check: 'stopping the commands and tearing the stack down',
+};
+
+/** How long an interrupted check waits for its phase to end before it tears the stack down anyway. */
+const CHECK_GRACE_MS = 10_000;
+
 /** Wrong words on the command line: exit 2 with the verb's usage. */
 class UsageError extends UserError {}
 
-/** Runs the CLI; returns the exit code (0 success, 1 check failed or error, 2 usage). */
+/**
+ * Runs the CLI; returns the exit code (0 success, 1 check failed or error, 2 usage, 128+n after signal n:
+ * SIGINT, SIGTERM and SIGHUP stop the work, which undoes itself first).
+ */
 export async function runCli(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (!verb || verb === '--help' || verb === '-h' || verb === 'help') return print(GENERAL, 0);
@@ -95,25 +110,47 @@ export async function runCli(argv: string[]): Promise<number> {
     color: !json && process.stderr.isTTY === true,
     toStderr: json,
   });
+  const interruption = trapInterrupts((signal) => {
+    process.stderr.write(`interrupted (${signal}): ${ON_INTERRUPT[verb]}…\n`);
+  });
   try {
-    switch (verb) {
-      case 'archive':
-        return await archiveCommand(args, writeStdout);
-      case 'seed':
-        return await seedCommand(args, writeStdout);
-      case 'digest':
-        return await digestCommand(args, writeStdout);
-      default:
-        return await checkCommand(args, writeStdout);
-    }
+    const code = await runVerb(verb, args, writeStdout, interruption);
+    return interruption.received ? signalExitCode(interruption.received) : code;
   } catch (thrown) {
     const error = engineLostError(thrown) ?? thrown;
+    if (interruption.received) {
+      // Only our own errors (a cleanup that failed) are news; the rest echo the abort.
+      if (error instanceof UserError && error !== interruption.signal.reason)
+        process.stderr.write(`compose-persist ${verb}: ${error.message}\n`);
+      return signalExitCode(interruption.received);
+    }
     if (error instanceof UsageError) return print(`${error.message}\n\n${usage}`, 2, true);
     process.stderr.write(`compose-persist ${verb}: ${errorMessage(error)}\n`);
     if (!(error instanceof UserError) && args.switches.has('verbose') && error instanceof Error) {
       process.stderr.write(`${error.stack}\n`);
     }
     return 1;
+  } finally {
+    interruption.dispose();
+  }
+}
+
+function runVerb(
+  verb: string,
+  args: ParsedArgs,
+  out: (text: string) => void,
+  interruption: Interruption,
+): Promise<number> {
+  const { signal } = interruption;
+  switch (verb) {
+    case 'archive':
+      return archiveCommand(args, out, signal);
+    case 'seed':
+      return seedCommand(args, out, signal);
+    case 'digest':
+      return digestCommand(args, out, signal);
+    default:
+      return checkCommand(args, out, interruption);
   }
 }
 
@@ -163,7 +200,11 @@ async function engineAndHelper(args: ParsedArgs) {
   return { engine, helperImage, runId: readRunnerContext().uniqueId };
 }
 
-async function archiveCommand(args: ParsedArgs, out: (text: string) => void): Promise<number> {
+async function archiveCommand(
+  args: ParsedArgs,
+  out: (text: string) => void,
+  signal: AbortSignal,
+): Promise<number> {
   const [volume, file] = twoPositionals(args, 'archive');
   const key = encryptionKey(args);
   const format = formatFromFileName(file);
@@ -177,6 +218,7 @@ async function archiveCommand(args: ParsedArgs, out: (text: string) => void): Pr
     format,
     key,
     progress: terminalProgress,
+    signal,
   });
   for (const changed of result.changedWhileReading)
     process.stderr.write(`warning: ${changed} changed while it was read\n`);
@@ -188,7 +230,11 @@ async function archiveCommand(args: ParsedArgs, out: (text: string) => void): Pr
   return 0;
 }
 
-async function seedCommand(args: ParsedArgs, out: (text: string) => void): Promise<number> {
+async function seedCommand(
+  args: ParsedArgs,
+  out: (text: string) => void,
+  signal: AbortSignal,
+): Promise<number> {
   const [volume, file] = twoPositionals(args, 'seed');
   const key = encryptionKey(args);
   const maxBytes = maxArchiveBytes(args);
@@ -198,6 +244,7 @@ async function seedCommand(args: ParsedArgs, out: (text: string) => void): Promi
     key,
     maxBytes,
     progress: terminalProgress,
+    signal,
   });
   out(
     args.switches.has('json')
@@ -207,23 +254,35 @@ async function seedCommand(args: ParsedArgs, out: (text: string) => void): Promi
   return 0;
 }
 
-async function digestCommand(args: ParsedArgs, out: (text: string) => void): Promise<number> {
+async function digestCommand(
+  args: ParsedArgs,
+  out: (text: string) => void,
+  signal: AbortSignal,
+): Promise<number> {
   const [target, extra] = args.positional;
   if (!target || extra) throw new UsageError('digest takes one VOLUME or FILE.');
   const isFile = existsSync(target) && statSync(target).isFile();
+  // Reading a file changes nothing: an interruption just leaves it.
   const manifest = isFile
-    ? await verifyArchiveFile(target, { key: encryptionKey(args), maxBytes: maxArchiveBytes(args) })
-    : await volumeManifest(target, args);
+    ? await Promise.race([
+        verifyArchiveFile(target, { key: encryptionKey(args), maxBytes: maxArchiveBytes(args) }),
+        whenAborted(signal),
+      ])
+    : await volumeManifest(target, args, signal);
   out(`${manifest.digest}\n`);
   return 0;
 }
 
-async function volumeManifest(volume: string, args: ParsedArgs) {
+async function volumeManifest(volume: string, args: ParsedArgs, signal: AbortSignal) {
   const { engine, helperImage, runId } = await engineAndHelper(args);
-  return fingerprintVolume(volume, { engine, image: helperImage, runId });
+  return fingerprintVolume(volume, { engine, image: helperImage, runId }, signal);
 }
 
-async function checkCommand(args: ParsedArgs, out: (text: string) => void): Promise<number> {
+async function checkCommand(
+  args: ParsedArgs,
+  out: (text: string) => void,
+  interruption: Interruption,
+): Promise<number> {
   const ctx = readRunnerContext();
   const read = (name: Inputs) => {
     if (args.switches.has(name)) return 'true';
@@ -231,18 +290,23 @@ async function checkCommand(args: ParsedArgs, out: (text: string) => void): Prom
   };
   const settings = readSettings(read);
   let plan: TeardownPlan | undefined;
+  let tornDown: Promise<unknown> | undefined;
+  // Once: the end of the run and an interrupted run's deadline may both ask for it.
   const teardown = async () => {
-    if (plan) await teardownStack(plan, new DockerEngine());
-    plan = undefined;
+    if (plan) await (tornDown ??= teardownStack(plan, new DockerEngine()));
   };
-  const onSignal = () =>
-    void stopRunningCommands()
-      .then(teardown)
-      .finally(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const { signal } = interruption;
+  let stopping: Promise<void> | undefined;
+  signal.addEventListener('abort', () => {
+    stopping = stopRunningCommands();
+    // A phase that does not watch the signal (a restart, compose up) is not waited for beyond the grace.
+    const deadline = setTimeout(() => {
+      void teardown().finally(() => process.exit(signalExitCode(interruption.received ?? 'SIGTERM')));
+    }, CHECK_GRACE_MS);
+    deadline.unref();
+  });
   try {
-    const report = await runPipeline(settings, ctx, { saveTeardown: (p) => (plan = p) });
+    const report = await runPipeline(settings, ctx, { saveTeardown: (p) => (plan = p), signal });
     const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
     out(
       args.switches.has('json')
@@ -251,8 +315,7 @@ async function checkCommand(args: ParsedArgs, out: (text: string) => void): Prom
     );
     return report.result === 'passed' ? 0 : 1;
   } finally {
+    await stopping;
     await teardown();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 }

@@ -30,6 +30,8 @@ export interface ArchiveOptions {
   /** Encrypt with this key (the file should end in `.enc`). */
   key?: string;
   progress?: ProgressReporter;
+  /** Aborts the archive: the same path as any failure (containers started again, no partial file kept). */
+  signal?: AbortSignal;
 }
 
 export interface ArchiveResult {
@@ -56,25 +58,32 @@ export async function archiveVolume(
   const partial = `${dest}.partial`;
   const helper = { engine: options.engine, image: options.helperImage, runId: options.runId, readOnly: true };
   try {
-    const manifest = await withQuiescedVolume(options.engine, volume, options.consistency, () =>
-      withVolumeHelper(volume, helper, async (container) => {
-        const appender = createManifestAppender({ root: ARCHIVE_ROOT, volumeName: volume });
-        const stopProgress = options.progress?.(`archive ${volume}`, appender);
-        const toFile = options.key
-          ? [createCompressor(format), createEncryptor(options.key), createWriteStream(partial)]
-          : [createFileCompressor(format, partial)];
-        await pipeline([await container.getArchive(HELPER_MOUNT), appender, ...toFile]).then(
-          () => stopProgress?.(true),
-          (error: unknown) => {
-            stopProgress?.(false);
-            throw error;
-          },
-        );
-        return appender.manifest;
-      }),
+    const manifest = await withQuiescedVolume(
+      options.engine,
+      volume,
+      options.consistency,
+      options.signal,
+      () =>
+        withVolumeHelper(volume, helper, async (container) => {
+          const appender = createManifestAppender({ root: ARCHIVE_ROOT, volumeName: volume });
+          const stopProgress = options.progress?.(`archive ${volume}`, appender);
+          const toFile = options.key
+            ? [createCompressor(format), createEncryptor(options.key), createWriteStream(partial)]
+            : [createFileCompressor(format, partial)];
+          const streams = [await container.getArchive(HELPER_MOUNT), appender, ...toFile];
+          await pipeline(streams, { signal: options.signal }).then(
+            () => stopProgress?.(true),
+            (error: unknown) => {
+              stopProgress?.(false);
+              throw error;
+            },
+          );
+          return appender.manifest;
+        }),
     );
     const changedWhileReading =
       options.consistency === 'live' ? await changedSince(volume, manifest, helper) : [];
+    options.signal?.throwIfAborted(); // an interrupted archive keeps nothing, even a complete one
     const { size } = await stat(partial);
     if (size === 0) {
       throw new UserError(`Archive of volume ${volume} came out empty (0 bytes): ${dest} was not kept.`);

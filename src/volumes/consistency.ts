@@ -6,12 +6,14 @@ import type { ArchiveConsistency } from '../inputs.js';
 /**
  * Quiesces the running containers that mount a volume while `work` reads it: `stop` (default; a clean
  * shutdown flushes databases), `pause` (freezes processes; files may be mid-write but do not change), or
- * `live` (nothing). Only containers that were running are started again, in a finally.
+ * `live` (nothing). Only containers that were running are started again, in a finally: also when `signal`
+ * aborts `work`.
  */
 export async function withQuiescedVolume<T>(
   engine: DockerEngine,
   volume: string,
   mode: ArchiveConsistency,
+  signal: AbortSignal | undefined,
   work: () => Promise<T>,
 ): Promise<T> {
   if (mode === 'live') return work();
@@ -19,6 +21,7 @@ export async function withQuiescedVolume<T>(
   const quiesced: string[] = [];
   try {
     for (const container of running) {
+      signal?.throwIfAborted(); // interrupted: stop no more; the ones already stopped start again below
       core.info(
         `${mode === 'stop' ? 'Stopping' : 'Pausing'} ${container.name} while volume ${volume} is read`,
       );

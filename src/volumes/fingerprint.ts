@@ -1,13 +1,19 @@
+import { addAbortSignal } from 'node:stream';
 import { manifestOfTarStream } from '../archive/volume-tar.js';
 import type { VolumeManifest } from '../archive/manifest.js';
 import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper, type HelperOptions } from './helper.js';
 
 /**
  * The manifest of a volume as it is now, read through the engine's archive endpoint. Its digest equals
- * the digest of an archive made from the same data.
+ * the digest of an archive made from the same data. `signal` aborts the read (the helper is still removed).
  */
-export async function fingerprintVolume(volume: string, options: HelperOptions): Promise<VolumeManifest> {
-  return withVolumeHelper(volume, { ...options, readOnly: true }, async (helper) =>
-    manifestOfTarStream(await helper.getArchive(HELPER_MOUNT), ARCHIVE_ROOT),
-  );
+export async function fingerprintVolume(
+  volume: string,
+  options: HelperOptions,
+  signal?: AbortSignal,
+): Promise<VolumeManifest> {
+  return withVolumeHelper(volume, { ...options, readOnly: true }, async (helper) => {
+    const tar = await helper.getArchive(HELPER_MOUNT);
+    return manifestOfTarStream(signal ? addAbortSignal(signal, tar) : tar, ARCHIVE_ROOT);
+  });
 }

@@ -33,6 +33,8 @@ export interface SeedOptions {
   maxBytes?: number;
   /** Compose labels so `compose up` adopts the volume silently. Never config-hash (compose ≥2.32 would recreate). */
   compose?: { project: string; key: string };
+  /** Aborts the seed: the same path as any failure (a created volume removed, an existing one emptied). */
+  signal?: AbortSignal;
 }
 
 export interface SeedResult {
@@ -60,12 +62,14 @@ export async function seedVolume(volume: string, file: string, options: SeedOpti
     }
     // Validate before destroying: the whole archive is checked before the volume is emptied.
     await verifyArchiveFile(file, { key: options.key, maxBytes: options.maxBytes });
+    options.signal?.throwIfAborted(); // interrupted while verifying: the old contents stay
     await emptyVolume(volume, helper);
   }
   if (!existing) await options.engine.createVolume(volume, volumeLabels(options));
   try {
     const manifest = await writeArchive(volume, file, options, helper);
     await verifyVolume(volume, manifest, helper, file);
+    options.signal?.throwIfAborted(); // an interrupted seed leaves nothing, even a complete one
     return { volume, created: !existing, manifest };
   } catch (error) {
     await undoSeed(volume, !existing, helper, error);
@@ -98,7 +102,7 @@ async function writeArchive(volume: string, file: string, options: SeedOptions, 
     const reader = createArchiveReader({ root: ARCHIVE_ROOT, label: file });
     const stopProgress = options.progress?.(`seed ${volume}`, reader);
     // An error anywhere (file, decryption, decompressor, manifest check) destroys the reader: the PUT aborts.
-    const feeding = pipeline([...source, reader]);
+    const feeding = pipeline([...source, reader], { signal: options.signal });
     // PUT to the parent with `volume/...` entries restores the volume root's own owner and mode.
     const putting = container.putArchive(reader, HELPER_MOUNT_PARENT).catch((error: unknown) => {
       reader.destroy(error as Error); // stop reading the file once the engine has given up

@@ -41,10 +41,12 @@ export async function seedStackVolumes(
   settings: Settings,
   ctx: RunnerContext,
   stack: StackVolumes,
+  signal?: AbortSignal,
 ): Promise<SeedOutcome[]> {
   const outcomes: SeedOutcome[] = [];
   const fetched = new Map<string, string[]>();
   for (const seed of settings.seeds) {
+    signal?.throwIfAborted();
     const volume = findVolume(stack.model, seed.volume);
     if (!volume) {
       const known = stack.model.volumes.map((v) => v.key).join(', ') || 'none';
@@ -68,6 +70,7 @@ export async function seedStackVolumes(
         maxBytes: settings.maxArchiveBytes,
         progress: logProgress,
         compose: volume.external ? undefined : { project: stack.model.project, key: volume.key },
+        signal,
       }),
     );
     outcomes.push({
@@ -173,12 +176,14 @@ export async function archiveStackVolumes(
   stack: StackVolumes,
   targets: string[],
   report: Report,
+  signal?: AbortSignal,
 ): Promise<ArchiveOutcome[]> {
   const format: ArchiveFormat = settings.archiveFormat === 'auto' ? defaultFormat() : settings.archiveFormat;
   const dir = path.join(ctx.tempDir, `compose-persist-${stack.model.project}`);
   await mkdir(dir, { recursive: true });
   const outcomes: ArchiveOutcome[] = [];
   for (const volume of stack.model.volumes) {
+    signal?.throwIfAborted();
     const file = path.join(dir, `${volume.key}.${format}${settings.encryptKey ? ENCRYPTED_EXTENSION : ''}`);
     const result = await core.group(`Archive ${volume.name}`, async () =>
       archiveVolume(volume.name, file, {
@@ -187,6 +192,7 @@ export async function archiveStackVolumes(
         format,
         key: settings.encryptKey,
         progress: logProgress,
+        signal,
       }),
     );
     for (const changed of result.changedWhileReading) {
@@ -199,6 +205,7 @@ export async function archiveStackVolumes(
   const reportFile = await writeReportFile(dir, { ...report, archives: outcomes }, settings.encryptKey);
   const locations: string[] = [];
   for (const target of targets) {
+    signal?.throwIfAborted();
     const store = await createStore(target, storeOptions(settings, ctx, false));
     const stored = await core.group(`Store archives in ${store.description}`, () =>
       store.put([...outcomes.map((o) => o.file), reportFile]),
