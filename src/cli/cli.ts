@@ -191,6 +191,7 @@ async function seedCommand(args: ParsedArgs, out: (text: string) => void): Promi
     key: encryptionKey(args),
     maxBytes: maxArchiveBytes(args),
     progress: terminalProgress,
+    notify: (line) => process.stderr.write(`compose-persist seed: ${line}\n`),
   });
   out(
     args.switches.has('json')
