@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, rmdir } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,6 +10,7 @@ import { createManifestAppender, verifyArchiveFile } from '../../src/archive/vol
 import { RUN_LABEL } from '../../src/constants.js';
 import { archiveVolume } from '../../src/volumes/archive-volume.js';
 import { fingerprintVolume } from '../../src/volumes/fingerprint.js';
+import { leaseName } from '../../src/volumes/seed-lease.js';
 import { seedVolume, type SeedOptions } from '../../src/volumes/seed-volume.js';
 import { BUSYBOX_IMAGE } from '../support/images.js';
 import {
@@ -39,6 +40,8 @@ let manyFiles: string;
 let smallArchive: string;
 /** A file name of 300 bytes: the engine cannot create it ("file name too long"). */
 let longName: string;
+/** 100 MiB of random data: long enough to kill a seed mid-write. */
+let big100: string;
 
 /** Seed options under a run id of the test's own, so what that run leaves can be listed. */
 function optionsOf(runId: string, overwrite = true): SeedOptions {
@@ -132,6 +135,7 @@ beforeAll(async () => {
   big20 = await archiveOf('head -c 20971520 /dev/urandom > /v/random.bin', 'big20.tar.zst');
   big20Digest = (await verifyArchiveFile(big20)).digest;
   smallArchive = await archiveOf("printf 'new\\n' > /v/new.txt", 'small.tar');
+  big100 = await archiveOf('head -c 104857600 /dev/urandom > /v/random.bin', 'big100.tar.zst');
   manyFiles = await archiveOf('for i in $(seq 200); do echo $i > /v/f$i; done', 'many.tar.gz');
   const tar = await tarBuffer([
     { header: { name: 'volume/', type: 'directory', mode: 0o755 } },
@@ -267,31 +271,15 @@ describe('two seeds of one new volume', () => {
 
 describe('a seed killed with SIGKILL', () => {
   it('leaves a half-filled volume the next seed removes, saying so in one line', async () => {
-    const big = await archiveOf('head -c 104857600 /dev/urandom > /v/random.bin', 'big100.tar.zst');
     const volume = uniqueName('killed');
     resources.volumes.add(volume);
-    // Its own process group, killed whole: the CLI's wrapper and the worker doing the seed.
-    const child = spawn(process.execPath, [CLI, 'seed', volume, big, '--helper-image', BUSYBOX_IMAGE], {
-      stdio: 'ignore',
-      detached: true,
-    });
-    const deadline = Date.now() + 60_000;
-    while (!(await engine.inspectVolume(volume)) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300)); // into the write
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    process.kill(-(child.pid as number), 'SIGKILL');
-    await exited;
-    const left = await engine.inspectVolume(volume);
-    expect(left, 'the kill landed after the seed had finished').toBeDefined();
-    const deadRun = left?.labels[RUN_LABEL] ?? '';
-    expect(deadRun).not.toBe('');
+    await seedKilledWhen(volume, [], async () => (await engine.inspectVolume(volume)) !== undefined);
+    const deadRun = (await engine.inspectVolume(volume))?.labels[RUN_LABEL] ?? '';
+    expect(deadRun, 'the volume the killed seed created').not.toBe('');
 
     const again = await cli(['seed', volume, smallArchive, '--helper-image', BUSYBOX_IMAGE]);
     expect(again.code, again.stderr).toBe(0);
-    const lines = again.stderr.split('\n').filter((line) => line.startsWith('compose-persist seed:'));
-    expect(lines).toEqual([
+    expect(noticesOf(again.stderr)).toEqual([
       expect.stringMatching(
         new RegExp(
           `removed the half-seeded volume ${volume} left by run ${deadRun} \\(pid \\d+\\), which is gone`,
@@ -301,4 +289,53 @@ describe('a seed killed with SIGKILL', () => {
     expect(await digestOf(volume)).toBe((await verifyArchiveFile(smallArchive)).digest);
     expect(await engine.listContainers([`${RUN_LABEL}=${deadRun}`])).toEqual([]);
   });
+
+  it('killed while overwriting: the next seed restores the old contents from its backup, saying so', async () => {
+    const volume = await userVolume();
+    const before = await digestOf(volume);
+    // Killed once the volume was emptied (read on the host: the engine is local and we are root).
+    const data = (await engine.inspectVolume(volume))?.mountpoint ?? '';
+    await seedKilledWhen(volume, ['--overwrite'], async () => !existsSync(path.join(data, 'precious')));
+    const again = await cli(['seed', volume, smallArchive, '--helper-image', BUSYBOX_IMAGE]);
+    expect(noticesOf(again.stderr)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `restored ${volume} to its previous contents \\(digest ${before}\\) from the backup left by run \\S+ \\(pid \\d+\\), which is gone`,
+        ),
+      ),
+      `compose-persist seed: Volume ${volume} already holds data: refusing to seed over it. Set overwrite: true to replace it, or seed a new volume.`,
+    ]);
+    expect(again.code).toBe(1);
+    expect(await digestOf(volume)).toBe(before);
+    expect(await engine.listVolumes([`dev.compose-persist.backup-of=${volume}`])).toEqual([]);
+  });
 });
+
+/** The CLI's own lines (not its progress lines). */
+function noticesOf(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => line.startsWith('compose-persist seed:'));
+}
+
+/**
+ * `seed VOLUME big100 ARGS` in a process group of its own, SIGKILLed whole (the CLI's wrapper and the
+ * worker doing the seed) as soon as `ready` holds.
+ */
+async function seedKilledWhen(volume: string, args: string[], ready: () => Promise<boolean>): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'seed', volume, big100, '--helper-image', BUSYBOX_IMAGE, ...args],
+    {
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const deadline = Date.now() + 60_000;
+  while (!(await ready()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  process.kill(-(child.pid as number), 'SIGKILL');
+  await exited;
+  expect(
+    await engine.inspectContainer(leaseName(volume)).catch((e: unknown) => String(e)),
+    'the lease the kill left',
+  ).toMatchObject({ state: 'created' });
+}
