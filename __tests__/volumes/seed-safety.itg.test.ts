@@ -11,6 +11,7 @@ import { RUN_LABEL } from '../../src/constants.js';
 import { archiveVolume } from '../../src/volumes/archive-volume.js';
 import { fingerprintVolume } from '../../src/volumes/fingerprint.js';
 import { leaseName } from '../../src/volumes/seed-lease.js';
+import { backupVolume, restoreCommand } from '../../src/volumes/volume-backup.js';
 import { seedVolume, type SeedOptions } from '../../src/volumes/seed-volume.js';
 import { BUSYBOX_IMAGE } from '../support/images.js';
 import {
@@ -22,8 +23,10 @@ import {
   engine,
   inVolume,
   runOk,
+  TRICKY_SCRIPT,
   tarBuffer,
   uniqueName,
+  volumeListing,
 } from './fixtures.js';
 
 const resources = new Resources();
@@ -211,6 +214,31 @@ describe('overwrite never loses both the old and the new contents', () => {
     const result = await seedVolume(volume, smallArchive, optionsOf(runId));
     expect(await digestOf(volume)).toBe(result.manifest.digest);
     expect(await leftoversOf(runId)).toEqual([]);
+  });
+});
+
+describe('the backup of an overwritten volume', () => {
+  it('is exact for awkward contents, and the restore commands a kept backup is named with restore it', async () => {
+    const volume = await createVolume(resources);
+    await inVolume(volume, TRICKY_SCRIPT);
+    const before = await digestOf(volume);
+    const listing = await volumeListing(volume);
+    const backup = `${volume}.cp-backup-test`;
+    resources.volumes.add(backup);
+    await backupVolume(volume, backup, before, helper);
+    expect(await digestOf(backup)).toBe(before);
+    await inVolume(volume, 'rm -rf /v/sub && echo changed > /v/zero');
+    const commands = restoreCommand(volume, backup).split(' && ');
+    for (const command of commands) {
+      const [npx, tool, ...args] = command
+        .replace(`${backup}.tar`, path.join(dir, `${backup}.tar`))
+        .split(' ');
+      expect([npx, tool]).toEqual(['npx', 'compose-persist']);
+      const result = await cli([...args, '--helper-image', BUSYBOX_IMAGE]);
+      expect(result.code, result.stderr).toBe(0);
+    }
+    expect(await digestOf(volume)).toBe(before);
+    expect(await volumeListing(volume)).toBe(listing);
   });
 });
 

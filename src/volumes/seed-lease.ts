@@ -107,7 +107,7 @@ export async function clearLeftover(
       await restoreBackup(volume, backupName, digest, helper);
     } catch (error) {
       throw new UserError(
-        `Volume ${volume} was left half-overwritten by ${who}, and restoring it failed (${errorMessage(error)}): its previous contents are kept in volume ${backupName}; restore them with: ${restoreCommand(volume, backupName, helper.image)}`,
+        `Volume ${volume} was left half-overwritten by ${who}, and restoring it failed (${errorMessage(error)}): its previous contents are kept in volume ${backupName}; restore them with: ${restoreCommand(volume, backupName)}`,
       );
     }
     await engine.removeVolume(backupName);

@@ -195,7 +195,7 @@ async function restoreOrKeep({ volume, helper, backup }: Seed, digest: string): 
   try {
     await restoreBackup(volume, backup, digest, helper);
   } catch (error) {
-    return `restoring it failed too (${errorMessage(error)}): its previous contents are kept in volume ${backup}; restore them with: ${restoreCommand(volume, backup, helper.image)}`;
+    return `restoring volume ${volume} failed too (${errorMessage(error)}): its previous contents are kept in volume ${backup}; restore them with: ${restoreCommand(volume, backup)}`;
   }
   await helper.engine.removeVolume(backup);
   return stillHoldsPrevious(volume, digest);

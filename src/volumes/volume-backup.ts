@@ -49,9 +49,12 @@ export async function restoreBackup(
   await assertDigest(volume, digest, helper);
 }
 
-/** The docker command that restores a kept backup by hand (what the error prints when restoring failed). */
-export function restoreCommand(volume: string, backup: string, image: string): string {
-  return `docker run --rm -v ${backup}:/from:ro -v ${volume}:/to ${image} sh -c 'find /to -mindepth 1 -delete && cp -a /from/. /to/'`;
+/**
+ * The commands that restore a kept backup by hand (printed when restoring failed): our own archive and
+ * seed, so the copy is exact and verified (a `cp -a` in a helper loses symlink and directory times).
+ */
+export function restoreCommand(volume: string, backup: string): string {
+  return `npx compose-persist archive ${backup} ${backup}.tar && npx compose-persist seed ${volume} ${backup}.tar --overwrite`;
 }
 
 /** Volume → volume through the engine's archive API (owners, modes, links, the root's own mode kept). */
