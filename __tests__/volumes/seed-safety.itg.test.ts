@@ -318,25 +318,32 @@ describe('a seed killed with SIGKILL', () => {
     expect(await engine.listContainers([`${RUN_LABEL}=${deadRun}`])).toEqual([]);
   });
 
-  it('killed while overwriting: the next seed restores the old contents from its backup, saying so', async () => {
-    const volume = await userVolume();
-    const before = await digestOf(volume);
-    // Killed once the volume was emptied (read on the host: the engine is local and we are root).
-    const data = (await engine.inspectVolume(volume))?.mountpoint ?? '';
-    await seedKilledWhen(volume, ['--overwrite'], async () => !existsSync(path.join(data, 'precious')));
-    const again = await cli(['seed', volume, smallArchive, '--helper-image', BUSYBOX_IMAGE]);
-    expect(noticesOf(again.stderr)).toEqual([
-      expect.stringMatching(
-        new RegExp(
-          `restored ${volume} to its previous contents \\(digest ${before}\\) from the backup left by run \\S+ \\(pid \\d+\\), which is gone`,
+  it.each([
+    ['its lease left', false],
+    ["its lease removed too (as the action's teardown removes helpers)", true],
+  ])(
+    'killed while overwriting, %s: the next seed restores the old contents from its backup, saying so',
+    async (_what, leaseRemoved) => {
+      const volume = await userVolume();
+      const before = await digestOf(volume);
+      // Killed once the volume was emptied (read on the host: the engine is local and we are root).
+      const data = (await engine.inspectVolume(volume))?.mountpoint ?? '';
+      await seedKilledWhen(volume, ['--overwrite'], async () => !existsSync(path.join(data, 'precious')));
+      if (leaseRemoved) await engine.removeContainer(leaseName(volume));
+      const again = await cli(['seed', volume, smallArchive, '--helper-image', BUSYBOX_IMAGE]);
+      expect(noticesOf(again.stderr)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `restored ${volume} to its previous contents \\(digest ${before}\\) from the backup left by run \\S+ \\(pid \\d+\\), which is gone`,
+          ),
         ),
-      ),
-      `compose-persist seed: Volume ${volume} already holds data: refusing to seed over it. Set overwrite: true to replace it, or seed a new volume.`,
-    ]);
-    expect(again.code).toBe(1);
-    expect(await digestOf(volume)).toBe(before);
-    expect(await engine.listVolumes([`dev.compose-persist.backup-of=${volume}`])).toEqual([]);
-  });
+        `compose-persist seed: Volume ${volume} already holds data: refusing to seed over it. Set overwrite: true to replace it, or seed a new volume.`,
+      ]);
+      expect(again.code).toBe(1);
+      expect(await digestOf(volume)).toBe(before);
+      expect(await engine.listVolumes([`dev.compose-persist.backup-of=${volume}`])).toEqual([]);
+    },
+  );
 });
 
 /** The CLI's own lines (not its progress lines). */

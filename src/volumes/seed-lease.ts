@@ -5,7 +5,7 @@ import { UserError, errorMessage } from '../errors.js';
 import { fingerprintVolume } from './fingerprint.js';
 import type { HelperOptions } from './helper.js';
 import { OWNER_LABEL, ownerIsGone, ownerLabel, parseOwner } from './process-owner.js';
-import { BACKUP_DIGEST_LABEL, restoreBackup, restoreCommand } from './volume-backup.js';
+import { BACKUP_DIGEST_LABEL, BACKUP_OF_LABEL, restoreBackup, restoreCommand } from './volume-backup.js';
 
 /** On a lease: the volume it holds, and the backup volume its run copies the old contents to. */
 export const LEASE_LABEL = 'dev.compose-persist.seed-lease';
@@ -69,6 +69,29 @@ export async function acquireSeedLease(volume: string, helper: HelperOptions): P
   throw new UserError(
     `Volume ${volume}: could not take its seed lease (other runs keep taking it): seed again.`,
   );
+}
+
+/**
+ * The leases of killed runs whose lease is gone but whose backup of VOLUME is not (a teardown removed
+ * their helpers and lease, or they died between removing the lease and the backup): rebuilt from the
+ * backup's own labels, so clearLeftover restores from it.
+ */
+export async function orphanBackupsOf(
+  volume: string,
+  helper: HelperOptions,
+): Promise<Record<string, string>[]> {
+  const backups = await helper.engine.listVolumes([`${BACKUP_OF_LABEL}=${volume}`]);
+  return backups
+    .filter((b) => b.labels[RUN_LABEL] !== helper.runId)
+    .filter((b) => {
+      const owner = parseOwner(b.labels[OWNER_LABEL]);
+      return owner !== undefined && ownerIsGone(owner);
+    })
+    .map((b) => ({
+      [RUN_LABEL]: b.labels[RUN_LABEL] ?? '?',
+      [OWNER_LABEL]: b.labels[OWNER_LABEL] ?? '',
+      [LEASE_BACKUP_LABEL]: b.name,
+    }));
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   type HelperOptions,
 } from './helper.js';
 import { OWNER_LABEL, ownerIsGone, parseOwner } from './process-owner.js';
-import { acquireSeedLease, clearLeftover } from './seed-lease.js';
+import { acquireSeedLease, clearLeftover, orphanBackupsOf } from './seed-lease.js';
 import { isOutOfSpace, seedFailureMessage, stillHoldsPrevious, type SpaceFacts } from './seed-messages.js';
 import {
   backupVolume,
@@ -67,7 +67,11 @@ export async function seedVolume(volume: string, file: string, options: SeedOpti
   await assertHelperImage(helper);
   const lease = await acquireSeedLease(volume, helper);
   try {
+    // The lease first: clearing it may remove its backup, which the scan for orphans would find too.
     if (lease.leftover) options.notify?.(await clearLeftover(volume, lease.leftover, helper));
+    for (const orphan of await orphanBackupsOf(volume, helper)) {
+      options.notify?.(await clearLeftover(volume, orphan, helper));
+    }
     const seed: Seed = { volume, file, options, helper, backup: lease.backup };
     if (!(await options.engine.inspectVolume(volume)) && (await createOwnVolume(volume, options))) {
       return await seedNewVolume(seed);
