@@ -152,6 +152,20 @@ async function spaceOfNewVolume(
  * and only then is the volume emptied and written. At every moment the old or the new contents exist in full.
  */
 async function seedExistingVolume(seed: Seed): Promise<SeedResult> {
+  const result = await replaceContents(seed);
+  try {
+    await seed.helper.engine.removeVolume(seed.backup);
+  } catch (error) {
+    // Not a reason to undo verified contents; but a backup left behind would be restored by the next seed.
+    throw new UserError(
+      `Volume ${seed.volume} holds the new contents (verified, digest ${result.manifest.digest}), but its backup ${seed.backup} could not be removed (${errorMessage(error)}): remove it (docker volume rm ${seed.backup}) before seeding ${seed.volume} again.`,
+    );
+  }
+  return result;
+}
+
+/** Everything up to verified new contents; on any failure after the volume was touched, the backup is restored. */
+async function replaceContents(seed: Seed): Promise<SeedResult> {
   const { volume, file, options, helper, backup } = seed;
   await assertNotInUse(volume, helper, options.notify);
   const old = await fingerprintVolume(volume, helper);
@@ -174,7 +188,6 @@ async function seedExistingVolume(seed: Seed): Promise<SeedResult> {
     if (hasData) await emptyVolume(volume, helper);
     const manifest = await writeArchive(volume, file, options, helper);
     await verifyVolume(volume, manifest, helper, file);
-    await helper.engine.removeVolume(backup);
     return { volume, created: false, manifest };
   } catch (error) {
     const holds = touched ? await restoreOrKeep(seed, old.digest) : stillHoldsPrevious(volume, old.digest);
