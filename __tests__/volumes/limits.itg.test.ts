@@ -109,7 +109,7 @@ describe('limits and unsafe content when seeding', () => {
       const seeded = await cli(['seed', busy, file, ...IMAGE, '--overwrite']);
       expect(seeded.code).toBe(1);
       expect(seeded.stderr).toContain(
-        `Volume ${busy} is in use by running container(s) ${container}: stop them before seeding it.`,
+        `Volume ${busy} is mounted by container(s) ${container} (running): a container that can run again must not find its volume replaced; remove them first (docker rm -f ${container}) or seed another volume.`,
       );
     } finally {
       await docker('docker', ['rm', '-f', container]);

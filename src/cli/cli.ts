@@ -245,6 +245,7 @@ async function seedCommand(
     maxBytes,
     progress: terminalProgress,
     signal,
+    notify: (line) => process.stderr.write(`compose-persist seed: ${line}\n`),
   });
   out(
     args.switches.has('json')

@@ -7,6 +7,8 @@ export interface VolumeInfo {
   driver: string;
   labels: Record<string, string>;
   mountpoint: string;
+  /** Driver options (`device` for a bind-backed local volume). */
+  options: Record<string, string>;
 }
 
 export interface ContainerSummary {
@@ -38,6 +40,8 @@ export interface LayerChange {
 /** A created, never-started container that mounts volumes so their contents can be read and written. */
 export interface HelperSpec {
   image: string;
+  /** A fixed container name: creating a second container of that name fails with 409 (a lease). */
+  name?: string;
   /** Volume name → absolute mount path in the helper. */
   mounts: { volume: string; target: string; readOnly?: boolean }[];
   labels: Record<string, string>;
@@ -66,7 +70,7 @@ export class DockerEngine {
   async inspectVolume(name: string): Promise<VolumeInfo | undefined> {
     try {
       const v = await this.docker.getVolume(name).inspect();
-      return { name: v.Name, driver: v.Driver, labels: v.Labels ?? {}, mountpoint: v.Mountpoint };
+      return volumeInfoOf(v);
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;
@@ -87,12 +91,7 @@ export class DockerEngine {
 
   async listVolumes(labelFilters: string[]): Promise<VolumeInfo[]> {
     const result = await this.docker.listVolumes({ filters: { label: labelFilters } });
-    return (result.Volumes ?? []).map((v) => ({
-      name: v.Name,
-      driver: v.Driver,
-      labels: v.Labels ?? {},
-      mountpoint: v.Mountpoint,
-    }));
+    return (result.Volumes ?? []).map(volumeInfoOf);
   }
 
   async hasImage(ref: string): Promise<boolean> {
@@ -196,6 +195,7 @@ export class DockerEngine {
 
   async createHelper(spec: HelperSpec): Promise<HelperContainer> {
     const container = await this.docker.createContainer({
+      name: spec.name,
       Image: spec.image,
       Cmd: spec.cmd ?? ['true'],
       Entrypoint: spec.cmd ? [] : undefined,
@@ -264,6 +264,11 @@ export class HelperContainer {
   }
 }
 
+function volumeInfoOf(v: Docker.VolumeInspectInfo): VolumeInfo {
+  const options = (v as { Options?: Record<string, string> | null }).Options ?? {};
+  return { name: v.Name, driver: v.Driver, labels: v.Labels ?? {}, mountpoint: v.Mountpoint, options };
+}
+
 function summarizeContainer(c: Docker.ContainerInfo): ContainerSummary {
   return {
     id: c.Id,
@@ -291,6 +296,18 @@ export function statusOf(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'statusCode' in error
     ? Number((error as { statusCode: unknown }).statusCode)
     : undefined;
+}
+
+/** What the engine answered to a failed request (dockerode keeps its JSON body), without dockerode's wrapping. */
+export function engineRefusal(error: unknown): { status: number; message: string } | undefined {
+  const status = statusOf(error);
+  if (status === undefined || Number.isNaN(status)) return undefined;
+  const json = (error as { json?: unknown }).json;
+  const body =
+    typeof json === 'object' && json !== null && 'message' in json
+      ? String((json as { message: unknown }).message)
+      : errorMessage(error).replace(/^\(HTTP code \d+\) [^-]*- /, '');
+  return { status, message: body.trim() };
 }
 
 /** Docker's multiplexed log frames have an 8-byte header; keep the text only. */

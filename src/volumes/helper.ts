@@ -1,6 +1,7 @@
 import { RUN_LABEL } from '../constants.js';
 import type { DockerEngine, HelperContainer } from '../docker/engine.js';
 import { UserError } from '../errors.js';
+import { OWNER_LABEL, ownerLabel } from './process-owner.js';
 
 /** Where a helper mounts the volume: a path no ordinary image has, so nothing is copied up into it. */
 export const HELPER_MOUNT_PARENT = '/.compose-persist';
@@ -49,7 +50,8 @@ export async function withVolumeHelper<T>(
   const helper = await engine.createHelper({
     image: options.image,
     mounts: [{ volume, target: HELPER_MOUNT, readOnly: options.readOnly }],
-    labels: { [RUN_LABEL]: options.runId },
+    // The owner lets a later run tell a helper of a killed run (a leftover) from one in use.
+    labels: { [RUN_LABEL]: options.runId, [OWNER_LABEL]: ownerLabel() },
     cmd: options.cmd,
   });
   try {

@@ -7,18 +7,28 @@ import {
   verifyArchiveFile,
 } from '../archive/volume-tar.js';
 import { COMPOSE_PROJECT_LABEL, COMPOSE_VOLUME_LABEL, CREATED_LABEL, RUN_LABEL } from '../constants.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { ContainerSummary, DockerEngine } from '../docker/engine.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
 import { fingerprintVolume } from './fingerprint.js';
 import {
   ARCHIVE_ROOT,
   assertVolumeName,
-  HELPER_MOUNT,
   HELPER_MOUNT_PARENT,
   withVolumeHelper,
   type HelperOptions,
 } from './helper.js';
+import { OWNER_LABEL, ownerIsGone, parseOwner } from './process-owner.js';
+import { acquireSeedLease, clearLeftover, orphanBackupsOf } from './seed-lease.js';
+import { isOutOfSpace, seedFailureMessage, stillHoldsPrevious, type SpaceFacts } from './seed-messages.js';
+import {
+  backupVolume,
+  emptyVolume,
+  freeBytes,
+  restoreBackup,
+  restoreCommand,
+  volumeLocation,
+} from './volume-backup.js';
 
 export interface SeedOptions {
   engine: DockerEngine;
@@ -33,7 +43,9 @@ export interface SeedOptions {
   maxBytes?: number;
   /** Compose labels so `compose up` adopts the volume silently. Never config-hash (compose ≥2.32 would recreate). */
   compose?: { project: string; key: string };
-  /** Aborts the seed: the same path as any failure (a created volume removed, an existing one emptied). */
+  /** Told one line for each leftover of a run that is gone (a killed seed) this seed cleared up. */
+  notify?: (line: string) => void;
+  /** Aborts the seed: the same path as any failure (a created volume removed, an existing one restored). */
   signal?: AbortSignal;
 }
 
@@ -45,44 +57,208 @@ export interface SeedResult {
 
 /**
  * Archive file → volume, streamed: file → decompressor → reader (paths checked, sha256 checked against the
- * embedded manifest) → engine PUT. The volume is then read back and its digest compared. A volume this call
- * created is removed when anything fails, so no half-filled volume is left.
+ * embedded manifest) → engine PUT; the volume is then read back and its digest compared. The whole seed
+ * holds the volume's lease (seed-lease.ts), so two seeds never write one volume, and a run killed mid-seed
+ * is cleared up by the next. Whatever fails, the volume ends as it was: a volume this call created is
+ * removed, an existing one is restored from a backup copy taken before it was emptied.
  */
 export async function seedVolume(volume: string, file: string, options: SeedOptions): Promise<SeedResult> {
   assertVolumeName(volume);
   await archiveFormatOf(file, options.key); // a wrong name, format or missing key fails before anything changes
   const helper: HelperOptions = { engine: options.engine, image: options.helperImage, runId: options.runId };
-  const existing = await options.engine.inspectVolume(volume);
-  if (existing) await assertNotInUse(volume, options.engine);
-  if (existing && (await volumeHasData(volume, helper))) {
-    if (!options.overwrite) {
-      throw new UserError(
-        `Volume ${volume} already holds data: refusing to seed over it. Set overwrite: true to replace it, or seed a new volume.`,
-      );
+  await assertHelperImage(helper);
+  const lease = await acquireSeedLease(volume, helper);
+  try {
+    // The lease first: clearing it may remove its backup, which the scan for orphans would find too.
+    if (lease.leftover) options.notify?.(await clearLeftover(volume, lease.leftover, helper));
+    for (const orphan of await orphanBackupsOf(volume, helper)) {
+      options.notify?.(await clearLeftover(volume, orphan, helper));
     }
-    // Validate before destroying: the whole archive is checked before the volume is emptied.
-    await verifyArchiveFile(file, { key: options.key, maxBytes: options.maxBytes });
-    options.signal?.throwIfAborted(); // interrupted while verifying: the old contents stay
-    await emptyVolume(volume, helper);
+    const seed: Seed = { volume, file, options, helper, backup: lease.backup };
+    if (!(await options.engine.inspectVolume(volume)) && (await createOwnVolume(volume, options))) {
+      return await seedNewVolume(seed);
+    }
+    return await seedExistingVolume(seed);
+  } finally {
+    await lease.release().catch(() => undefined); // a lease left over is cleared by the next run
   }
-  if (!existing) await options.engine.createVolume(volume, volumeLabels(options));
+}
+
+interface Seed {
+  volume: string;
+  file: string;
+  options: SeedOptions;
+  helper: HelperOptions;
+  /** The backup volume's name, taken from the lease. */
+  backup: string;
+}
+
+/** Creates the volume with our run label; true only if it was ours (create of an existing name succeeds). */
+async function createOwnVolume(volume: string, options: SeedOptions): Promise<boolean> {
+  await options.engine.createVolume(volume, volumeLabels(options));
+  const labels = (await options.engine.inspectVolume(volume))?.labels ?? {};
+  return labels[RUN_LABEL] === options.runId && labels[CREATED_LABEL] === 'true';
+}
+
+async function seedNewVolume({ volume, file, options, helper }: Seed): Promise<SeedResult> {
   try {
     const manifest = await writeArchive(volume, file, options, helper);
     await verifyVolume(volume, manifest, helper, file);
     options.signal?.throwIfAborted(); // an interrupted seed leaves nothing, even a complete one
-    return { volume, created: !existing, manifest };
+    return { volume, created: true, manifest };
   } catch (error) {
-    await undoSeed(volume, !existing, helper, error);
-    throw error;
+    const space = isOutOfSpace(error) ? await spaceOfNewVolume(volume, file, options, helper) : {};
+    try {
+      await helper.engine.removeVolume(volume);
+    } catch (removal) {
+      throw new UserError(
+        seedFailureMessage(
+          volume,
+          file,
+          error,
+          `removing the new volume failed too: ${errorMessage(removal)}`,
+        ),
+      );
+    }
+    // The archive's own errors (corrupt, unsafe) stay as they are: nothing of the user's was touched.
+    if (error instanceof UserError && !isOutOfSpace(error)) throw error;
+    throw new UserError(
+      seedFailureMessage(volume, file, error, `the new volume ${volume} was removed.`, space),
+      {
+        cause: error,
+      },
+    );
   }
 }
 
-/** Writing under a running application corrupts it (and it would not see a consistent volume anyway). */
-async function assertNotInUse(volume: string, engine: DockerEngine): Promise<void> {
-  const running = (await engine.containersUsingVolume(volume)).filter((c) => c.state === 'running');
-  if (running.length) {
+/** For an out-of-space message about a new volume: what the archive needs, and the room once emptied. */
+async function spaceOfNewVolume(
+  volume: string,
+  file: string,
+  options: SeedOptions,
+  helper: HelperOptions,
+): Promise<SpaceFacts> {
+  const needed = await verifyArchiveFile(file, { key: options.key, maxBytes: options.maxBytes }).then(
+    (m) => m.bytes,
+    () => undefined,
+  );
+  const room = await emptyVolume(volume, helper).then(
+    () => freeBytes(volume, helper),
+    () => undefined,
+  );
+  return { needed, room, location: await volumeLocation(helper.engine, volume) };
+}
+
+/**
+ * An existing volume: refused if a container mounts it, or if it holds data and overwrite is off. The
+ * archive is verified, the old contents copied to a backup volume (digest checked), the space checked,
+ * and only then is the volume emptied and written. At every moment the old or the new contents exist in full.
+ */
+async function seedExistingVolume(seed: Seed): Promise<SeedResult> {
+  const result = await replaceContents(seed);
+  try {
+    await seed.helper.engine.removeVolume(seed.backup);
+  } catch (error) {
+    // Not a reason to undo verified contents; but a backup left behind would be restored by the next seed.
     throw new UserError(
-      `Volume ${volume} is in use by running container(s) ${running.map((c) => c.name).join(', ')}: stop them before seeding it.`,
+      `Volume ${seed.volume} holds the new contents (verified, digest ${result.manifest.digest}), but its backup ${seed.backup} could not be removed (${errorMessage(error)}): remove it (docker volume rm ${seed.backup}) before seeding ${seed.volume} again.`,
+    );
+  }
+  return result;
+}
+
+/** Everything up to verified new contents; on any failure after the volume was touched, the backup is restored. */
+async function replaceContents(seed: Seed): Promise<SeedResult> {
+  const { volume, file, options, helper, backup } = seed;
+  await assertNotInUse(volume, helper, options.notify);
+  const old = await fingerprintVolume(volume, helper);
+  const hasData = old.entries.some((e) => e.path !== '.');
+  if (hasData && !options.overwrite) {
+    throw new UserError(
+      `Volume ${volume} already holds data: refusing to seed over it. Set overwrite: true to replace it, or seed a new volume.`,
+    );
+  }
+  // Validate before destroying: the whole archive is checked before the volume is touched.
+  const incoming = await verifyArchiveFile(file, { key: options.key, maxBytes: options.maxBytes });
+  await backupVolume(volume, backup, old.digest, helper);
+  const space: SpaceFacts = { needed: incoming.bytes, location: await volumeLocation(helper.engine, volume) };
+  let touched = false;
+  try {
+    const free = await freeBytes(volume, helper);
+    space.room = free === undefined ? undefined : free + old.bytes;
+    if (space.room !== undefined && incoming.bytes > space.room) throw new NoRoom(volume, file, space);
+    options.signal?.throwIfAborted(); // interrupted while verifying or backing up: nothing was touched
+    touched = true;
+    if (hasData) await emptyVolume(volume, helper);
+    const manifest = await writeArchive(volume, file, options, helper);
+    await verifyVolume(volume, manifest, helper, file);
+    options.signal?.throwIfAborted(); // interrupted: the previous contents are restored
+    return { volume, created: false, manifest };
+  } catch (error) {
+    const holds = touched ? await restoreOrKeep(seed, old.digest) : stillHoldsPrevious(volume, old.digest);
+    if (!touched) await helper.engine.removeVolume(backup);
+    if (error instanceof NoRoom) throw new UserError(`${error.message}; ${holds}`);
+    throw new UserError(seedFailureMessage(volume, file, error, holds, space), { cause: error });
+  }
+}
+
+/** The archive cannot fit even once the volume is emptied: refused before anything is deleted. */
+class NoRoom extends Error {
+  constructor(volume: string, file: string, space: SpaceFacts) {
+    const at = space.location ? ` (at ${space.location})` : '';
+    super(
+      `Volume ${volume}${at} has ${space.room} bytes free once emptied, but ${file} needs ${space.needed} bytes: make room on that disk or seed a larger volume`,
+    );
+  }
+}
+
+/** After a failed overwrite: the old contents back (the backup then removed), or the backup kept and named. */
+async function restoreOrKeep({ volume, helper, backup }: Seed, digest: string): Promise<string> {
+  try {
+    await restoreBackup(volume, backup, digest, helper);
+  } catch (error) {
+    return `restoring volume ${volume} failed too (${errorMessage(error)}): its previous contents are kept in volume ${backup}; restore them with: ${restoreCommand(volume, backup)}`;
+  }
+  await helper.engine.removeVolume(backup);
+  return stillHoldsPrevious(volume, digest);
+}
+
+/**
+ * Seeding under another container corrupts what it sees the next time it runs, whatever its state now
+ * (created, running, paused, restarting, exited). Our own helpers do not count; helpers of runs that are
+ * gone are leftovers, removed with a line saying so.
+ */
+async function assertNotInUse(
+  volume: string,
+  helper: HelperOptions,
+  notify: ((line: string) => void) | undefined,
+): Promise<void> {
+  const users: ContainerSummary[] = [];
+  for (const container of await helper.engine.containersUsingVolume(volume)) {
+    const run = container.labels[RUN_LABEL];
+    const owner = parseOwner(container.labels[OWNER_LABEL]);
+    if (run !== undefined && owner && ownerIsGone(owner)) {
+      await helper.engine.removeContainer(container.id);
+      notify?.(
+        `removed helper container ${container.name} left by run ${run} (pid ${owner.pid}), which is gone.`,
+      );
+    } else if (run !== helper.runId) {
+      users.push(container);
+    }
+  }
+  if (users.length) {
+    const names = users.map((c) => c.name);
+    throw new UserError(
+      `Volume ${volume} is mounted by container(s) ${users.map((c) => `${c.name} (${c.state})`).join(', ')}: a container that can run again must not find its volume replaced; remove them first (docker rm -f ${names.join(' ')}) or seed another volume.`,
+    );
+  }
+}
+
+/** Checked once, before the lease (a container of that image) is created. */
+async function assertHelperImage(helper: HelperOptions): Promise<void> {
+  if (!(await helper.engine.hasImage(helper.image))) {
+    throw new UserError(
+      `Helper image ${helper.image} is not present on the engine: pull it first or set the helper-image input to an image that is.`,
     );
   }
 }
@@ -129,39 +305,6 @@ async function verifyVolume(
   if (actual.digest !== expected.digest) {
     throw new UserError(
       `Volume ${volume} does not match ${file} after seeding (digest ${actual.digest} ≠ ${expected.digest}): the engine did not restore it exactly.`,
-    );
-  }
-}
-
-async function undoSeed(
-  volume: string,
-  created: boolean,
-  helper: HelperOptions,
-  cause: unknown,
-): Promise<void> {
-  try {
-    if (created) await helper.engine.removeVolume(volume);
-    else await emptyVolume(volume, helper);
-  } catch (error) {
-    throw new UserError(
-      `Seeding ${volume} failed (${errorMessage(cause)}) and cleaning up failed too: ${errorMessage(error)}`,
-    );
-  }
-}
-
-/** True when the volume holds anything besides its root directory. */
-export async function volumeHasData(volume: string, helper: HelperOptions): Promise<boolean> {
-  const manifest = await fingerprintVolume(volume, helper);
-  return manifest.entries.some((e) => e.path !== '.');
-}
-
-/** Deletes everything inside the volume (its root stays); needs a helper image with a shell. */
-async function emptyVolume(volume: string, helper: HelperOptions): Promise<void> {
-  const cmd = ['sh', '-c', `find ${HELPER_MOUNT} -mindepth 1 -maxdepth 1 -exec rm -rf {} +`];
-  const result = await withVolumeHelper(volume, { ...helper, cmd }, (c) => c.runToCompletion());
-  if (result.exitCode !== 0) {
-    throw new UserError(
-      `Could not empty volume ${volume} with helper image ${helper.image}: ${result.output.trim()}`,
     );
   }
 }

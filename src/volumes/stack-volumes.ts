@@ -69,6 +69,7 @@ export async function seedStackVolumes(
         key: settings.encryptKey,
         maxBytes: settings.maxArchiveBytes,
         progress: logProgress,
+        notify: (line) => core.warning(`Seed: ${line}`),
         compose: volume.external ? undefined : { project: stack.model.project, key: volume.key },
         signal,
       }),
