@@ -120,6 +120,8 @@ async function seedNewVolume({ volume, file, options, helper }: Seed): Promise<S
         ),
       );
     }
+    // Undone because the run was interrupted: the interruption is the whole story.
+    if (options.signal?.aborted) throw options.signal.reason;
     // The archive's own errors (corrupt, unsafe) stay as they are: nothing of the user's was touched.
     if (error instanceof UserError && !isOutOfSpace(error)) throw error;
     throw new UserError(
@@ -197,6 +199,8 @@ async function replaceContents(seed: Seed): Promise<SeedResult> {
   } catch (error) {
     const holds = touched ? await restoreOrKeep(seed, old.digest) : stillHoldsPrevious(volume, old.digest);
     if (!touched) await helper.engine.removeVolume(backup);
+    const restored = holds === stillHoldsPrevious(volume, old.digest);
+    if (restored && options.signal?.aborted) throw options.signal.reason; // undone as asked: nothing more to say
     if (error instanceof NoRoom) throw new UserError(`${error.message}; ${holds}`);
     throw new UserError(seedFailureMessage(volume, file, error, holds, space), { cause: error });
   }
