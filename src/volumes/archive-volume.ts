@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { constants } from 'node:fs';
-import { access, rename, rm, stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptor } from '../archive/encryption.js';
@@ -12,7 +12,8 @@ import {
 } from '../archive/format.js';
 import type { VolumeManifest } from '../archive/manifest.js';
 import { createManifestAppender } from '../archive/volume-tar.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { DockerEngine, HelperContainer } from '../docker/engine.js';
+import { writeFileAtomically } from '../stores/files.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
@@ -44,7 +45,7 @@ export interface ArchiveResult {
 
 /**
  * Volume → archive file, streamed: engine tar, passed through unchanged (sha256 per file, manifest appended) →
- * compressor → a temp file renamed into place only when complete.
+ * compressor → a temp file of this run's own, renamed into place only when complete.
  */
 export async function archiveVolume(
   volume: string,
@@ -53,25 +54,12 @@ export async function archiveVolume(
 ): Promise<ArchiveResult> {
   const format = options.format ?? formatFromFileName(dest);
   await assertWritableDir(path.dirname(dest));
-  const partial = `${dest}.partial`;
   const helper = { engine: options.engine, image: options.helperImage, runId: options.runId, readOnly: true };
-  try {
+  return writeFileAtomically(dest, async (partial) => {
     const manifest = await withQuiescedVolume(options.engine, volume, options.consistency, () =>
-      withVolumeHelper(volume, helper, async (container) => {
-        const appender = createManifestAppender({ root: ARCHIVE_ROOT, volumeName: volume });
-        const stopProgress = options.progress?.(`archive ${volume}`, appender);
-        const toFile = options.key
-          ? [createCompressor(format), createEncryptor(options.key), createWriteStream(partial)]
-          : [createFileCompressor(format, partial)];
-        await pipeline([await container.getArchive(HELPER_MOUNT), appender, ...toFile]).then(
-          () => stopProgress?.(true),
-          (error: unknown) => {
-            stopProgress?.(false);
-            throw error;
-          },
-        );
-        return appender.manifest;
-      }),
+      withVolumeHelper(volume, helper, (container) =>
+        streamArchive(container, volume, partial, format, options),
+      ),
     );
     const changedWhileReading =
       options.consistency === 'live' ? await changedSince(volume, manifest, helper) : [];
@@ -79,12 +67,31 @@ export async function archiveVolume(
     if (size === 0) {
       throw new UserError(`Archive of volume ${volume} came out empty (0 bytes): ${dest} was not kept.`);
     }
-    await rename(partial, dest);
     return { volume, file: dest, format, bytes: size, manifest, changedWhileReading };
-  } catch (error) {
-    await rm(partial, { force: true });
-    throw error;
-  }
+  });
+}
+
+/** The one place archive bytes flow: the helper's tar → manifest appender → compressor (→ encryptor) → file. */
+async function streamArchive(
+  container: HelperContainer,
+  volume: string,
+  file: string,
+  format: ArchiveFormat,
+  options: ArchiveOptions,
+): Promise<VolumeManifest> {
+  const appender = createManifestAppender({ root: ARCHIVE_ROOT, volumeName: volume });
+  const stopProgress = options.progress?.(`archive ${volume}`, appender);
+  const toFile = options.key
+    ? [createCompressor(format), createEncryptor(options.key), createWriteStream(file)]
+    : [createFileCompressor(format, file)];
+  await pipeline([await container.getArchive(HELPER_MOUNT), appender, ...toFile]).then(
+    () => stopProgress?.(true),
+    (error: unknown) => {
+      stopProgress?.(false);
+      throw error;
+    },
+  );
+  return appender.manifest;
 }
 
 /** Checked before containers are stopped, so a typo in the destination costs nothing. */

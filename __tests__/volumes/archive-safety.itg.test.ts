@@ -1,0 +1,54 @@
+import { readdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUSYBOX_IMAGE } from '../support/images.js';
+import { Resources, cli, createVolume, inVolume, type RunResult } from './fixtures.js';
+
+const resources = new Resources();
+const IMAGE = ['--helper-image', BUSYBOX_IMAGE];
+
+afterAll(() => resources.cleanup());
+
+/** The digest an `archive` printed (its last line). */
+function printedDigest(result: RunResult): string {
+  return result.stdout.trim().split('\n').at(-1) ?? '';
+}
+
+describe('two archives to one file at the same time', () => {
+  let dir: string;
+  let volumes: [string, string];
+
+  beforeAll(async () => {
+    dir = await resources.tempDir();
+    volumes = [await createVolume(resources), await createVolume(resources)];
+    // Different data, big enough (4 MiB each, incompressible) that the two writes overlap.
+    for (const [index, volume] of volumes.entries()) {
+      await inVolume(volume, `echo ${index} > /v/which && head -c 4194304 /dev/urandom > /v/noise`);
+    }
+  });
+
+  it('a run that says it succeeded printed the digest of the file that ends up there; nothing partial left', async () => {
+    let lost = 0;
+    for (let round = 0; round < 5; round++) {
+      const dest = path.join(dir, `race-${round}.tar.gz`);
+      const results = await Promise.all(volumes.map((v) => cli(['archive', v, dest, ...IMAGE])));
+      const succeeded = results.filter((r) => r.code === 0);
+      expect(succeeded.length, results.map((r) => r.stderr).join('\n')).toBeGreaterThan(0);
+      const digest = await cli(['digest', dest]);
+      expect(digest.code, digest.stderr).toBe(0);
+      for (const result of succeeded) expect(printedDigest(result)).toBe(digest.stdout.trim());
+      lost += results.length - succeeded.length;
+      for (const result of results.filter((r) => r.code !== 0)) {
+        // The progress line, then one line naming the file and the fix.
+        expect(result.stderr.trim().split('\n').at(-1)).toBe(
+          `compose-persist archive: ${dest} was replaced by another process while this run wrote it, so this run's file was not kept (the other one stays): write each archive to a file of its own.`,
+        );
+      }
+      expect(await readdir(dir)).toEqual(
+        Array.from({ length: round + 1 }, (_, i) => `race-${i}.tar.gz`).sort(),
+      );
+    }
+    // Both start together and each takes seconds: the writes did overlap, so the guard was exercised.
+    expect(lost).toBeGreaterThan(0);
+  });
+});
