@@ -1,8 +1,8 @@
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE } from '../support/images.js';
-import { Resources, cli, createVolume, inVolume, type RunResult } from './fixtures.js';
+import { Resources, cli, createVolume, inVolume, uniqueName, type RunResult } from './fixtures.js';
 
 const resources = new Resources();
 const IMAGE = ['--helper-image', BUSYBOX_IMAGE];
@@ -50,5 +50,60 @@ describe('two archives to one file at the same time', () => {
     }
     // Both start together and each takes seconds: the writes did overlap, so the guard was exercised.
     expect(lost).toBeGreaterThan(0);
+  });
+});
+
+describe('the CLI check and its temp folder', () => {
+  let dir: string;
+  let tmp: string;
+  let file: string;
+
+  beforeAll(async () => {
+    dir = await resources.tempDir();
+    tmp = path.join(dir, 'tmp');
+    await mkdir(tmp);
+    file = path.join(dir, 'compose.yml');
+    await writeFile(
+      file,
+      [
+        'services:',
+        '  app:',
+        `    image: ${BUSYBOX_IMAGE}`,
+        "    command: ['sh', '-c', 'head -c 1048576 /dev/urandom > /data/blob; exec sleep 1000000']",
+        '    stop_grace_period: 1s',
+        '    volumes: [data:/data]',
+        'volumes:',
+        '  data: {}',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  /** `check` with TMPDIR pointing at the test's own folder. */
+  function check(archiveTo: string): Promise<RunResult> {
+    const project = uniqueName('tmpdir');
+    resources.projects.push({ name: project, file });
+    const args = ['check', '-f', file, '--project-name', project, '--restart-modes', 'restart'];
+    return cli([...args, '--archive-to', archiveTo, ...IMAGE, '--json'], { ...process.env, TMPDIR: tmp });
+  }
+
+  it('BUG(src) — leaves nothing in the temp folder once the archives are stored, run after run', async () => {
+    const store = path.join(dir, 'store');
+    for (let round = 0; round < 2; round++) {
+      const result = await check(`path:${store}`);
+      expect(result.code, result.stderr).toBe(0);
+      expect(await readdir(tmp)).toEqual([]);
+    }
+    expect((await readdir(store)).sort()).toEqual(['data.tar.zst', 'report.json']);
+  });
+
+  it('BUG(src) — leaves nothing there either when storing fails', async () => {
+    await rm(tmp, { recursive: true });
+    await mkdir(tmp);
+    await writeFile(path.join(dir, 'a-file'), 'x');
+    const result = await check(`path:${path.join(dir, 'a-file', 'store')}`);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('ENOTDIR');
+    expect(await readdir(tmp)).toEqual([]);
   });
 });
