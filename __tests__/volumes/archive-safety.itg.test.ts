@@ -2,7 +2,16 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE } from '../support/images.js';
-import { Resources, cli, createVolume, inVolume, uniqueName, type RunResult } from './fixtures.js';
+import {
+  Resources,
+  cli,
+  createVolume,
+  inVolume,
+  run,
+  runOk,
+  uniqueName,
+  type RunResult,
+} from './fixtures.js';
 
 const resources = new Resources();
 const IMAGE = ['--helper-image', BUSYBOX_IMAGE];
@@ -106,4 +115,44 @@ describe('the CLI check and its temp folder', () => {
     expect(result.stdout).toContain('ENOTDIR');
     expect(await readdir(tmp)).toEqual([]);
   });
+});
+
+// An 8 MiB tmpfs as the destination and 20 MiB of incompressible data. Mounting needs root (CI and the dev
+// container run as root); elsewhere the test is skipped, not faked.
+const AS_ROOT = process.getuid?.() === 0;
+
+describe.skipIf(!AS_ROOT)('an archive into a directory that fills up', () => {
+  let small = '';
+  let mounted = false;
+  let volume: string;
+
+  beforeAll(async () => {
+    small = path.join(await resources.tempDir(), 'small');
+    await mkdir(small);
+    await runOk('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', small]);
+    mounted = true;
+    volume = await createVolume(resources);
+    await inVolume(volume, 'head -c 20971520 /dev/urandom > /v/noise');
+  });
+
+  afterAll(async () => {
+    if (mounted) await run('umount', [small]);
+  });
+
+  it.each(['tar.gz', 'tar.zst', 'tar'])(
+    'BUG(src) — %s: one line naming the file, what was written and free, and the fix; no partial file',
+    async (format) => {
+      const dest = path.join(small, `data.${format}`);
+      const result = await cli(['archive', volume, dest, ...IMAGE]);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split('\n').at(-1)).toMatch(
+        new RegExp(
+          `^compose-persist archive: No space left on the device for ${dest.replace(/\./g, '\\.')}: ` +
+            `it filled after \\d+(\\.\\d)? MiB were written \\(the file system had 8 MiB free\\); ` +
+            'free space there or archive to another directory\\.$',
+        ),
+      );
+      expect(await readdir(small)).toEqual([]);
+    },
+  );
 });

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, stat, statfs } from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptor } from '../archive/encryption.js';
@@ -11,11 +11,11 @@ import {
   type ArchiveFormat,
 } from '../archive/format.js';
 import type { VolumeManifest } from '../archive/manifest.js';
-import { createManifestAppender } from '../archive/volume-tar.js';
+import { createManifestAppender, formatBytes } from '../archive/volume-tar.js';
 import type { DockerEngine, HelperContainer } from '../docker/engine.js';
-import { writeFileAtomically } from '../stores/files.js';
+import { errorCode, writeFileAtomically } from '../stores/files.js';
 import type { ProgressReporter } from '../report/progress.js';
-import { UserError } from '../errors.js';
+import { UserError, errorMessage } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
 import { withQuiescedVolume } from './consistency.js';
 import { fingerprintVolume } from './fingerprint.js';
@@ -56,11 +56,14 @@ export async function archiveVolume(
   await assertWritableDir(path.dirname(dest));
   const helper = { engine: options.engine, image: options.helperImage, runId: options.runId, readOnly: true };
   return writeFileAtomically(dest, async (partial) => {
+    const free = await freeBytes(path.dirname(dest));
     const manifest = await withQuiescedVolume(options.engine, volume, options.consistency, () =>
       withVolumeHelper(volume, helper, (container) =>
         streamArchive(container, volume, partial, format, options),
       ),
-    );
+    ).catch(async (error: unknown) => {
+      throw isNoSpace(error) ? await noSpaceError(dest, partial, free, error) : error;
+    });
     const changedWhileReading =
       options.consistency === 'live' ? await changedSince(volume, manifest, helper) : [];
     const { size } = await stat(partial);
@@ -92,6 +95,39 @@ async function streamArchive(
     },
   );
   return appender.manifest;
+}
+
+/** Bytes an unprivileged writer may still use in dir; undefined where the file system does not say. */
+async function freeBytes(dir: string): Promise<number | undefined> {
+  try {
+    const fs = await statfs(dir);
+    return fs.bavail * fs.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+/** ENOSPC from Node's file stream, or zstd's own words when it writes the file itself. */
+function isNoSpace(error: unknown): boolean {
+  return errorCode(error) === 'ENOSPC' || /No space left on device/.test(errorMessage(error));
+}
+
+async function noSpaceError(
+  dest: string,
+  partial: string,
+  free: number | undefined,
+  cause: unknown,
+): Promise<UserError> {
+  const written = await stat(partial).then(
+    (s) => s.size,
+    () => undefined,
+  );
+  const filled = written === undefined ? '' : `: it filled after ${formatBytes(written)} were written`;
+  const had = free === undefined ? '' : ` (the file system had ${formatBytes(free)} free)`;
+  return new UserError(
+    `No space left on the device for ${dest}${filled}${had}; free space there or archive to another directory.`,
+    { cause },
+  );
 }
 
 /** Checked before containers are stopped, so a typo in the destination costs nothing. */
