@@ -32,6 +32,8 @@ interface ManifestVisitor extends TarScanVisitor {
  */
 export class VolumeTarStream extends TarScanner {
   readonly manifest: Promise<VolumeManifest>;
+  /** The volume-relative path of the entry being read, if the stream is in the middle of one. */
+  entryInProgress: () => string | undefined = () => undefined;
 
   constructor(visitor: ManifestVisitor, options: TarScannerOptions) {
     super(visitor, options);
@@ -62,6 +64,10 @@ class EntryHasher {
   start(header: TarEntryHeader): void {
     const entry = checkedManifestEntry(header, this.root, this.guard);
     this.current = { entry, hash: entry.type === 'file' ? createHash('sha256') : null };
+  }
+
+  get inProgress(): string | undefined {
+    return this.current?.entry.path;
   }
 
   update(chunk: Buffer): void {
@@ -113,7 +119,9 @@ export function createVolumeScanner(options: VolumeScannerOptions): VolumeTarStr
       return fileEntryBytes(MANIFEST_ENTRY_NAME, content, mtime);
     },
   };
-  return new VolumeTarStream(visitor, { forward: options.appendManifest, label });
+  const stream = new VolumeTarStream(visitor, { forward: options.appendManifest, label });
+  stream.entryInProgress = () => entries.inProgress;
+  return stream;
 }
 
 export interface ArchiveVerifierOptions {

@@ -11,6 +11,7 @@ import {
   type ArchiveFormat,
 } from '../archive/format.js';
 import type { VolumeManifest } from '../archive/manifest.js';
+import type { VolumeTarStream } from '../archive/volume-scanner.js';
 import { createManifestAppender, formatBytes } from '../archive/volume-tar.js';
 import type { DockerEngine, HelperContainer } from '../docker/engine.js';
 import { errorCode, writeFileAtomically } from '../stores/files.js';
@@ -91,10 +92,24 @@ async function streamArchive(
     () => stopProgress?.(true),
     (error: unknown) => {
       stopProgress?.(false);
-      throw error;
+      throw options.consistency === 'live' ? changedWhileRead(volume, appender, error) : error;
     },
   );
   return appender.manifest;
+}
+
+/**
+ * A file that shrinks while the engine reads it ends the engine's tar in the middle of its entry (checked:
+ * a file truncated in a loop under a live archive): under `live` that is the volume changing, not a
+ * damaged stream, so say so and name the file.
+ */
+function changedWhileRead(volume: string, appender: VolumeTarStream, error: unknown): unknown {
+  const file = appender.entryInProgress();
+  if (file === undefined || !/ends in the middle of an entry/.test(errorMessage(error))) return error;
+  return new UserError(
+    `Archive of volume ${volume} failed: ${file} changed while it was read (archive-consistency: live); use archive-consistency: stop (the default) for a consistent copy.`,
+    { cause: error },
+  );
 }
 
 /** Bytes an unprivileged writer may still use in dir; undefined where the file system does not say. */
