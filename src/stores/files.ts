@@ -141,6 +141,16 @@ export async function totalBytes(files: string[]): Promise<number> {
   return sizes.reduce((sum, size) => sum + size, 0);
 }
 
+/** Bytes an unprivileged writer may still use in dir; undefined where the file system does not say. */
+export async function freeBytes(dir: string): Promise<number | undefined> {
+  try {
+    const stats = await fs.statfs(dir);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
 export function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;

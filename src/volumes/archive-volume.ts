@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { constants } from 'node:fs';
-import { access, stat, statfs } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptor } from '../archive/encryption.js';
@@ -14,7 +14,7 @@ import type { VolumeManifest } from '../archive/manifest.js';
 import type { VolumeTarStream } from '../archive/volume-scanner.js';
 import { createManifestAppender, formatBytes } from '../archive/volume-tar.js';
 import type { DockerEngine, HelperContainer } from '../docker/engine.js';
-import { errorCode, writeFileAtomically } from '../stores/files.js';
+import { errorCode, freeBytes, writeFileAtomically } from '../stores/files.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
@@ -110,16 +110,6 @@ function changedWhileRead(volume: string, appender: VolumeTarStream, error: unkn
     `Archive of volume ${volume} failed: ${file} changed while it was read (archive-consistency: live); use archive-consistency: stop (the default) for a consistent copy.`,
     { cause: error },
   );
-}
-
-/** Bytes an unprivileged writer may still use in dir; undefined where the file system does not say. */
-async function freeBytes(dir: string): Promise<number | undefined> {
-  try {
-    const fs = await statfs(dir);
-    return fs.bavail * fs.bsize;
-  } catch {
-    return undefined;
-  }
 }
 
 /** ENOSPC from Node's file stream, or zstd's own words when it writes the file itself. */
