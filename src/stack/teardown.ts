@@ -12,7 +12,7 @@ export interface TeardownPlan {
   runId: string;
   /** Volumes this run created (seeded, or created by compose's first `up`): the only ones it may remove. */
   createdVolumes: string[];
-  /** The volumes there before the run (volumeMarks): never removed, whatever their name looks like. */
+  /** The volumes there before the run (see volumesBeforeRun): never removed, whatever their names. */
   volumesBefore: string[];
   keepVolumes: boolean;
   keepStack?: boolean;
@@ -26,8 +26,9 @@ export interface TeardownResult {
 
 /**
  * Post-step semantics: runs whatever happened before. Removes containers and networks (compose down), the
- * anonymous volumes of the project's containers that did not exist before the run, this run's helpers, and
- * the volumes this run created unless keep-volumes. Never throws: each failure is collected and reported as a warning.
+ * anonymous volumes of the project's containers that did not exist before the run, this run's helpers,
+ * and the volumes this run created unless keep-volumes. Never throws: each failure is collected and
+ * reported as a warning.
  */
 export async function teardownStack(plan: TeardownPlan, engine: DockerEngine): Promise<TeardownResult> {
   const result: TeardownResult = { removedVolumes: [], keptVolumes: [], problems: [] };
