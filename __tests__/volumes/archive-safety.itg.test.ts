@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE } from '../support/images.js';
@@ -31,22 +31,34 @@ describe('two archives to one file at the same time', () => {
   beforeAll(async () => {
     dir = await resources.tempDir();
     volumes = [await createVolume(resources), await createVolume(resources)];
-    // Different data, big enough (4 MiB each, incompressible) that the two writes overlap.
+    // Different data, big enough (16 MiB each, incompressible) that the two writes overlap.
     for (const [index, volume] of volumes.entries()) {
-      await inVolume(volume, `echo ${index} > /v/which && head -c 4194304 /dev/urandom > /v/noise`);
+      await inVolume(volume, `echo ${index} > /v/which && head -c 16777216 /dev/urandom > /v/noise`);
     }
   });
 
-  it('a run that says it succeeded printed the digest of the file that ends up there; nothing partial left', async () => {
+  it('a run that says it succeeded printed the digest of the file that is there when it says so; nothing partial left', async () => {
+    const snapshots = await resources.tempDir();
     let lost = 0;
     for (let round = 0; round < 5; round++) {
       const dest = path.join(dir, `race-${round}.tar.gz`);
-      const results = await Promise.all(volumes.map((v) => cli(['archive', v, dest, ...IMAGE])));
+      // The moment a run exits 0, DEST is copied aside: that copy is what its claim is about (a run that
+      // starts after another ended may replace DEST later, legitimately).
+      const results = await Promise.all(
+        volumes.map(async (volume, index) => {
+          const result = await cli(['archive', volume, dest, ...IMAGE]);
+          const snapshot = path.join(snapshots, `${round}-${index}.tar.gz`);
+          if (result.code === 0) await copyFile(dest, snapshot);
+          return { ...result, snapshot };
+        }),
+      );
       const succeeded = results.filter((r) => r.code === 0);
       expect(succeeded.length, results.map((r) => r.stderr).join('\n')).toBeGreaterThan(0);
-      const digest = await cli(['digest', dest]);
-      expect(digest.code, digest.stderr).toBe(0);
-      for (const result of succeeded) expect(printedDigest(result)).toBe(digest.stdout.trim());
+      for (const result of succeeded) {
+        const digest = await cli(['digest', result.snapshot]);
+        expect(digest.code, digest.stderr).toBe(0);
+        expect(printedDigest(result)).toBe(digest.stdout.trim());
+      }
       lost += results.length - succeeded.length;
       for (const result of results.filter((r) => r.code !== 0)) {
         // The progress line, then one line naming the file and the fix.
@@ -193,12 +205,15 @@ describe('a file that shrinks while a live archive reads it', () => {
 
   it('BUG(src) — says the file changed while it was read and suggests archive-consistency: stop', async () => {
     const failures: RunResult[] = [];
-    for (let attempt = 0; attempt < 3 && failures.length === 0; attempt++) {
+    for (let attempt = 0; attempt < 5 && failures.length === 0; attempt++) {
       const dest = path.join(dir, `live-${attempt}.tar.gz`);
       const result = await cli(['archive', volume, dest, '--archive-consistency', 'live', ...IMAGE]);
-      if (result.code !== 0) failures.push(result);
+      // The first read can get through between two cuts; the second read (the check for changes) then
+      // names the file, the same way, as a warning.
+      if (result.code === 0) expect(result.stderr).toContain('warning: big changed while it was read\n');
+      else failures.push(result);
     }
-    // The engine's tar ends in the middle of the entry whose file shrank (seen in every trial here).
+    // The engine's tar ends in the middle of the entry whose file shrank (seen in nearly every trial here).
     expect(failures.length).toBeGreaterThan(0);
     for (const result of failures) {
       expect(result.stderr.trim().split('\n').at(-1)).toBe(

@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptor } from '../archive/encryption.js';
 import {
@@ -11,7 +12,7 @@ import {
   type ArchiveFormat,
 } from '../archive/format.js';
 import type { VolumeManifest } from '../archive/manifest.js';
-import type { VolumeTarStream } from '../archive/volume-scanner.js';
+import { createVolumeScanner, type VolumeTarStream } from '../archive/volume-scanner.js';
 import { createManifestAppender, formatBytes } from '../archive/volume-tar.js';
 import type { DockerEngine, HelperContainer } from '../docker/engine.js';
 import { errorCode, freeBytes, writeFileAtomically } from '../stores/files.js';
@@ -19,7 +20,6 @@ import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
 import { withQuiescedVolume } from './consistency.js';
-import { fingerprintVolume } from './fingerprint.js';
 import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper, type HelperOptions } from './helper.js';
 
 export interface ArchiveOptions {
@@ -104,12 +104,18 @@ async function streamArchive(
  * damaged stream, so say so and name the file.
  */
 function changedWhileRead(volume: string, appender: VolumeTarStream, error: unknown): unknown {
-  const file = appender.entryInProgress();
-  if (file === undefined || !/ends in the middle of an entry/.test(errorMessage(error))) return error;
+  const file = fileCutShort(appender, error);
+  if (file === undefined) return error;
   return new UserError(
     `Archive of volume ${volume} failed: ${file} changed while it was read (archive-consistency: live); use archive-consistency: stop (the default) for a consistent copy.`,
     { cause: error },
   );
+}
+
+/** The file the engine's tar stream broke off in, when that is why `error` happened. */
+function fileCutShort(stream: VolumeTarStream, error: unknown): string | undefined {
+  const file = stream.entryInProgress();
+  return file !== undefined && /ends in the middle of an entry/.test(errorMessage(error)) ? file : undefined;
 }
 
 /** ENOSPC from Node's file stream, or zstd's own words when it writes the file itself. */
@@ -152,7 +158,8 @@ async function changedSince(
   archived: VolumeManifest,
   helper: HelperOptions,
 ): Promise<string[]> {
-  const now = await fingerprintVolume(volume, helper);
+  const now = await readAgain(volume, helper);
+  if (typeof now === 'string') return [now];
   const before = new Map(archived.entries.map((e) => [e.path, e]));
   return now.entries
     .filter((e) => {
@@ -164,4 +171,20 @@ async function changedSince(
       );
     })
     .map((e) => e.path);
+}
+
+/** The volume's manifest now; or, when a file changed under this read too, that file's path. */
+async function readAgain(volume: string, helper: HelperOptions): Promise<VolumeManifest | string> {
+  return withVolumeHelper(volume, helper, async (container) => {
+    const scanner = createVolumeScanner({ root: ARCHIVE_ROOT, volumeName: volume, appendManifest: false });
+    const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+    try {
+      await pipeline(await container.getArchive(HELPER_MOUNT), scanner, discard);
+      return await scanner.manifest;
+    } catch (error) {
+      const file = fileCutShort(scanner, error);
+      if (file === undefined) throw error;
+      return file;
+    }
+  });
 }
