@@ -26,7 +26,14 @@ describe('the example PostgreSQL stack on the real engine', () => {
     const model = stackModelFrom(await compose.config());
     expect(model.volumes.map((v) => v.name)).toEqual([`${project}_pgdata`]);
     expect(model.binds.map((b) => b.target)).toEqual(['/docker-entrypoint-initdb.d']);
-    plan = { cli, project: spec, runId: project, createdVolumes: [`${project}_pgdata`], keepVolumes: false };
+    plan = {
+      cli,
+      project: spec,
+      runId: project,
+      createdVolumes: [`${project}_pgdata`],
+      volumesBefore: [],
+      keepVolumes: false,
+    };
 
     await upAndWait(compose, engine, { waitTimeoutSeconds: 120 }, 'test');
     const containers = await serviceContainers(engine, project);

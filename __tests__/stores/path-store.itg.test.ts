@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +42,28 @@ describe('path:DIR store', () => {
       path.join(work, 'restored', 'report.json'),
     ]);
     expect(await digests(restored)).toEqual(await digests(files));
+  });
+
+  it('two puts of the same file name at once: the file there is one of them, whole, and the other fails', async () => {
+    const sources = await Promise.all(
+      ['a', 'b'].map(async (which) => {
+        const file = path.join(work, `race-${which}`, 'data.tar.zst');
+        await fs.mkdir(path.dirname(file), { recursive: true });
+        await fs.writeFile(file, randomBytes(16 * 1024 * 1024));
+        return file;
+      }),
+    );
+    const dir = path.join(work, 'race-dest');
+    const store = await createStore(`path:${dir}`, options());
+    const outcomes = await Promise.allSettled(sources.map((file) => store.put([file])));
+    const won = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [sources[i] as string] : []));
+    expect(won).toHaveLength(1);
+    expect(await digests([path.join(dir, 'data.tar.zst')])).toEqual(await digests(won));
+    const lost = outcomes.find((o) => o.status === 'rejected');
+    expect(String(lost?.reason)).toContain(
+      `${path.join(dir, 'data.tar.zst')} was replaced by another process`,
+    );
+    expect(await fs.readdir(dir)).toEqual(['data.tar.zst']);
   });
 
   it('names the directory and the fix when DIR cannot be created', async () => {

@@ -32,6 +32,8 @@ interface ManifestVisitor extends TarScanVisitor {
  */
 export class VolumeTarStream extends TarScanner {
   readonly manifest: Promise<VolumeManifest>;
+  /** The volume-relative path of the entry being read, if the stream is in the middle of one. */
+  entryInProgress: () => string | undefined = () => undefined;
 
   constructor(visitor: ManifestVisitor, options: TarScannerOptions) {
     super(visitor, options);
@@ -63,6 +65,10 @@ class EntryHasher {
     const entry = checkedManifestEntry(header, this.root, this.guard);
     this.current = { entry, hash: entry.type === 'file' ? createHash('sha256') : null };
     return entry;
+  }
+
+  get inProgress(): string | undefined {
+    return this.current?.entry.path;
   }
 
   update(chunk: Buffer): void {
@@ -116,7 +122,9 @@ export function createVolumeScanner(options: VolumeScannerOptions): VolumeTarStr
   };
   // The engine's own bytes go on unchanged: Go's writer makes them unambiguous, we read them as Go does, and
   // any archive is rewritten from our parse again when it is seeded.
-  return new VolumeTarStream(visitor, { output: options.appendManifest ? 'same' : 'none', label });
+  const stream = new VolumeTarStream(visitor, { output: options.appendManifest ? 'same' : 'none', label });
+  stream.entryInProgress = () => entries.inProgress;
+  return stream;
 }
 
 export interface ArchiveVerifierOptions {

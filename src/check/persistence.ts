@@ -96,7 +96,7 @@ async function checkMode(
     probes: [],
     volumes: [],
   };
-  const anonymousBefore = await anonymousVolumesOf(stack.engine, stack.model.project);
+  const anonymousBefore = await anonymousVolumesOf(stack.engine, stack.model.project, declaredIn(stack));
   let restarts: RestartBaseline;
   try {
     await assertStackHealthy(
@@ -147,12 +147,18 @@ function describeVolumeLoss(diff: VolumeDiff): string {
 
 /** down-up leaves the old containers' anonymous volumes behind; they are this run's, so remove them. */
 async function removeDanglingAnonymous(stack: Stack, before: string[]): Promise<void> {
-  const now = new Set(await anonymousVolumesOf(stack.engine, stack.model.project));
+  const now = new Set(await anonymousVolumesOf(stack.engine, stack.model.project, declaredIn(stack)));
   for (const name of before.filter((n) => !now.has(n))) {
     await stack.engine
       .removeVolume(name)
       .catch((error: unknown) => core.debug(`keeping ${name}: ${errorMessage(error)}`));
   }
+}
+
+/** The stack's named and external volumes: never anonymous, whatever their names look like. */
+function declaredIn(stack: Stack): (name: string) => boolean {
+  const names = new Set(stack.model.volumes.map((v) => v.name));
+  return (name) => names.has(name);
 }
 
 function ignoreGlobs(settings: Settings, stack: Stack, volumeName: string): string[] {

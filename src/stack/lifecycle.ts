@@ -244,16 +244,28 @@ function firstLine(text: string): string {
   return lines.find((l) => /error|unhealthy|exited/i.test(l)) ?? lines[lines.length - 1] ?? '';
 }
 
-/** Anonymous volumes mounted by the project's containers: unlabelled volumes with a generated name. */
-export async function anonymousVolumesOf(engine: DockerEngine, project: string): Promise<string[]> {
+/**
+ * Anonymous volumes mounted by the project's containers: unlabelled by compose, named by the engine (64 hex),
+ * and not `known` — the caller says which volumes are someone's (declared in the stack, or there before the
+ * run), since a user's volume can carry such a name too.
+ */
+export async function anonymousVolumesOf(
+  engine: DockerEngine,
+  project: string,
+  known: (name: string) => boolean,
+): Promise<string[]> {
   const names = new Set<string>();
   for (const container of await engine.listContainers([`${COMPOSE_PROJECT_LABEL}=${project}`])) {
     const details = await engine.inspectContainer(container.id);
     for (const mount of details.mounts) {
-      if (mount.type !== 'volume' || !mount.name || !/^[0-9a-f]{64}$/.test(mount.name)) continue;
+      if (mount.type !== 'volume' || !mount.name || !ENGINE_VOLUME_NAME.test(mount.name)) continue;
+      if (known(mount.name)) continue;
       const volume = await engine.inspectVolume(mount.name);
       if (volume && !volume.labels[COMPOSE_PROJECT_LABEL]) names.add(volume.name);
     }
   }
   return [...names];
 }
+
+/** The names the engine gives anonymous volumes; a name of this shape alone proves nothing. */
+const ENGINE_VOLUME_NAME = /^[0-9a-f]{64}$/;

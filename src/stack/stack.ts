@@ -10,7 +10,7 @@ import type { CommandSpec, Settings } from '../inputs.js';
 import type { Report } from '../report/report.js';
 import { serviceContainers } from './lifecycle.js';
 import { stackModelFrom, type StackModel } from './model.js';
-import type { TeardownPlan } from './teardown.js';
+import { volumesBeforeRun, type TeardownPlan } from './teardown.js';
 
 /** The stack a run works on, resolved once from the inputs and `compose config`. */
 export interface Stack {
@@ -102,6 +102,7 @@ export async function teardownPlanFor(stack: Stack, settings: Settings): Promise
     project: stack.compose.spec,
     runId: stack.runId,
     createdVolumes: await volumesToBeCreated(stack.engine, stack.model, settings),
+    volumesBefore: await volumesBeforeRun(stack.engine),
     keepVolumes: settings.keepVolumes,
   };
 }

@@ -12,6 +12,8 @@ export interface TeardownPlan {
   runId: string;
   /** Volumes this run created (seeded, or created by compose's first `up`): the only ones it may remove. */
   createdVolumes: string[];
+  /** The volumes there before the run (see volumesBeforeRun): never removed, whatever their names. */
+  volumesBefore: string[];
   keepVolumes: boolean;
   keepStack?: boolean;
 }
@@ -24,8 +26,9 @@ export interface TeardownResult {
 
 /**
  * Post-step semantics: runs whatever happened before. Removes containers and networks (compose down), the
- * anonymous volumes of the project's containers, this run's helpers, and the volumes this run created
- * unless keep-volumes. Never throws: each failure is collected and reported as a warning.
+ * anonymous volumes of the project's containers that did not exist before the run, this run's helpers,
+ * and the volumes this run created unless keep-volumes. Never throws: each failure is collected and
+ * reported as a warning.
  */
 export async function teardownStack(plan: TeardownPlan, engine: DockerEngine): Promise<TeardownResult> {
   const result: TeardownResult = { removedVolumes: [], keptVolumes: [], problems: [] };
@@ -38,7 +41,13 @@ export async function teardownStack(plan: TeardownPlan, engine: DockerEngine): P
   };
   let anonymous: string[] = [];
   await attempt('listing anonymous volumes', async () => {
-    anonymous = await anonymousVolumesOf(engine, plan.project.projectName);
+    const before = new Set(plan.volumesBefore);
+    const created = new Set(plan.createdVolumes);
+    anonymous = await anonymousVolumesOf(
+      engine,
+      plan.project.projectName,
+      (name) => before.has(volumeMark(name)) || created.has(name),
+    );
   });
   await attempt('removing helper containers', async () => {
     for (const helper of await engine.listContainers([`${RUN_LABEL}=${plan.runId}`])) {
@@ -58,4 +67,19 @@ export async function teardownStack(plan: TeardownPlan, engine: DockerEngine): P
   result.keptVolumes = plan.createdVolumes.filter((v) => !result.removedVolumes.includes(v));
   for (const problem of result.problems) core.warning(`Teardown: ${problem}`);
   return result;
+}
+
+/**
+ * Every volume on the engine now, as marks for TeardownPlan.volumesBefore. The plan travels to post in an
+ * environment variable (at most 128 KiB), and a long-lived runner can hold thousands of dangling volumes, so
+ * a volume is marked by the first 12 characters of its name: a later volume sharing a mark is only kept,
+ * never removed wrongly (for the engine's random 64-hex names that is a 1 in 2^48 chance per volume).
+ */
+export async function volumesBeforeRun(engine: DockerEngine): Promise<string[]> {
+  const marks = new Set((await engine.listVolumes([])).map((v) => volumeMark(v.name)));
+  return [...marks].sort();
+}
+
+function volumeMark(name: string): string {
+  return name.slice(0, 12);
 }

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { commonRoot, copyFileStreamed, errorCode, listFiles, totalBytes } from './files.js';
+import { formatBytes } from '../archive/volume-tar.js';
+import { commonRoot, copyFileStreamed, errorCode, freeBytes, listFiles, totalBytes } from './files.js';
 import type { ArchiveStore, StoredArchives } from './types.js';
 
 /** `path:DIR`: a local directory (a self-hosted runner's disk, or the CLI). Files are copied, streamed. */
@@ -20,12 +21,13 @@ export class DirectoryStore implements ArchiveStore {
     if (files.length === 0) throw new Error(`Nothing to store in ${this.description}.`);
     const bytes = await totalBytes(files); // a missing source fails here: our bug, not the user's
     await this.ensureWritable();
+    const free = await freeBytes(this.dir);
     const root = commonRoot(files);
     const relatives = files.map((file) => path.relative(root, path.resolve(file)));
     for (const [index, relative] of relatives.entries()) {
       await copyFileStreamed(files[index] as string, path.join(this.dir, relative)).catch(
         (error: unknown) => {
-          throw this.unwritable(error);
+          throw this.unwritable(error, { bytes, free });
         },
       );
     }
@@ -65,11 +67,16 @@ export class DirectoryStore implements ArchiveStore {
     }
   }
 
-  private unwritable(error: unknown): Error {
+  /** `space`: what the files need and what was free, said when the device is full. */
+  private unwritable(error: unknown, space?: { bytes: number; free: number | undefined }): Error {
     const code = errorCode(error);
     const hint = code ? HINTS[code] : undefined;
     if (!hint) return error instanceof Error ? error : new Error(String(error));
-    return new UserError(`Cannot write archives to directory ${this.dir} (${code}): ${hint}`, {
+    const needed =
+      code === 'ENOSPC' && space
+        ? `; the archives need ${formatBytes(space.bytes)}${space.free === undefined ? '' : `, ${formatBytes(space.free)} were free`}`
+        : '';
+    return new UserError(`Cannot write archives to directory ${this.dir} (${code}${needed}): ${hint}`, {
       cause: error,
     });
   }

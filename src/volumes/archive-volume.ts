@@ -1,7 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { constants } from 'node:fs';
-import { access, rename, rm, stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptor } from '../archive/encryption.js';
 import {
@@ -11,13 +12,14 @@ import {
   type ArchiveFormat,
 } from '../archive/format.js';
 import type { VolumeManifest } from '../archive/manifest.js';
-import { createManifestAppender } from '../archive/volume-tar.js';
-import type { DockerEngine } from '../docker/engine.js';
+import { createVolumeScanner, type VolumeTarStream } from '../archive/volume-scanner.js';
+import { createManifestAppender, formatBytes } from '../archive/volume-tar.js';
+import type { DockerEngine, HelperContainer } from '../docker/engine.js';
+import { errorCode, freeBytes, writeFileAtomically } from '../stores/files.js';
 import type { ProgressReporter } from '../report/progress.js';
-import { UserError } from '../errors.js';
+import { UserError, errorMessage } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
 import { withQuiescedVolume } from './consistency.js';
-import { fingerprintVolume } from './fingerprint.js';
 import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper, type HelperOptions } from './helper.js';
 
 export interface ArchiveOptions {
@@ -46,7 +48,7 @@ export interface ArchiveResult {
 
 /**
  * Volume → archive file, streamed: engine tar, passed through unchanged (sha256 per file, manifest appended) →
- * compressor → a temp file renamed into place only when complete.
+ * compressor → a temp file of this run's own, renamed into place only when complete.
  */
 export async function archiveVolume(
   volume: string,
@@ -55,32 +57,21 @@ export async function archiveVolume(
 ): Promise<ArchiveResult> {
   const format = options.format ?? formatFromFileName(dest);
   await assertWritableDir(path.dirname(dest));
-  const partial = `${dest}.partial`;
   const helper = { engine: options.engine, image: options.helperImage, runId: options.runId, readOnly: true };
-  try {
+  return writeFileAtomically(dest, async (partial) => {
+    const free = await freeBytes(path.dirname(dest));
     const manifest = await withQuiescedVolume(
       options.engine,
       volume,
       options.consistency,
       options.signal,
       () =>
-        withVolumeHelper(volume, helper, async (container) => {
-          const appender = createManifestAppender({ root: ARCHIVE_ROOT, volumeName: volume });
-          const stopProgress = options.progress?.(`archive ${volume}`, appender);
-          const toFile = options.key
-            ? [createCompressor(format), createEncryptor(options.key), createWriteStream(partial)]
-            : [createFileCompressor(format, partial)];
-          const streams = [await container.getArchive(HELPER_MOUNT), appender, ...toFile];
-          await pipeline(streams, { signal: options.signal }).then(
-            () => stopProgress?.(true),
-            (error: unknown) => {
-              stopProgress?.(false);
-              throw error;
-            },
-          );
-          return appender.manifest;
-        }),
-    );
+        withVolumeHelper(volume, helper, (container) =>
+          streamArchive(container, volume, partial, format, options),
+        ),
+    ).catch(async (error: unknown) => {
+      throw isNoSpace(error) ? await noSpaceError(dest, partial, free, error) : error;
+    });
     const changedWhileReading =
       options.consistency === 'live' ? await changedSince(volume, manifest, helper) : [];
     options.signal?.throwIfAborted(); // an interrupted archive keeps nothing, even a complete one
@@ -88,12 +79,76 @@ export async function archiveVolume(
     if (size === 0) {
       throw new UserError(`Archive of volume ${volume} came out empty (0 bytes): ${dest} was not kept.`);
     }
-    await rename(partial, dest);
     return { volume, file: dest, format, bytes: size, manifest, changedWhileReading };
-  } catch (error) {
-    await rm(partial, { force: true });
-    throw error;
-  }
+  });
+}
+
+/** The one place archive bytes flow: the helper's tar → manifest appender → compressor (→ encryptor) → file. */
+async function streamArchive(
+  container: HelperContainer,
+  volume: string,
+  file: string,
+  format: ArchiveFormat,
+  options: ArchiveOptions,
+): Promise<VolumeManifest> {
+  const appender = createManifestAppender({ root: ARCHIVE_ROOT, volumeName: volume });
+  const stopProgress = options.progress?.(`archive ${volume}`, appender);
+  const toFile = options.key
+    ? [createCompressor(format), createEncryptor(options.key), createWriteStream(file)]
+    : [createFileCompressor(format, file)];
+  await pipeline([await container.getArchive(HELPER_MOUNT), appender, ...toFile], {
+    signal: options.signal,
+  }).then(
+    () => stopProgress?.(true),
+    (error: unknown) => {
+      stopProgress?.(false);
+      throw options.consistency === 'live' ? changedWhileRead(volume, appender, error) : error;
+    },
+  );
+  return appender.manifest;
+}
+
+/**
+ * A file that shrinks while the engine reads it ends the engine's tar in the middle of its entry (checked:
+ * a file truncated in a loop under a live archive): under `live` that is the volume changing, not a
+ * damaged stream, so say so and name the file.
+ */
+function changedWhileRead(volume: string, appender: VolumeTarStream, error: unknown): unknown {
+  const file = fileCutShort(appender, error);
+  if (file === undefined) return error;
+  return new UserError(
+    `Archive of volume ${volume} failed: ${file} changed while it was read (archive-consistency: live); use archive-consistency: stop (the default) for a consistent copy.`,
+    { cause: error },
+  );
+}
+
+/** The file the engine's tar stream broke off in, when that is why `error` happened. */
+function fileCutShort(stream: VolumeTarStream, error: unknown): string | undefined {
+  const file = stream.entryInProgress();
+  return file !== undefined && /ends in the middle of an entry/.test(errorMessage(error)) ? file : undefined;
+}
+
+/** ENOSPC from Node's file stream, or zstd's own words when it writes the file itself. */
+function isNoSpace(error: unknown): boolean {
+  return errorCode(error) === 'ENOSPC' || /No space left on device/.test(errorMessage(error));
+}
+
+async function noSpaceError(
+  dest: string,
+  partial: string,
+  free: number | undefined,
+  cause: unknown,
+): Promise<UserError> {
+  const written = await stat(partial).then(
+    (s) => s.size,
+    () => undefined,
+  );
+  const filled = written === undefined ? '' : `: it filled after ${formatBytes(written)} were written`;
+  const had = free === undefined ? '' : ` (the file system had ${formatBytes(free)} free)`;
+  return new UserError(
+    `No space left on the device for ${dest}${filled}${had}; free space there or archive to another directory.`,
+    { cause },
+  );
 }
 
 /** Checked before containers are stopped, so a typo in the destination costs nothing. */
@@ -113,7 +168,8 @@ async function changedSince(
   archived: VolumeManifest,
   helper: HelperOptions,
 ): Promise<string[]> {
-  const now = await fingerprintVolume(volume, helper);
+  const now = await readAgain(volume, helper);
+  if (typeof now === 'string') return [now];
   const before = new Map(archived.entries.map((e) => [e.path, e]));
   return now.entries
     .filter((e) => {
@@ -125,4 +181,20 @@ async function changedSince(
       );
     })
     .map((e) => e.path);
+}
+
+/** The volume's manifest now; or, when a file changed under this read too, that file's path. */
+async function readAgain(volume: string, helper: HelperOptions): Promise<VolumeManifest | string> {
+  return withVolumeHelper(volume, helper, async (container) => {
+    const scanner = createVolumeScanner({ root: ARCHIVE_ROOT, volumeName: volume, appendManifest: false });
+    const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+    try {
+      await pipeline(await container.getArchive(HELPER_MOUNT), scanner, discard);
+      return await scanner.manifest;
+    } catch (error) {
+      const file = fileCutShort(scanner, error);
+      if (file === undefined) throw error;
+      return file;
+    }
+  });
 }

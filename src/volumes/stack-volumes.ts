@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createEncryptor, ENCRYPTED_EXTENSION } from '../archive/encryption.js';
 import { createWriteStream } from 'node:fs';
@@ -170,7 +170,11 @@ export function archiveTargets(settings: Settings, ctx: RunnerContext): string[]
   });
 }
 
-/** Archives every named volume (one `<key>.<ext>` each) plus report.json, and stores them as one unit. */
+/**
+ * Archives every named volume (one `<key>.<ext>` each) plus report.json into a temp folder of this run's
+ * own, and stores them as one unit; the folder is removed once they are stored (or when anything fails).
+ * The outcomes name each file as stored (`<key>.<ext>`), since the temp copy is gone.
+ */
 export async function archiveStackVolumes(
   settings: Settings,
   ctx: RunnerContext,
@@ -179,9 +183,34 @@ export async function archiveStackVolumes(
   report: Report,
   signal?: AbortSignal,
 ): Promise<ArchiveOutcome[]> {
+  const dir = await mkdtemp(path.join(ctx.tempDir, `compose-persist-${stack.model.project}-`));
+  try {
+    const outcomes = await archiveInto(dir, settings, stack, report, signal);
+    const asStored = outcomes.map((o) => ({ ...o, file: path.basename(o.file) }));
+    const reportFile = await writeReportFile(dir, { ...report, archives: asStored }, settings.encryptKey);
+    const locations: string[] = [];
+    for (const target of targets) {
+      signal?.throwIfAborted();
+      const store = await createStore(target, storeOptions(settings, ctx, false));
+      const stored = await core.group(`Store archives in ${store.description}`, () =>
+        store.put([...outcomes.map((o) => o.file), reportFile]),
+      );
+      locations.push(stored.location);
+    }
+    return asStored.map((o) => ({ ...o, store: locations.join(', ') }));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function archiveInto(
+  dir: string,
+  settings: Settings,
+  stack: StackVolumes,
+  report: Report,
+  signal: AbortSignal | undefined,
+): Promise<ArchiveOutcome[]> {
   const format: ArchiveFormat = settings.archiveFormat === 'auto' ? defaultFormat() : settings.archiveFormat;
-  const dir = path.join(ctx.tempDir, `compose-persist-${stack.model.project}`);
-  await mkdir(dir, { recursive: true });
   const outcomes: ArchiveOutcome[] = [];
   for (const volume of stack.model.volumes) {
     signal?.throwIfAborted();
@@ -203,17 +232,7 @@ export async function archiveStackVolumes(
     }
     outcomes.push({ volume: volume.name, file, format, bytes: result.bytes, digest: result.manifest.digest });
   }
-  const reportFile = await writeReportFile(dir, { ...report, archives: outcomes }, settings.encryptKey);
-  const locations: string[] = [];
-  for (const target of targets) {
-    signal?.throwIfAborted();
-    const store = await createStore(target, storeOptions(settings, ctx, false));
-    const stored = await core.group(`Store archives in ${store.description}`, () =>
-      store.put([...outcomes.map((o) => o.file), reportFile]),
-    );
-    locations.push(stored.location);
-  }
-  return outcomes.map((o) => ({ ...o, store: locations.join(', ') }));
+  return outcomes;
 }
 
 /** report.json beside the archives; encrypted too when a key is set (probe outputs can hold data). */
