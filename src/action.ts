@@ -8,7 +8,8 @@ import { DockerEngine, engineLostError } from './docker/engine.js';
 import { UserError, errorMessage } from './errors.js';
 import { readSettings } from './inputs.js';
 import { runPipeline, type PipelineMode } from './pipeline.js';
-import type { Report } from './report/report.js';
+import type { Report } from './report/schema.js';
+import { actionsLog } from './log.js';
 import { renderSummary } from './report/summary.js';
 import { teardownStack, type TeardownPlan } from './stack/teardown.js';
 
@@ -40,6 +41,7 @@ async function runStep(mode: PipelineMode): Promise<void> {
       settings,
       ctx,
       { saveTeardown: (plan) => core.saveState(State.Teardown, JSON.stringify(plan)) },
+      { engine: new DockerEngine(), log: actionsLog },
       mode,
     );
     await publishReport(report, ctx.tempDir);

@@ -1,22 +1,21 @@
 import { Inputs } from './constants.js';
 import { UserError } from './errors.js';
 
-export const RESTART_MODES = ['restart', 'stop-start', 'kill', 'recreate', 'down-up'] as const;
-export type RestartMode = (typeof RESTART_MODES)[number];
-export const CHECK_FILES_POLICIES = ['no-loss', 'exact', 'off'] as const;
-export type CheckFilesPolicy = (typeof CHECK_FILES_POLICIES)[number];
-export const LAYER_AUDIT_MODES = ['warn', 'fail', 'off'] as const;
-export type LayerAuditMode = (typeof LAYER_AUDIT_MODES)[number];
-export const CONSISTENCY_MODES = ['stop', 'pause', 'live'] as const;
-export type ArchiveConsistency = (typeof CONSISTENCY_MODES)[number];
-export const ARCHIVE_FORMATS = ['auto', 'tar', 'tar.gz', 'tar.zst'] as const;
-export const PULL_POLICIES = ['always', 'missing', 'never', 'build'] as const;
+import {
+  ARCHIVE_FORMATS,
+  CHECK_FILES_POLICIES,
+  CONSISTENCY_MODES,
+  LAYER_AUDIT_MODES,
+  PULL_POLICIES,
+  RESTART_MODES,
+  type ArchiveConsistency,
+  type CheckFilesPolicy,
+  type CommandSpec,
+  type LayerAuditMode,
+  type RestartMode,
+} from './types/domain.js';
 
-/** A command run on the runner (`host`) or inside a service's container. */
-export interface CommandSpec {
-  target: 'host' | { service: string };
-  command: string;
-}
+export * from './types/domain.js';
 
 export interface SeedSpec {
   /** The compose volume key (or a full volume name). */

@@ -1,44 +1,78 @@
 import { describe, expect, it } from 'vitest';
 import { createProgressReporter } from '../../src/report/progress.js';
-import { emptyReport, fail } from '../../src/report/report.js';
+import { buildReport } from '../../src/report/build.js';
+import type { StackModel } from '../../src/stack/model.js';
 import { renderSummary } from '../../src/report/summary.js';
 import { renderTerminalSummary } from '../../src/report/terminal.js';
 
+const model: StackModel = {
+  project: 'shop',
+  services: ['app', 'db'],
+  images: {},
+  volumes: [
+    {
+      key: 'pgdata',
+      name: 'shop_pgdata',
+      external: false,
+      mounts: [{ service: 'db', target: '/var/lib/postgresql/data', readOnly: false }],
+    },
+  ],
+  binds: [],
+  tmpfs: [],
+  anonymous: [],
+};
+
+/** A run whose re-creation lost a probe's answer and a file: the report as the pipeline builds it. */
 function failedReport() {
-  const report = emptyReport('shop');
-  report.stack.volumes = [
-    { key: 'pgdata', name: 'shop_pgdata', external: false, mounts: ['db:/var/lib/postgresql/data'] },
-  ];
-  report.modes = [
-    {
-      mode: 'restart',
-      effect: 'same container',
-      passed: true,
-      probes: [{ probe: 'db: count', before: '3', after: '3', same: true }],
-      volumes: [],
-    },
-    {
-      mode: 'recreate',
-      effect: 'new container',
-      passed: false,
-      probes: [
-        { probe: 'app: cat /data|x', before: 'order-17', after: '(exit 1) cat: no such file', same: false },
-      ],
-      volumes: [
-        {
-          volume: 'shop_pgdata',
-          policy: 'no-loss',
-          ok: false,
-          added: [],
-          removed: ['base/1/2'],
-          changed: [],
-        },
-      ],
-    },
-  ];
-  report.layer = [{ service: 'app', path: '/appdata/orders.txt', kind: 'added' }];
-  fail(report, 'Data did not survive recreate: probe "app: cat /data|x" changed');
-  return report;
+  return buildReport({
+    project: 'shop',
+    model,
+    timings: {},
+    startedAt: new Date().toISOString(),
+    complete: true,
+    outcomes: [
+      { phase: 'up', anonymous: [] },
+      {
+        phase: 'layer-audit',
+        audit: { mode: 'warn', findings: [{ service: 'app', path: '/appdata/orders.txt', kind: 'added' }] },
+      },
+      {
+        phase: 'restarts',
+        brokenProbes: [],
+        notices: [],
+        modes: [
+          {
+            mode: 'restart',
+            effect: 'same container',
+            probes: [{ probe: 'db: count', before: '3', after: '3', same: true }],
+            volumes: [],
+          },
+          {
+            mode: 'recreate',
+            effect: 'new container',
+            probes: [
+              {
+                probe: 'app: cat /data|x',
+                before: 'order-17',
+                after: '(exit 1) cat: no such file',
+                same: false,
+              },
+            ],
+            volumes: [
+              {
+                volume: 'shop_pgdata',
+                policy: 'no-loss',
+                ok: false,
+                added: [],
+                removed: ['base/1/2'],
+                changed: [],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
 }
 
 describe('renderTerminalSummary', () => {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Compose } from '../docker/compose.js';
 import { lastLines } from '../docker/exec.js';
-import type { CommandSpec } from '../inputs.js';
+import type { CommandSpec } from '../types/domain.js';
 
 export interface CommandResult {
   where: string;

@@ -1,23 +1,15 @@
 import { diffManifests, type VolumeManifest } from '../archive/manifest.js';
 import type { Compose } from '../docker/compose.js';
-import type { CheckFilesPolicy, CommandSpec } from '../inputs.js';
 import type { NamedVolume } from '../stack/model.js';
-import type { ProbeComparison } from '../report/report.js';
+import type { CheckFilesPolicy, CommandSpec } from '../types/domain.js';
+import type { ProbeComparison, VolumeDiff } from '../types/outcomes.js';
 import { runCommandSpec, type CommandResult } from './commands.js';
+import { compareProbe } from './verdict.js';
 
 /** What was observed at one moment: each probe's output and each named volume's manifest. */
 export interface Evidence {
   probes: { probe: string; result: CommandResult }[];
   volumes: Map<string, VolumeManifest>;
-}
-
-export interface VolumeDiff {
-  volume: string;
-  policy: CheckFilesPolicy;
-  ok: boolean;
-  added: string[];
-  removed: string[];
-  changed: { path: string; fields: string[] }[];
 }
 
 export interface EvidenceSources {
@@ -50,25 +42,9 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
   return { probes, volumes };
 }
 
-/** A probe passes when it succeeded both times and printed the same thing (trailing space ignored). */
+/** Each probe's output after, against its output before (the rule is the verdict's). */
 export function compareProbes(before: Evidence, after: Evidence): ProbeComparison[] {
-  return before.probes.map(({ probe, result }, i) => {
-    const later = after.probes[i]?.result;
-    const beforeText = probeText(result);
-    const afterText = later ? probeText(later) : '(not run)';
-    return {
-      probe,
-      before: beforeText,
-      after: afterText,
-      same: beforeText === afterText && result.exitCode === 0,
-    };
-  });
-}
-
-function probeText(result: CommandResult): string {
-  const out = result.stdout.trimEnd();
-  if (result.timedOut) return `(timed out) ${out}`;
-  return result.exitCode === 0 ? out : `(exit ${result.exitCode}) ${result.stderr.trim() || out}`;
+  return before.probes.map(({ probe, result }, i) => compareProbe(probe, result, after.probes[i]?.result));
 }
 
 export function compareVolumes(

@@ -1,13 +1,9 @@
 import type { DockerEngine } from '../docker/engine.js';
 import { matchesAny } from '../glob.js';
 import type { ServiceContainer } from '../stack/lifecycle.js';
+import type { LayerFinding } from '../types/outcomes.js';
 
-/** A file written to a container's writable layer: it would be lost when the container is re-created. */
-export interface LayerFinding {
-  service: string;
-  path: string;
-  kind: 'modified' | 'added' | 'deleted';
-}
+export type { LayerFinding };
 
 /**
  * Paths that are written at run time by nearly every image and are not application data. Documented in the

@@ -1,6 +1,6 @@
 import type { Compose } from '../docker/compose.js';
 import type { DockerEngine } from '../docker/engine.js';
-import type { RestartMode } from '../inputs.js';
+import type { RestartMode } from '../types/domain.js';
 import { upAndWait, type RestartBaseline } from '../stack/lifecycle.js';
 
 /** What each mode does to a container, as the report explains it. */

@@ -13,6 +13,7 @@ import { Inputs } from '../constants.js';
 import { readRunnerContext } from '../context.js';
 import { DockerEngine, engineLostError } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
+import { actionsLog } from '../log.js';
 import { runPipeline } from '../pipeline.js';
 import { renderTerminalSummary } from '../report/terminal.js';
 import { teardownStack, type TeardownPlan } from '../stack/teardown.js';
@@ -235,7 +236,12 @@ async function checkCommand(args: ParsedArgs, out: (text: string) => void): Prom
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const report = await runPipeline(settings, ctx, { saveTeardown: (p) => (plan = p) });
+    const report = await runPipeline(
+      settings,
+      ctx,
+      { saveTeardown: (p) => (plan = p) },
+      { engine: new DockerEngine(), log: actionsLog },
+    );
     const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
     out(
       args.switches.has('json')

@@ -1,4 +1,4 @@
-import type { Report } from './report.js';
+import type { Report } from './schema.js';
 
 const MAX_LIST = 50;
 

@@ -1,4 +1,4 @@
-import type { Report } from './report.js';
+import type { Report } from './schema.js';
 
 /** The check's verdict for a terminal: one line per finding, coloured when the terminal allows it. */
 export function renderTerminalSummary(report: Report, color: boolean): string {

@@ -7,6 +7,9 @@ import type { Compose, UpOptions } from '../docker/compose.js';
 import type { ContainerDetails, DockerEngine } from '../docker/engine.js';
 import { ToolError } from '../docker/exec.js';
 import { UserError } from '../errors.js';
+import type { ServiceLogTail } from '../types/outcomes.js';
+
+export type { ServiceLogTail };
 
 /** The stack did not come up (or back) healthy; carries the failing services' last log lines. */
 export class StackError extends UserError {
@@ -16,13 +19,6 @@ export class StackError extends UserError {
   ) {
     super(message);
   }
-}
-
-export interface ServiceLogTail {
-  service: string;
-  container: string;
-  state: string;
-  tail: string;
 }
 
 export interface ServiceContainer {

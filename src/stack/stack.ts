@@ -3,10 +3,9 @@ import * as path from 'node:path';
 import { Inputs } from '../constants.js';
 import { resolveIn, toProjectName, type RunnerContext } from '../context.js';
 import { Compose, detectComposeCli, type ComposeCli, type ComposeProjectSpec } from '../docker/compose.js';
-import { DockerEngine } from '../docker/engine.js';
+import type { DockerEngine } from '../docker/engine.js';
 import { UserError } from '../errors.js';
 import type { Settings } from '../inputs.js';
-import type { Report } from '../report/report.js';
 import { serviceContainers } from './lifecycle.js';
 import { stackModelFrom, type StackModel } from './model.js';
 import type { TeardownPlan } from './teardown.js';
@@ -27,9 +26,9 @@ export interface Stack {
 export async function openStack(
   settings: Settings,
   ctx: RunnerContext,
+  engine: DockerEngine,
   generateProject: boolean,
 ): Promise<Stack> {
-  const engine = new DockerEngine();
   await engine.ping();
   const files = settings.composeFiles.map((f) => resolveIn(ctx.workspace, f));
   const missing = files.filter((f) => !existsSync(f));
@@ -91,43 +90,6 @@ async function volumesToBeCreated(
     if (!exists) created.push(volume.name);
   }
   return created;
-}
-
-export function upOptions(settings: Settings) {
-  return {
-    services: settings.services,
-    waitTimeoutSeconds: settings.waitTimeoutSeconds,
-    pull: settings.pull,
-  };
-}
-
-export function describeStack(report: Report, model: StackModel): void {
-  report.stack.volumes = model.volumes.map((v) => ({
-    key: v.key,
-    name: v.name,
-    external: v.external,
-    mounts: v.mounts.map((m) => `${m.service}:${m.target}`),
-  }));
-  report.stack.binds = model.binds.map((b) => `${b.service}:${b.target} (bind ${b.source})`);
-  report.stack.tmpfs = model.tmpfs.map((t) => `${t.service}:${t.target} (tmpfs: not persisted by design)`);
-  report.stack.anonymous = model.anonymous.map((a) => `${a.service}:${a.target}`);
-}
-
-/** Image VOLUMEs with no named volume over them: their data is lost on down-up. */
-export async function recordAnonymousVolumes(report: Report, stack: Stack): Promise<void> {
-  const named = new Set(stack.model.volumes.map((v) => v.name));
-  for (const { service, details } of await serviceContainers(stack.engine, stack.model.project)) {
-    for (const mount of details.mounts) {
-      if (mount.type !== 'volume' || !mount.name || named.has(mount.name)) continue;
-      const where = `${service}:${mount.destination}`;
-      if (!report.stack.anonymous.includes(where)) report.stack.anonymous.push(where);
-    }
-  }
-  for (const where of report.stack.anonymous) {
-    report.warnings.push(
-      `Anonymous volume at ${where}: its data is lost on down-up (map a named volume there).`,
-    );
-  }
 }
 
 /** COMPOSE_PROJECT_NAME, COMPOSE_FILE and `<SERVICE>_PORT_<target>` = published host port. */

@@ -1,0 +1,164 @@
+import { describeCommand } from '../check/commands.js';
+import {
+  compareProbes,
+  compareVolumes,
+  gatherEvidence,
+  type Evidence,
+  type EvidenceSources,
+} from '../check/evidence.js';
+import { performRestart, RESTART_MODE_EFFECTS } from '../check/restarts.js';
+import { errorMessage } from '../errors.js';
+import type { RestartMode, Settings } from '../inputs.js';
+import type { Log } from '../log.js';
+import {
+  anonymousVolumesOf,
+  assertStackHealthy,
+  StackError,
+  type RestartBaseline,
+} from '../stack/lifecycle.js';
+import type { Stack } from '../stack/stack.js';
+import type { ModeEvidence, PhaseOutcome, ServiceLogTail, VolumeState } from '../types/outcomes.js';
+import { fingerprintVolume } from '../volumes/fingerprint.js';
+import { helperImageForVolume } from '../volumes/helper-image.js';
+import { keepingPartial, runningStack, type Phase, type RunningStack } from './phase.js';
+
+export type RestartSettings = Pick<
+  Settings,
+  'probes' | 'checkFiles' | 'restartModes' | 'services' | 'waitTimeoutSeconds' | 'ignore' | 'helperImage'
+>;
+
+/** Probes get this long each. */
+const PROBE_TIMEOUT_MS = 120_000;
+
+type RestartsOutcome = Extract<PhaseOutcome, { phase: 'restarts' }>;
+
+/** Evidence before, then each restart mode followed by evidence again, compared with the evidence before it. */
+export const restartsPhase: Phase = {
+  name: 'restarts',
+  timing: 'check',
+  run: (input) => checkRestarts(input.settings, runningStack(input), input.log),
+};
+
+export async function checkRestarts(
+  settings: RestartSettings,
+  stack: RunningStack,
+  log: Log,
+): Promise<RestartsOutcome> {
+  const sources: EvidenceSources = {
+    compose: stack.compose,
+    probes: settings.probes,
+    probeEnv: await stack.commandEnv(),
+    probeTimeoutMs: PROBE_TIMEOUT_MS,
+    volumes: stack.model.volumes,
+    fingerprint:
+      settings.checkFiles === 'off'
+        ? undefined
+        : async (v) =>
+            fingerprintVolume(v.name, {
+              engine: stack.engine,
+              image: await helperImageForVolume(stack.engine, stack.model, v, settings.helperImage),
+              runId: stack.runId,
+            }),
+  };
+  const outcome: RestartsOutcome = { phase: 'restarts', brokenProbes: [], modes: [], notices: [] };
+  const notice = (message: string) => void outcome.notices.push(message);
+  // A crash loop since the stack came up (restart policy) fails here, before any evidence is trusted.
+  let restarts = await assertStackHealthy(
+    stack.engine,
+    stack.model.project,
+    'before the restarts',
+    settings.services,
+    stack.baseline,
+    notice,
+  );
+  return keepingPartial(outcome, async () => {
+    let before = await log.group('Evidence before restarts', () => gatherEvidence(sources));
+    outcome.brokenProbes = before.probes
+      .filter((p) => p.result.exitCode !== 0)
+      .map((p) => describeCommand(p.result));
+    if (outcome.brokenProbes.length) return { ...outcome, finalVolumes: volumeStates(before) };
+    for (const mode of settings.restartModes) {
+      const checked = await log.group(`Restart: ${mode}`, () =>
+        checkMode(mode, before, sources, settings, stack, restarts, notice, log),
+      );
+      outcome.modes.push(checked.evidence);
+      if (checked.serviceLogs) outcome.serviceLogs = checked.serviceLogs;
+      if (!checked.after || !checked.restarts) return outcome;
+      before = checked.after;
+      restarts = checked.restarts;
+    }
+    return { ...outcome, finalVolumes: volumeStates(before) };
+  });
+}
+
+interface CheckedMode {
+  evidence: ModeEvidence;
+  after?: Evidence;
+  restarts?: RestartBaseline;
+  serviceLogs?: ServiceLogTail[];
+}
+
+async function checkMode(
+  mode: RestartMode,
+  before: Evidence,
+  sources: EvidenceSources,
+  settings: RestartSettings,
+  stack: Stack,
+  baseline: RestartBaseline,
+  notice: (message: string) => void,
+  log: Log,
+): Promise<CheckedMode> {
+  const evidence: ModeEvidence = { mode, effect: RESTART_MODE_EFFECTS[mode], probes: [], volumes: [] };
+  const anonymousBefore = await anonymousVolumesOf(stack.engine, stack.model.project);
+  let restarts: RestartBaseline;
+  try {
+    await assertStackHealthy(
+      stack.engine,
+      stack.model.project,
+      `before ${mode}`,
+      settings.services,
+      baseline,
+      notice,
+    );
+    restarts = await performRestart(mode, stack.compose, stack.engine, {
+      services: settings.services,
+      waitTimeoutSeconds: settings.waitTimeoutSeconds,
+    });
+  } catch (error) {
+    if (!(error instanceof StackError)) throw error;
+    evidence.error = error.message;
+    return { evidence, serviceLogs: error.serviceLogs };
+  } finally {
+    await removeDanglingAnonymous(stack, anonymousBefore, log);
+  }
+  const after = await gatherEvidence(sources);
+  evidence.probes = compareProbes(before, after);
+  evidence.volumes = compareVolumes(before, after, settings.checkFiles, (volume) =>
+    ignoreGlobs(settings, stack, volume),
+  );
+  return { evidence, after, restarts };
+}
+
+function volumeStates(evidence: Evidence): Record<string, VolumeState> {
+  const states: Record<string, VolumeState> = {};
+  for (const [name, m] of evidence.volumes)
+    states[name] = { digest: m.digest, bytes: m.bytes, files: m.files };
+  return states;
+}
+
+/** down-up leaves the old containers' anonymous volumes behind; they are this run's, so remove them. */
+async function removeDanglingAnonymous(stack: Stack, before: string[], log: Log): Promise<void> {
+  const now = new Set(await anonymousVolumesOf(stack.engine, stack.model.project));
+  for (const name of before.filter((n) => !now.has(n))) {
+    await stack.engine
+      .removeVolume(name)
+      .catch((error: unknown) => log.debug(`keeping ${name}: ${errorMessage(error)}`));
+  }
+}
+
+function ignoreGlobs(settings: RestartSettings, stack: Stack, volumeName: string): string[] {
+  const volume = stack.model.volumes.find((v) => v.name === volumeName);
+  return settings.ignore
+    .filter((i) => i.volume === '*' || i.volume === volumeName || i.volume === volume?.key)
+    .map((i) => i.glob);
+}
