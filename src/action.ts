@@ -4,8 +4,9 @@ import * as path from 'node:path';
 import { Inputs, Outputs, State } from './constants.js';
 import { stopRunningCommands } from './check/commands.js';
 import { readRunnerContext } from './context.js';
-import { DockerEngine, engineLostError } from './docker/engine.js';
-import { UserError, errorMessage } from './errors.js';
+import { describeError } from './boundary.js';
+import { DockerEngine } from './docker/engine.js';
+import { errorMessage } from './errors.js';
 import { readSettings } from './inputs.js';
 import { runPipeline, type PipelineMode } from './pipeline.js';
 import type { Report } from './report/schema.js';
@@ -79,7 +80,7 @@ async function publishReport(report: Report, tempDir: string): Promise<void> {
 }
 
 function reportError(thrown: unknown): void {
-  const error = engineLostError(thrown) ?? thrown;
-  if (!(error instanceof UserError)) core.debug(error instanceof Error ? (error.stack ?? '') : String(error));
-  core.setFailed(errorMessage(error));
+  const { message, stack } = describeError(thrown);
+  if (stack) core.debug(stack);
+  core.setFailed(message);
 }

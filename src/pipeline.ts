@@ -1,7 +1,6 @@
 import type { RunnerContext } from './context.js';
 import { stopsTheRun } from './check/verdict.js';
-import { engineLostError } from './docker/engine.js';
-import { UserError, errorMessage } from './errors.js';
+import { describeError } from './boundary.js';
 import type { Settings } from './inputs.js';
 import type { Log } from './log.js';
 import { PhaseInterrupted, type Phase, type PhaseInput, type StartPhase } from './phases/phase.js';
@@ -13,7 +12,7 @@ import { StackError } from './stack/lifecycle.js';
 import { openStack, teardownPlanFor, type Stack } from './stack/stack.js';
 import type { TeardownPlan } from './stack/teardown.js';
 import type { PhaseOutcome, RunError } from './types/outcomes.js';
-import type { DockerEngine } from './docker/engine.js';
+import type { Engine } from './docker/engine.js';
 
 export interface PipelineHooks {
   /** Called before anything is created, so post can tear down whatever happens next. */
@@ -23,7 +22,7 @@ export interface PipelineHooks {
 export type PipelineMode = EntryMode;
 
 export interface PipelineDeps {
-  engine: DockerEngine;
+  engine: Engine;
   log: Log;
 }
 
@@ -90,12 +89,9 @@ async function runPhase(phase: Phase | StartPhase, input: PhaseInput): Promise<P
 
 /** Once the report exists every error lands in it, so outputs and the summary tell what happened. */
 function runError(thrown: unknown, log: Log): RunError {
-  const error = engineLostError(thrown) ?? thrown;
-  if (!(error instanceof UserError)) log.debug(error instanceof Error ? (error.stack ?? '') : String(error));
-  return {
-    message: errorMessage(error),
-    ...(error instanceof StackError ? { serviceLogs: error.serviceLogs } : {}),
-  };
+  const { error, message, stack } = describeError(thrown);
+  if (stack) log.debug(stack);
+  return { message, ...(error instanceof StackError ? { serviceLogs: error.serviceLogs } : {}) };
 }
 
 /** Runs a phase and records how long it took (report.timings, milliseconds). */

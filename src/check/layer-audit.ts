@@ -1,4 +1,4 @@
-import type { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import { matchesAny } from '../glob.js';
 import type { ServiceContainer } from '../stack/lifecycle.js';
 import type { LayerFinding } from '../types/outcomes.js';
@@ -31,7 +31,7 @@ export const DEFAULT_LAYER_IGNORE = [
 
 /** Lists what each container wrote outside volumes and bind mounts, minus noise and the ignore globs. */
 export async function auditWritableLayers(
-  engine: DockerEngine,
+  engine: Engine,
   containers: ServiceContainer[],
   extraIgnore: string[],
 ): Promise<LayerFinding[]> {

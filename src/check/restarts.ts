@@ -1,5 +1,5 @@
 import type { Compose } from '../docker/compose.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import type { RestartMode } from '../types/domain.js';
 import { upAndWait, type RestartBaseline } from '../stack/lifecycle.js';
 
@@ -24,7 +24,7 @@ export interface RestartOptions {
 export async function performRestart(
   mode: RestartMode,
   compose: Compose,
-  engine: DockerEngine,
+  engine: Engine,
   options: RestartOptions,
 ): Promise<RestartBaseline> {
   const up = { services: options.services, waitTimeoutSeconds: options.waitTimeoutSeconds };

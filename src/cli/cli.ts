@@ -11,7 +11,8 @@ import {
 } from '../inputs.js';
 import { Inputs } from '../constants.js';
 import { readRunnerContext } from '../context.js';
-import { DockerEngine, engineLostError } from '../docker/engine.js';
+import { describeError } from '../boundary.js';
+import { DockerEngine } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
 import { actionsLog } from '../log.js';
 import { runPipeline } from '../pipeline.js';
@@ -107,12 +108,10 @@ export async function runCli(argv: string[]): Promise<number> {
         return await checkCommand(args, writeStdout);
     }
   } catch (thrown) {
-    const error = engineLostError(thrown) ?? thrown;
-    if (error instanceof UsageError) return print(`${error.message}\n\n${usage}`, 2, true);
-    process.stderr.write(`compose-persist ${verb}: ${errorMessage(error)}\n`);
-    if (!(error instanceof UserError) && args.switches.has('verbose') && error instanceof Error) {
-      process.stderr.write(`${error.stack}\n`);
-    }
+    const { error, message, stack } = describeError(thrown);
+    if (error instanceof UsageError) return print(`${message}\n\n${usage}`, 2, true);
+    process.stderr.write(`compose-persist ${verb}: ${message}\n`);
+    if (stack && args.switches.has('verbose')) process.stderr.write(`${stack}\n`);
     return 1;
   }
 }

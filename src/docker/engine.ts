@@ -46,6 +46,12 @@ export interface HelperSpec {
 }
 
 /**
+ * What the rest of the code may ask of the engine: DockerEngine's public methods. Phases and checks take an
+ * Engine, so unit tests hand them a fake; only the entry points construct a DockerEngine.
+ */
+export type Engine = { [Method in keyof DockerEngine]: DockerEngine[Method] };
+
+/**
  * The one client of the Docker Engine API. Honours DOCKER_HOST (unix, tcp, ssh) through docker-modem, so
  * everything that streams volume data also works against a remote engine.
  */

@@ -1,10 +1,6 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import * as path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { COMPOSE_ONEOFF_LABEL, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from '../constants.js';
 import type { Compose, UpOptions } from '../docker/compose.js';
-import type { ContainerDetails, DockerEngine } from '../docker/engine.js';
+import type { ContainerDetails, Engine } from '../docker/engine.js';
 import { ToolError } from '../docker/exec.js';
 import { UserError } from '../errors.js';
 import type { ServiceLogTail } from '../types/outcomes.js';
@@ -27,7 +23,7 @@ export interface ServiceContainer {
 }
 
 /** The project's service containers (one-off `run` containers excluded), inspected. */
-export async function serviceContainers(engine: DockerEngine, project: string): Promise<ServiceContainer[]> {
+export async function serviceContainers(engine: Engine, project: string): Promise<ServiceContainer[]> {
   const list = await engine.listContainers([
     `${COMPOSE_PROJECT_LABEL}=${project}`,
     `${COMPOSE_ONEOFF_LABEL}=False`,
@@ -64,7 +60,7 @@ export type RestartBaseline = Map<string, ContainerMark>;
  */
 export async function upAndWait(
   compose: Compose,
-  engine: DockerEngine,
+  engine: Engine,
   options: UpOptions,
   what: string,
 ): Promise<RestartBaseline> {
@@ -159,7 +155,7 @@ function clockTime(iso: string | undefined): string {
  * the marks now, the baseline for the next look.
  */
 export async function assertStackHealthy(
-  engine: DockerEngine,
+  engine: Engine,
   project: string,
   what: string,
   services: string[] = [],
@@ -191,7 +187,7 @@ export async function assertStackHealthy(
   return marksOf(containers);
 }
 
-async function failWithLogs(engine: DockerEngine, project: string, message: string): Promise<never> {
+async function failWithLogs(engine: Engine, project: string, message: string): Promise<never> {
   const containers = await serviceContainers(engine, project).catch(() => []);
   const unwell = containers.filter((c) => isUnwell(c.details));
   const tails = await Promise.all(
@@ -212,7 +208,7 @@ export function describeState(details: ContainerDetails): string {
   return `running${details.health ? `, ${details.health}` : ''}${restarts}`;
 }
 
-export async function logTail(engine: DockerEngine, containerId: string, lines: number): Promise<string> {
+export async function logTail(engine: Engine, containerId: string, lines: number): Promise<string> {
   try {
     const stream = await engine.logStream(containerId, lines);
     const chunks: Buffer[] = [];
@@ -223,25 +219,13 @@ export async function logTail(engine: DockerEngine, containerId: string, lines: 
   }
 }
 
-/** Streams every service container's full log into DIR/<container>.log (never into memory). */
-export async function saveServiceLogs(engine: DockerEngine, project: string, dir: string): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  const files: string[] = [];
-  for (const c of await serviceContainers(engine, project)) {
-    const file = path.join(dir, `${c.details.name}.log`);
-    await pipeline(await engine.logStream(c.details.id), createWriteStream(file));
-    files.push(file);
-  }
-  return files;
-}
-
 function firstLine(text: string): string {
   const lines = text.trim().split('\n');
   return lines.find((l) => /error|unhealthy|exited/i.test(l)) ?? lines[lines.length - 1] ?? '';
 }
 
 /** Anonymous volumes mounted by the project's containers: unlabelled volumes with a generated name. */
-export async function anonymousVolumesOf(engine: DockerEngine, project: string): Promise<string[]> {
+export async function anonymousVolumesOf(engine: Engine, project: string): Promise<string[]> {
   const names = new Set<string>();
   for (const container of await engine.listContainers([`${COMPOSE_PROJECT_LABEL}=${project}`])) {
     const details = await engine.inspectContainer(container.id);

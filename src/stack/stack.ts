@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Inputs } from '../constants.js';
 import { resolveIn, toProjectName, type RunnerContext } from '../context.js';
 import { Compose, detectComposeCli, type ComposeCli, type ComposeProjectSpec } from '../docker/compose.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import { UserError } from '../errors.js';
 import type { Settings } from '../inputs.js';
 import { serviceContainers } from './lifecycle.js';
@@ -12,7 +12,7 @@ import type { TeardownPlan } from './teardown.js';
 
 /** The stack a run works on, resolved once from the inputs and `compose config`. */
 export interface Stack {
-  engine: DockerEngine;
+  engine: Engine;
   cli: ComposeCli;
   compose: Compose;
   model: StackModel;
@@ -26,7 +26,7 @@ export interface Stack {
 export async function openStack(
   settings: Settings,
   ctx: RunnerContext,
-  engine: DockerEngine,
+  engine: Engine,
   generateProject: boolean,
 ): Promise<Stack> {
   await engine.ping();
@@ -73,11 +73,7 @@ export async function teardownPlanFor(stack: Stack, settings: Settings): Promise
 }
 
 /** Named volumes that do not exist yet: this run creates them, so only these may be removed later. */
-async function volumesToBeCreated(
-  engine: DockerEngine,
-  model: StackModel,
-  settings: Settings,
-): Promise<string[]> {
+async function volumesToBeCreated(engine: Engine, model: StackModel, settings: Settings): Promise<string[]> {
   const seeded = new Set(settings.seeds.map((s) => s.volume));
   const created: string[] = [];
   for (const volume of model.volumes) {

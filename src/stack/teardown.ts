@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { RUN_LABEL } from '../constants.js';
 import { Compose, type ComposeCli, type ComposeProjectSpec } from '../docker/compose.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import { errorMessage } from '../errors.js';
 import { anonymousVolumesOf } from './lifecycle.js';
 
@@ -27,7 +27,7 @@ export interface TeardownResult {
  * anonymous volumes of the project's containers, this run's helpers, and the volumes this run created
  * unless keep-volumes. Never throws: each failure is collected and reported as a warning.
  */
-export async function teardownStack(plan: TeardownPlan, engine: DockerEngine): Promise<TeardownResult> {
+export async function teardownStack(plan: TeardownPlan, engine: Engine): Promise<TeardownResult> {
   const result: TeardownResult = { removedVolumes: [], keptVolumes: [], problems: [] };
   const attempt = async (what: string, action: () => Promise<void>): Promise<void> => {
     try {

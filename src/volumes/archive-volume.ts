@@ -12,7 +12,7 @@ import {
 } from '../archive/format.js';
 import type { VolumeManifest } from '../archive/manifest.js';
 import { createManifestAppender } from '../archive/volume-tar.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
@@ -21,7 +21,7 @@ import { fingerprintVolume } from './fingerprint.js';
 import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper, type HelperOptions } from './helper.js';
 
 export interface ArchiveOptions {
-  engine: DockerEngine;
+  engine: Engine;
   helperImage: string;
   runId: string;
   consistency: ArchiveConsistency;

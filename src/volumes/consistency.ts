@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import type { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import { errorMessage } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
 
@@ -9,7 +9,7 @@ import type { ArchiveConsistency } from '../inputs.js';
  * `live` (nothing). Only containers that were running are started again, in a finally.
  */
 export async function withQuiescedVolume<T>(
-  engine: DockerEngine,
+  engine: Engine,
   volume: string,
   mode: ArchiveConsistency,
   work: () => Promise<T>,

@@ -1,4 +1,4 @@
-import type { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
 import { Inputs } from '../constants.js';
 import { imagesMounting, type NamedVolume, type StackModel } from '../stack/model.js';
@@ -11,7 +11,7 @@ export const FALLBACK_HELPER_IMAGES = ['busybox:latest', 'local/busybox:latest',
  * on the engine (service images first), else busybox pulled once.
  */
 export async function resolveHelperImage(
-  engine: DockerEngine,
+  engine: Engine,
   explicit: string | undefined,
   candidates: string[] = [],
 ): Promise<string> {
@@ -32,7 +32,7 @@ export async function resolveHelperImage(
 
 /** The helper image for one of the stack's volumes: the input, else an image of a service that mounts it. */
 export function helperImageForVolume(
-  engine: DockerEngine,
+  engine: Engine,
   model: StackModel,
   volume: NamedVolume,
   explicit: string | undefined,

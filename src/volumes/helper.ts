@@ -1,5 +1,5 @@
 import { RUN_LABEL } from '../constants.js';
-import type { DockerEngine, HelperContainer } from '../docker/engine.js';
+import type { Engine, HelperContainer } from '../docker/engine.js';
 import { UserError } from '../errors.js';
 
 /** Where a helper mounts the volume: a path no ordinary image has, so nothing is copied up into it. */
@@ -20,7 +20,7 @@ export function assertVolumeName(volume: string): void {
 }
 
 export interface HelperOptions {
-  engine: DockerEngine;
+  engine: Engine;
   image: string;
   runId: string;
   readOnly?: boolean;

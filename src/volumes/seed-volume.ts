@@ -7,7 +7,7 @@ import {
   verifyArchiveFile,
 } from '../archive/volume-tar.js';
 import { COMPOSE_PROJECT_LABEL, COMPOSE_VOLUME_LABEL, CREATED_LABEL, RUN_LABEL } from '../constants.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
 import { fingerprintVolume } from './fingerprint.js';
@@ -21,7 +21,7 @@ import {
 } from './helper.js';
 
 export interface SeedOptions {
-  engine: DockerEngine;
+  engine: Engine;
   helperImage: string;
   runId: string;
   /** Replace the contents of an existing non-empty volume (only after the archive is verified). */
@@ -74,7 +74,7 @@ export async function seedVolume(volume: string, file: string, options: SeedOpti
 }
 
 /** Writing under a running application corrupts it (and it would not see a consistent volume anyway). */
-async function assertNotInUse(volume: string, engine: DockerEngine): Promise<void> {
+async function assertNotInUse(volume: string, engine: Engine): Promise<void> {
   const running = (await engine.containersUsingVolume(volume)).filter((c) => c.state === 'running');
   if (running.length) {
     throw new UserError(
