@@ -41,27 +41,35 @@ export async function runPipeline(
   const stack = await openStack(settings, ctx, deps.engine, owns);
   const archiveTo = archives(mode) ? archiveTargets(settings, ctx) : [];
   if (owns) hooks.saveTeardown(await teardownPlanFor(stack, settings));
+  const input = { settings, ctx, log: deps.log, stack, archiveTo };
+  return runPhaseTable(PHASES_OF[mode], input);
+}
+
+/**
+ * Runs the phases in order and builds the report from what they returned. A phase that throws ends the
+ * run: its error (and what it found before it) lands in the report, which the caller always gets.
+ */
+export async function runPhaseTable(
+  phases: readonly (Phase | StartPhase)[],
+  base: Omit<PhaseInput, 'reportSoFar' | 'running'>,
+): Promise<Report> {
   const record: RunRecord = {
-    project: stack.compose.projectName,
-    model: stack.model,
+    project: base.stack.compose.projectName,
+    model: base.stack.model,
     outcomes: [],
     timings: {},
     startedAt: new Date().toISOString(),
     complete: false,
   };
   const input: PhaseInput = {
-    settings,
-    ctx,
-    log: deps.log,
-    stack,
-    archiveTo,
+    ...base,
     reportSoFar: (pending) => buildReport({ ...record, outcomes: [...record.outcomes, pending] }),
   };
   try {
-    record.complete = await runPhases(PHASES_OF[mode], input, record);
+    record.complete = await runPhases(phases, input, record);
   } catch (thrown) {
     if (thrown instanceof PhaseInterrupted) record.outcomes.push(thrown.outcome);
-    record.error = runError(thrown instanceof PhaseInterrupted ? thrown.cause : thrown, deps.log);
+    record.error = runError(thrown instanceof PhaseInterrupted ? thrown.cause : thrown, base.log);
   }
   return buildReport({ ...record, finishedAt: new Date().toISOString() });
 }
