@@ -80,6 +80,7 @@ describe('runPhaseTable', () => {
     const lost = {
       mode: 'kill',
       effect: 'e',
+      comparedWith: 'the evidence before any restart',
       probes: [{ probe: 'p', before: '1', after: '0', same: false }],
       volumes: [],
     };

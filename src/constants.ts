@@ -21,6 +21,8 @@ export enum Inputs {
   Exec = 'exec',
   Probes = 'probes',
   RestartModes = 'restart-modes',
+  RestartOrder = 'restart-order',
+  Write = 'write',
   CheckFiles = 'check-files',
   Ignore = 'ignore',
   LayerAudit = 'layer-audit',

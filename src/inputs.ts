@@ -8,11 +8,13 @@ import {
   LAYER_AUDIT_MODES,
   PULL_POLICIES,
   RESTART_MODES,
+  RESTART_ORDERS,
   type ArchiveConsistency,
   type CheckFilesPolicy,
   type CommandSpec,
   type LayerAuditMode,
   type RestartMode,
+  type RestartOrder,
 } from './types/domain.js';
 
 export * from './types/domain.js';
@@ -44,7 +46,10 @@ export interface Settings {
   /** run/exec commands are killed after this many seconds. */
   testTimeoutSeconds: number;
   probes: CommandSpec[];
+  /** Run before every restart mode (COMPOSE_PERSIST_ROUND=n), so each mode is tested on fresh writes. */
+  write: CommandSpec[];
   restartModes: RestartMode[];
+  restartOrder: RestartOrder;
   checkFiles: CheckFilesPolicy;
   ignore: { volume: string; glob: string }[];
   layerAudit: LayerAuditMode;
@@ -89,7 +94,9 @@ export function readSettings(read: InputReader): Settings {
     exec: commandLines(read(Inputs.Exec), Inputs.Exec, false),
     testTimeoutSeconds: positiveInt(read, Inputs.TestTimeout, 1800, 'seconds'),
     probes: commandLines(read(Inputs.Probes), Inputs.Probes, true),
+    write: commandLines(read(Inputs.Write), Inputs.Write, false),
     restartModes: listOf(read, Inputs.RestartModes, RESTART_MODES, ['recreate']),
+    restartOrder: oneOf(read, Inputs.RestartOrder, RESTART_ORDERS, 'crash-first'),
     checkFiles: oneOf(read, Inputs.CheckFiles, CHECK_FILES_POLICIES, 'no-loss'),
     ignore: keyedLines(read(Inputs.Ignore), Inputs.Ignore, 'VOLUME: GLOB').map(([volume, glob]) => ({
       volume,

@@ -3,6 +3,7 @@ import {
   compareProbe,
   describeVolumeLoss,
   judgeLayerAudit,
+  judgeModes,
   judgeRun,
   modeFailure,
   modePassed,
@@ -25,6 +26,7 @@ const diff = (overrides: Partial<VolumeDiff> = {}): VolumeDiff => ({
 const mode = (overrides: Partial<ModeEvidence> = {}): ModeEvidence => ({
   mode: 'recreate',
   effect: 'new containers',
+  comparedWith: 'the evidence before any restart',
   probes: [{ probe: 'db: count', before: '3', after: '3', same: true }],
   volumes: [diff()],
   ...overrides,
@@ -218,5 +220,46 @@ describe('judgeRun', () => {
   });
   it('an error alone fails the run', () => {
     expect(judgeRun([], { message: 'compose up failed' }).result).toBe('failed');
+  });
+});
+
+describe('after a loss, no mode stands as proof on its own', () => {
+  const lost = mode({ mode: 'kill', probes: [{ probe: 'p', before: '1000', after: '0', same: false }] });
+  it('modes after a failed one name the loss they were compared against', () => {
+    expect(
+      judgeModes([mode({ mode: 'restart' }), lost, mode({ mode: 'recreate' }), mode({ mode: 'down-up' })]),
+    ).toEqual([
+      { passed: true },
+      { passed: false },
+      { passed: true, afterLoss: 'kill' },
+      { passed: true, afterLoss: 'kill' },
+    ]);
+  });
+  it('the first loss is named for the summary’s first line, even when later modes fail too', () => {
+    const later = mode({ mode: 'down-up', volumes: [diff({ ok: false, removed: ['x'] })] });
+    const verdict = judgeRun([
+      { phase: 'restarts', brokenProbes: [], notices: [], modes: [mode({ mode: 'restart' }), lost, later] },
+    ]);
+    expect(verdict.firstLoss).toBe('Data did not survive kill: probe "p" changed');
+    expect(verdict.failures).toHaveLength(2);
+  });
+  it('a clean run names no loss', () => {
+    expect(
+      judgeRun([{ phase: 'restarts', brokenProbes: [], notices: [], modes: [mode()] }]),
+    ).not.toHaveProperty('firstLoss');
+  });
+  it('a write command that failed fails the run, saying the modes after it were not run', () => {
+    const verdict = judgeRun([
+      {
+        phase: 'restarts',
+        brokenProbes: [],
+        notices: [],
+        modes: [mode({ mode: 'kill' })],
+        writeFailures: ['before restart (round 2): db: `psql` exited 1'],
+      },
+    ]);
+    expect(verdict.failures).toEqual([
+      'Write failed before restart (round 2): db: `psql` exited 1: the modes after it were not run.',
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { projectArgs, upArgs } from '../../src/docker/compose.js';
+import { Compose, projectArgs, upArgs } from '../../src/docker/compose.js';
 import { stackModelFrom } from '../../src/stack/model.js';
 
 describe('compose argument builders', () => {
@@ -32,6 +32,30 @@ describe('compose argument builders', () => {
     ],
   ])('upArgs(%j)', (options, expected) => {
     expect(upArgs(options)).toEqual(expected);
+  });
+
+  it('exec passes named variables into the container by name only (their values stay off the command line)', () => {
+    const compose = new Compose(
+      { tool: 'docker', prefix: ['compose'] },
+      { files: ['c.yml'], projectName: 'p', profiles: [], cwd: '/' },
+    );
+    expect(
+      compose.execInvocation('db', 'echo $COMPOSE_PERSIST_ROUND', ['COMPOSE_PERSIST_ROUND']).args,
+    ).toEqual([
+      'compose',
+      '-f',
+      'c.yml',
+      '-p',
+      'p',
+      'exec',
+      '-T',
+      '-e',
+      'COMPOSE_PERSIST_ROUND',
+      'db',
+      'sh',
+      '-c',
+      'echo $COMPOSE_PERSIST_ROUND',
+    ]);
   });
 });
 

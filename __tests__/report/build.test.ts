@@ -26,6 +26,7 @@ describe('buildReport', () => {
             {
               mode: 'kill',
               effect: 'e',
+              comparedWith: 'the evidence before any restart',
               probes: [{ probe: 'p', before: '1', after: '0', same: false }],
               volumes: [],
             },
@@ -39,7 +40,13 @@ describe('buildReport', () => {
     expect(report.modes[0]?.passed).toBe(false);
   });
   it('each mode carries the verdict on it', () => {
-    const good = { mode: 'restart', effect: 'e', probes: [], volumes: [] };
+    const good = {
+      mode: 'restart',
+      effect: 'e',
+      comparedWith: 'the evidence before any restart',
+      probes: [],
+      volumes: [],
+    };
     expect(buildReport(record([restartsOutcome({ modes: [good] })])).modes).toEqual([
       { ...good, passed: true },
     ]);

@@ -44,12 +44,14 @@ function failedReport() {
           {
             mode: 'restart',
             effect: 'same container',
+            comparedWith: 'the evidence before any restart',
             probes: [{ probe: 'db: count', before: '3', after: '3', same: true }],
             volumes: [],
           },
           {
             mode: 'recreate',
             effect: 'new container',
+            comparedWith: 'the evidence before any restart',
             probes: [
               {
                 probe: 'app: cat /data|x',

@@ -12,6 +12,8 @@ import type {
 
 export interface Verdict {
   result: 'passed' | 'failed';
+  /** The first data loss the restarts found, for the summary's first line. */
+  firstLoss?: string;
   /** One line per reason the run failed, in the order the phases found them. */
   failures: string[];
   warnings: string[];
@@ -35,7 +37,15 @@ export function judgeRun(outcomes: PhaseOutcome[], error?: RunError): Verdict {
     warnings.push(...found.warnings);
   }
   if (error) failures.push(error.message);
-  return { result: failures.length ? 'failed' : 'passed', failures, warnings };
+  const firstLoss = outcomes
+    .flatMap((o) => (o.phase === 'restarts' ? o.modes : []))
+    .find((m) => !modePassed(m));
+  return {
+    result: failures.length ? 'failed' : 'passed',
+    ...(firstLoss ? { firstLoss: modeFailure(firstLoss) } : {}),
+    failures,
+    warnings,
+  };
 }
 
 type Findings = Pick<Verdict, 'failures' | 'warnings'>;
@@ -56,6 +66,7 @@ export function judgePhase(outcome: PhaseOutcome): Findings {
         failures: [
           ...outcome.brokenProbes.map((probe) => `Probe failed before any restart: ${probe}`),
           ...outcome.modes.filter((m) => !modePassed(m)).map(modeFailure),
+          ...(outcome.writeFailures ?? []).map((w) => `Write failed ${w}: the modes after it were not run.`),
         ],
         warnings: outcome.notices,
       };
@@ -108,6 +119,19 @@ function probeText(result: ProbeReading): string {
 /** A mode passes when the stack came back and every probe and every volume is as before it. */
 export function modePassed(mode: ModeEvidence): boolean {
   return mode.error === undefined && mode.probes.every((p) => p.same) && mode.volumes.every((v) => v.ok);
+}
+
+/**
+ * Each mode's verdict. A mode after a failed one still runs, but it compares against a state that has
+ * already lost data: it names that loss instead of standing as proof on its own.
+ */
+export function judgeModes(modes: ModeEvidence[]): { passed: boolean; afterLoss?: string }[] {
+  let lostIn: string | undefined;
+  return modes.map((mode) => {
+    const verdict = { passed: modePassed(mode), ...(lostIn ? { afterLoss: lostIn } : {}) };
+    if (!verdict.passed) lostIn ??= mode.mode;
+    return verdict;
+  });
 }
 
 export function modeFailure(mode: ModeEvidence): string {

@@ -141,10 +141,22 @@ export class Compose {
   }
 
   /** The command line that runs `command` with sh inside a service's running container. */
-  execInvocation(service: string, command: string): { tool: string; args: string[] } {
+  /** `exec -T SERVICE sh -c COMMAND`; `env` names host variables passed into the container (`-e NAME`). */
+  execInvocation(service: string, command: string, env: string[] = []): { tool: string; args: string[] } {
+    const passed = env.flatMap((name) => ['-e', name]);
     return {
       tool: this.cli.tool,
-      args: [...this.cli.prefix, ...projectArgs(this.spec), 'exec', '-T', service, 'sh', '-c', command],
+      args: [
+        ...this.cli.prefix,
+        ...projectArgs(this.spec),
+        'exec',
+        '-T',
+        ...passed,
+        service,
+        'sh',
+        '-c',
+        command,
+      ],
     };
   }
 }

@@ -1,4 +1,4 @@
-import { describeCommand } from '../check/commands.js';
+import { describeCommand, runCommandSpec } from '../check/commands.js';
 import {
   compareProbes,
   compareVolumes,
@@ -6,9 +6,9 @@ import {
   type Evidence,
   type EvidenceSources,
 } from '../check/evidence.js';
-import { performRestart, RESTART_MODE_EFFECTS } from '../check/restarts.js';
+import { performRestart, planModes, RESTART_MODE_EFFECTS } from '../check/restarts.js';
 import { errorMessage } from '../errors.js';
-import type { RestartMode, Settings } from '../inputs.js';
+import type { CommandSpec, RestartMode, Settings } from '../inputs.js';
 import type { Log } from '../log.js';
 import {
   anonymousVolumesOf,
@@ -24,8 +24,19 @@ import { keepingPartial, runningStack, type Phase, type RunningStack } from './p
 
 export type RestartSettings = Pick<
   Settings,
-  'probes' | 'checkFiles' | 'restartModes' | 'services' | 'waitTimeoutSeconds' | 'ignore' | 'helperImage'
+  | 'probes'
+  | 'write'
+  | 'checkFiles'
+  | 'restartModes'
+  | 'restartOrder'
+  | 'services'
+  | 'waitTimeoutSeconds'
+  | 'ignore'
+  | 'helperImage'
 >;
+
+/** The write round (1, 2, …) in the environment of `write` commands, on the host and in the service. */
+export const ROUND_VARIABLE = 'COMPOSE_PERSIST_ROUND';
 
 /** Probes get this long each. */
 const PROBE_TIMEOUT_MS = 120_000;
@@ -77,11 +88,26 @@ export async function checkRestarts(
       .filter((p) => p.result.exitCode !== 0)
       .map((p) => describeCommand(p.result));
     if (outcome.brokenProbes.length) return { ...outcome, finalVolumes: volumeStates(before) };
-    for (const mode of settings.restartModes) {
+    const plan = planModes(settings.restartModes, settings.restartOrder, settings.write.length > 0);
+    if (plan.reordered) log.info(plan.reordered);
+    if (plan.warning) notice(plan.warning);
+    let comparedWith = 'the evidence before any restart';
+    for (const [index, mode] of plan.modes.entries()) {
+      if (settings.write.length) {
+        const round = index + 1;
+        const failed = await runWrites(settings.write, sources, round, log);
+        if (failed) {
+          outcome.writeFailures = [`before ${mode} (round ${round}): ${failed}`];
+          return outcome;
+        }
+        before = await log.group(`Evidence after write round ${round}`, () => gatherEvidence(sources));
+        comparedWith = `the evidence after write round ${round}`;
+      }
       const checked = await log.group(`Restart: ${mode}`, () =>
         checkMode(mode, before, sources, settings, stack, restarts, notice, log),
       );
-      outcome.modes.push(checked.evidence);
+      outcome.modes.push({ ...checked.evidence, comparedWith });
+      comparedWith = `the state after ${mode}`;
       if (checked.serviceLogs) outcome.serviceLogs = checked.serviceLogs;
       if (!checked.after || !checked.restarts) return outcome;
       before = checked.after;
@@ -89,6 +115,31 @@ export async function checkRestarts(
     }
     return { ...outcome, finalVolumes: volumeStates(before) };
   });
+}
+
+/** Runs the write commands of one round; returns the first failure, described, or undefined. */
+async function runWrites(
+  writes: CommandSpec[],
+  sources: EvidenceSources,
+  round: number,
+  log: Log,
+): Promise<string | undefined> {
+  for (const spec of writes) {
+    const result = await log.group(`Write (round ${round}): ${spec.command}`, () =>
+      runCommandSpec(
+        sources.compose,
+        spec,
+        {
+          env: { ...sources.probeEnv, [ROUND_VARIABLE]: String(round) },
+          stream: true,
+          timeoutMs: sources.probeTimeoutMs,
+        },
+        [ROUND_VARIABLE],
+      ),
+    );
+    if (result.exitCode !== 0) return describeCommand(result);
+  }
+  return undefined;
 }
 
 interface CheckedMode {
@@ -108,7 +159,13 @@ async function checkMode(
   notice: (message: string) => void,
   log: Log,
 ): Promise<CheckedMode> {
-  const evidence: ModeEvidence = { mode, effect: RESTART_MODE_EFFECTS[mode], probes: [], volumes: [] };
+  const evidence: ModeEvidence = {
+    mode,
+    effect: RESTART_MODE_EFFECTS[mode],
+    comparedWith: '',
+    probes: [],
+    volumes: [],
+  };
   const anonymousBefore = await anonymousVolumesOf(stack.engine, stack.model.project);
   let restarts: RestartBaseline;
   try {

@@ -1,4 +1,4 @@
-import { judgeRun, modePassed } from '../check/verdict.js';
+import { judgeModes, judgeRun } from '../check/verdict.js';
 import type { StackModel } from '../stack/model.js';
 import type { PhaseName, PhaseOutcome, RunError, VolumeSummary } from '../types/outcomes.js';
 import type { Report, StackDescription } from './schema.js';
@@ -25,15 +25,18 @@ export function buildReport(run: RunRecord): Report {
   const started = run.outcomes.find((o) => o.phase === 'up' || o.phase === 'attach');
   const restarts = of('restarts');
   const archives = of('archive')?.archives ?? [];
+  const modes = restarts?.modes ?? [];
+  const modeVerdicts = judgeModes(modes);
   return {
     result: verdict.result,
+    ...(verdict.firstLoss ? { firstLoss: verdict.firstLoss } : {}),
     failures: verdict.failures,
     warnings: verdict.warnings,
     project: run.project,
     stack: describeStack(run.model, started && 'anonymous' in started ? started.anonymous : undefined),
     seeds: of('seed')?.seeds ?? [],
     tests: of('tests')?.tests ?? [],
-    modes: (restarts?.modes ?? []).map((m) => ({ ...m, passed: modePassed(m) })),
+    modes: modes.map((m, i) => ({ ...m, ...modeVerdicts[i], passed: modeVerdicts[i]?.passed ?? false })),
     layer: of('layer-audit')?.audit.findings ?? [],
     volumes: run.complete ? summarizeVolumes(run.model, archives, restarts?.finalVolumes) : [],
     archives,

@@ -14,6 +14,8 @@ export type * from '../types/outcomes.js';
 /** Everything a run found, in one object: outputs, summary and report.json are all views of it. */
 export interface Report {
   result: 'passed' | 'failed';
+  /** The first data loss found, named in the summary's first line. */
+  firstLoss?: string;
   /** One line per reason the run failed. */
   failures: string[];
   warnings: string[];

@@ -6,7 +6,8 @@ const MAX_LIST = 50;
 export function renderSummary(report: Report): string {
   const out: string[] = [];
   const verdict = report.result === 'passed' ? '✅ passed' : '❌ failed';
-  out.push(`## compose-persist: ${verdict}`, '', `Project \`${report.project}\``, '');
+  const loss = report.firstLoss ? ` — first loss: ${escape(report.firstLoss)}` : '';
+  out.push(`## compose-persist: ${verdict}${loss}`, '', `Project \`${report.project}\``, '');
   for (const failure of report.failures) out.push(`- **${escape(failure)}**`);
   for (const warning of report.warnings) out.push(`- ⚠️ ${escape(warning)}`);
   out.push('', ...stackSection(report), ...seedSection(report), ...testSection(report));
@@ -64,9 +65,9 @@ function modeSection(report: Report): string[] {
   const out: string[] = [];
   for (const mode of report.modes) {
     out.push(
-      `### Restart mode \`${mode.mode}\`: ${mode.passed ? '✅ survived' : '❌ data lost'}`,
+      `### Restart mode \`${mode.mode}\`: ${modeMark(mode)}`,
       '',
-      `_${mode.effect}_`,
+      `_${mode.effect}_; compared with ${mode.comparedWith}`,
       '',
     );
     if (mode.error) out.push(`Error: ${escape(mode.error)}`, '');
@@ -82,6 +83,12 @@ function modeSection(report: Report): string[] {
     for (const v of mode.volumes) out.push(...volumeDiff(v), '');
   }
   return out;
+}
+
+/** A mode after a loss is no proof on its own: it says which loss it compared against. */
+function modeMark(mode: Report['modes'][number]): string {
+  if (!mode.passed) return '❌ data lost';
+  return mode.afterLoss ? `⚠️ unchanged, but after the loss in ${mode.afterLoss}` : '✅ survived';
 }
 
 function volumeDiff(v: Report['modes'][number]['volumes'][number]): string[] {

@@ -8,6 +8,7 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
   const out: string[] = [''];
   const verdict = report.result === 'passed' ? paint('1;32', 'PASSED') : paint('1;31', 'FAILED');
   out.push(`compose-persist ${verdict}  project ${report.project}`);
+  if (report.firstLoss) out.push(`  ${bad(`first loss: ${report.firstLoss}`)}`);
   for (const v of report.stack.volumes) out.push(`  volume ${v.key} → ${v.name} (${v.mounts.join(', ')})`);
   for (const seed of report.seeds)
     out.push(`  ${ok(`seeded ${seed.volume} from ${seed.source} (${seed.files} files)`)}`);
@@ -18,14 +19,17 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
   for (const mode of report.modes) {
     const probes = mode.probes.filter((p) => p.same).length;
     const detail = `${probes}/${mode.probes.length} probes unchanged, ${mode.volumes.filter((v) => v.ok).length}/${mode.volumes.length} volumes ok`;
+    const afterLoss = paint(
+      '33',
+      `~ ${mode.mode}: ${detail} — compared with ${mode.comparedWith}, after the loss in ${mode.afterLoss}`,
+    );
     out.push(
-      `  ${mode.passed ? ok(`${mode.mode}: ${detail}`) : bad(`${mode.mode}: ${mode.error ?? detail}`)}`,
+      `  ${mode.passed ? (mode.afterLoss ? afterLoss : ok(`${mode.mode}: ${detail}`)) : bad(`${mode.mode}: ${mode.error ?? detail}`)}`,
     );
     for (const p of mode.probes.filter((x) => !x.same)) {
       out.push(`      ${p.probe}`, `        before: ${p.before}`, `        after:  ${p.after}`);
     }
-    for (const v of mode.volumes.filter((x) => !x.ok))
-      out.push(`      ${v.volume}: lost ${v.removed.slice(0, 5).join(', ')}`);
+    for (const v of mode.volumes.filter((x) => !x.ok)) out.push(`      ${volumeChanges(v)}`);
   }
   for (const f of report.layer)
     out.push(`  ${paint('33', `! ${f.service}:${f.path} is outside any volume (lost on re-creation)`)}`);
@@ -36,4 +40,15 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
   for (const log of report.serviceLogs)
     out.push(`  logs of ${log.service} (${log.state}):`, ...log.tail.split('\n').map((l) => `    ${l}`));
   return `${out.join('\n')}\n`;
+}
+
+/** What a failed volume comparison found: lost files, and (with check-files: exact) changed or added ones. */
+function volumeChanges(v: Report['modes'][number]['volumes'][number]): string {
+  const sample = (paths: string[]) => paths.slice(0, 5).join(', ') + (paths.length > 5 ? ', …' : '');
+  const parts = [
+    v.removed.length ? `lost ${sample(v.removed)}` : '',
+    v.changed.length ? `changed ${sample(v.changed.map((c) => c.path))}` : '',
+    v.added.length ? `added ${sample(v.added)}` : '',
+  ];
+  return `${v.volume}: ${parts.filter(Boolean).join('; ')}`;
 }

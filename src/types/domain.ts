@@ -2,6 +2,11 @@
 
 export const RESTART_MODES = ['restart', 'stop-start', 'kill', 'recreate', 'down-up'] as const;
 export type RestartMode = (typeof RESTART_MODES)[number];
+/** Crash modes: a graceful stop before them would flush what a crash is meant to lose. */
+export const CRASH_MODES: readonly RestartMode[] = ['kill'];
+/** crash-first: crash modes run before graceful ones; as-given: the order of restart-modes. */
+export const RESTART_ORDERS = ['crash-first', 'as-given'] as const;
+export type RestartOrder = (typeof RESTART_ORDERS)[number];
 export const CHECK_FILES_POLICIES = ['no-loss', 'exact', 'off'] as const;
 export type CheckFilesPolicy = (typeof CHECK_FILES_POLICIES)[number];
 export const LAYER_AUDIT_MODES = ['warn', 'fail', 'off'] as const;

@@ -53,6 +53,8 @@ export interface VolumeDiff {
 export interface ModeEvidence {
   mode: string;
   effect: string;
+  /** What the evidence after this mode was compared with: before any restart, a write round, or the mode before. */
+  comparedWith: string;
   probes: ProbeComparison[];
   volumes: VolumeDiff[];
   /** The stack did not come back healthy (or the restart itself failed). */
@@ -62,6 +64,8 @@ export interface ModeEvidence {
 /** A mode as the report shows it: its evidence and the verdict on it. */
 export interface ModeOutcome extends ModeEvidence {
   passed: boolean;
+  /** The earlier mode that lost data: this one compared against an already damaged state. */
+  afterLoss?: string;
 }
 
 export interface ServiceLogTail {
@@ -107,6 +111,8 @@ export type PhaseOutcome =
       phase: 'restarts';
       /** Probes that failed before any restart (nothing after them can be compared). */
       brokenProbes: string[];
+      /** A `write` command that failed (the mode after it was not run). */
+      writeFailures?: string[];
       modes: ModeEvidence[];
       /** Things that happened to the stack behind the check's back (an engine restart). */
       notices: string[];
