@@ -72,9 +72,9 @@ export interface Settings {
 export type InputReader = (name: Inputs) => string;
 
 export function readSettings(read: InputReader): Settings {
-  const composeFiles = lines(read(Inputs.ComposeFile));
   return {
-    composeFiles: composeFiles.length ? composeFiles : ['compose.yml'],
+    // [] = compose's own choice (COMPOSE_FILE, else its file lookup): see stack/compose-files.ts.
+    composeFiles: lines(read(Inputs.ComposeFile)),
     projectName: optional(read(Inputs.ProjectName)),
     profiles: list(read(Inputs.Profiles)),
     envFile: optional(read(Inputs.EnvFile)),

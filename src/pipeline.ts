@@ -9,6 +9,7 @@ import { archives, ownsStack, PHASES_OF, type EntryMode } from './phases/table.j
 import { buildReport, type RunRecord } from './report/build.js';
 import type { Report } from './report/schema.js';
 import { StackError } from './stack/lifecycle.js';
+import { displayPath } from './stack/compose-files.js';
 import { openStack, teardownPlanFor, type Stack } from './stack/stack.js';
 import type { TeardownPlan } from './stack/teardown.js';
 import type { PhaseOutcome, RunError } from './types/outcomes.js';
@@ -39,6 +40,7 @@ export async function runPipeline(
 ): Promise<Report> {
   const owns = ownsStack(mode);
   const stack = await openStack(settings, ctx, deps.engine, owns);
+  for (const note of stack.composeFiles.notes) deps.log.warning(note);
   const archiveTo = archives(mode) ? archiveTargets(settings, ctx) : [];
   if (owns) hooks.saveTeardown(await teardownPlanFor(stack, settings));
   const input = { settings, ctx, log: deps.log, stack, archiveTo };
@@ -60,6 +62,11 @@ export async function runPhaseTable(
     timings: {},
     startedAt: new Date().toISOString(),
     complete: false,
+    composeFiles: {
+      composeFiles: base.stack.composeFiles.files.map((f) => displayPath(base.ctx.workspace, f)),
+      composeFilesFrom: base.stack.composeFiles.from,
+    },
+    stackWarnings: base.stack.projectNote ? [base.stack.projectNote] : [],
   };
   const input: PhaseInput = {
     ...base,

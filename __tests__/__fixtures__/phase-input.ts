@@ -69,7 +69,14 @@ export function phaseInput(engine: Engine, options: { settings?: Settings; model
       uniqueId: 'test-run',
     },
     log,
-    stack: { engine, cli: { tool: 'false', prefix: [] }, compose, model, runId: 'test-run' },
+    stack: {
+      engine,
+      cli: { tool: 'false', prefix: [] },
+      compose,
+      model,
+      runId: 'test-run',
+      composeFiles: { files: ['/nonexistent/compose.yml'], from: 'input', notes: [] },
+    },
     archiveTo: [],
     reportSoFar: () => {
       throw new Error('not used');

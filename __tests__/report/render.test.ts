@@ -114,3 +114,39 @@ describe('createProgressReporter', () => {
     expect(lines[0]).toMatch(/^archive v: 2 KiB, 3 entries, .*\/s\n$/);
   });
 });
+
+describe('the compose files and the project name in the report', () => {
+  const report = buildReport({
+    project: 'cp-1-1-cli-abc',
+    model,
+    timings: {},
+    startedAt: new Date().toISOString(),
+    complete: true,
+    outcomes: [{ phase: 'up', anonymous: [] }],
+    composeFiles: { composeFiles: ['compose.yaml', 'compose.override.yml'], composeFilesFrom: 'lookup' },
+    stackWarnings: ['The compose file sets name: shop, but this run used project cp-1-1-cli-abc: …'],
+  });
+
+  it('lists the files used and where they came from, and warns about the name', () => {
+    expect(report.stack.composeFiles).toEqual(['compose.yaml', 'compose.override.yml']);
+    expect(report.warnings[0]).toMatch(/^The compose file sets name: shop/);
+    expect(renderSummary(report)).toContain(
+      "Compose files: `compose.yaml`, `compose.override.yml` (compose's own lookup)",
+    );
+    expect(renderTerminalSummary(report, false)).toContain(
+      "  compose files compose.yaml, compose.override.yml (compose's own lookup)",
+    );
+  });
+
+  it('a record without files (a fake run) still gives the field', () => {
+    const bare = buildReport({
+      project: 'p',
+      model,
+      timings: {},
+      startedAt: '',
+      complete: false,
+      outcomes: [],
+    });
+    expect(bare.stack.composeFiles).toEqual([]);
+  });
+});

@@ -168,10 +168,9 @@ export class DockerEngine {
 
   /** Files written to the container's writable layer; never lists files inside volumes or bind mounts. */
   async layerChanges(id: string): Promise<LayerChange[]> {
-    const changes = ((await this.docker.getContainer(id).changes()) ?? []) as {
-      Path: string;
-      Kind: number;
-    }[];
+    // An unchanged layer is the JSON `null`, which dockerode hands back as the raw Buffer "null".
+    const raw: unknown = await this.docker.getContainer(id).changes();
+    const changes = (Array.isArray(raw) ? raw : []) as { Path: string; Kind: number }[];
     const kinds = ['modified', 'added', 'deleted'] as const;
     return changes.map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? 'modified' }));
   }

@@ -3,6 +3,9 @@ import type { StackModel } from '../stack/model.js';
 import type { PhaseName, PhaseOutcome, RunError, VolumeSummary } from '../types/outcomes.js';
 import type { Report, StackDescription } from './schema.js';
 
+/** Where the stack keeps its data: the stack description without the files it came from. */
+type StackPlaces = Omit<StackDescription, 'composeFiles' | 'composeFilesFrom'>;
+
 /** A run as the pipeline saw it: the stack, what each phase returned, and the error that ended it. */
 export interface RunRecord {
   project: string;
@@ -15,6 +18,10 @@ export interface RunRecord {
   finishedAt?: string;
   /** Whether every phase of the run's table ran (the volume summary is only true then). */
   complete: boolean;
+  /** The compose files used (for the report) and where they came from. */
+  composeFiles?: Pick<StackDescription, 'composeFiles' | 'composeFilesFrom'>;
+  /** Warnings about the stack itself (e.g. why the project name is not the file's name:). */
+  stackWarnings?: string[];
 }
 
 /** The one place a Report is made: the verdict on the outcomes, and the outcomes as the report shows them. */
@@ -31,9 +38,13 @@ export function buildReport(run: RunRecord): Report {
     result: verdict.result,
     ...(verdict.firstLoss ? { firstLoss: verdict.firstLoss } : {}),
     failures: verdict.failures,
-    warnings: verdict.warnings,
+    warnings: [...(run.stackWarnings ?? []), ...verdict.warnings],
     project: run.project,
-    stack: describeStack(run.model, started && 'anonymous' in started ? started.anonymous : undefined),
+    stack: {
+      composeFiles: [],
+      ...run.composeFiles,
+      ...describeStack(run.model, started && 'anonymous' in started ? started.anonymous : undefined),
+    },
     seeds: of('seed')?.seeds ?? [],
     tests: of('tests')?.tests ?? [],
     modes: modes.map((m, i) => ({ ...m, ...modeVerdicts[i], passed: modeVerdicts[i]?.passed ?? false })),
@@ -47,7 +58,7 @@ export function buildReport(run: RunRecord): Report {
   };
 }
 
-export function describeStack(model: StackModel, anonymous?: string[]): StackDescription {
+export function describeStack(model: StackModel, anonymous?: string[]): StackPlaces {
   return {
     volumes: model.volumes.map((v) => ({
       key: v.key,

@@ -36,6 +36,10 @@ export interface Report {
 
 /** Where the stack keeps its data, as the compose model and the containers say. */
 export interface StackDescription {
+  /** The compose files used, in merge order (relative to the workspace when inside it). */
+  composeFiles: string[];
+  /** Where they came from: the compose-file input, COMPOSE_FILE, or compose's own lookup. */
+  composeFilesFrom?: 'input' | 'COMPOSE_FILE' | 'lookup';
   volumes: { key: string; name: string; external: boolean; mounts: string[] }[];
   binds: string[];
   tmpfs: string[];

@@ -25,6 +25,7 @@ function stackSection(report: Report): string[] {
     ...report.stack.anonymous.map((a) => `- anonymous volume ${escape(a)}: lost on down-up`),
   ];
   return [
+    ...composeFilesLine(report),
     '### Volumes',
     '',
     '| key | name | kind | mounted at |',
@@ -35,6 +36,22 @@ function stackSection(report: Report): string[] {
     '',
   ];
 }
+
+function composeFilesLine(report: Report): string[] {
+  const files = report.stack.composeFiles;
+  if (files.length === 0) return [];
+  return [
+    `Compose files: ${files.map((f) => `\`${escape(f)}\``).join(', ')} ${FILES_FROM[report.stack.composeFilesFrom ?? 'input']}`,
+    '',
+  ];
+}
+
+/** Why these compose files, in the words of the summary and the terminal. */
+export const FILES_FROM = {
+  input: '(input compose-file)',
+  COMPOSE_FILE: '(from COMPOSE_FILE)',
+  lookup: "(compose's own lookup)",
+} as const;
 
 function seedSection(report: Report): string[] {
   if (report.seeds.length === 0) return [];

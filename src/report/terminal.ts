@@ -1,4 +1,5 @@
 import type { Report } from './schema.js';
+import { FILES_FROM } from './summary.js';
 
 /** The check's verdict for a terminal: one line per finding, coloured when the terminal allows it. */
 export function renderTerminalSummary(report: Report, color: boolean): string {
@@ -9,6 +10,9 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
   const verdict = report.result === 'passed' ? paint('1;32', 'PASSED') : paint('1;31', 'FAILED');
   out.push(`compose-persist ${verdict}  project ${report.project}`);
   if (report.firstLoss) out.push(`  ${bad(`first loss: ${report.firstLoss}`)}`);
+  const files = report.stack.composeFiles;
+  if (files.length)
+    out.push(`  compose files ${files.join(', ')} ${FILES_FROM[report.stack.composeFilesFrom ?? 'input']}`);
   for (const v of report.stack.volumes) out.push(`  volume ${v.key} → ${v.name} (${v.mounts.join(', ')})`);
   for (const seed of report.seeds)
     out.push(`  ${ok(`seeded ${seed.volume} from ${seed.source} (${seed.files} files)`)}`);

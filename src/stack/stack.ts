@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Inputs } from '../constants.js';
 import { resolveIn, toProjectName, type RunnerContext } from '../context.js';
@@ -6,6 +6,13 @@ import { Compose, detectComposeCli, type ComposeCli, type ComposeProjectSpec } f
 import type { Engine } from '../docker/engine.js';
 import { UserError } from '../errors.js';
 import type { Settings } from '../inputs.js';
+import {
+  chooseComposeFiles,
+  missingFilesError,
+  projectNameNote,
+  topLevelName,
+  type ComposeFileChoice,
+} from './compose-files.js';
 import { serviceContainers } from './lifecycle.js';
 import { stackModelFrom, type StackModel } from './model.js';
 import type { TeardownPlan } from './teardown.js';
@@ -17,6 +24,10 @@ export interface Stack {
   compose: Compose;
   model: StackModel;
   runId: string;
+  /** The compose files used, and why these. */
+  composeFiles: ComposeFileChoice;
+  /** Why the project name is not the file's own `name:` (one line), when it is not. */
+  projectNote?: string;
 }
 
 /**
@@ -30,13 +41,10 @@ export async function openStack(
   generateProject: boolean,
 ): Promise<Stack> {
   await engine.ping();
-  const files = settings.composeFiles.map((f) => resolveIn(ctx.workspace, f));
-  const missing = files.filter((f) => !existsSync(f));
-  if (missing.length) {
-    throw new UserError(
-      `Input '${Inputs.ComposeFile}': ${missing.join(', ')} does not exist; give the path of your compose file.`,
-    );
-  }
+  const choice = chooseComposeFiles(settings.composeFiles, ctx.composeEnv ?? {}, ctx.workspace, listDir);
+  const missing = missingFilesError(choice, existsSync);
+  if (missing) throw missing;
+  const files = choice.files;
   if (settings.projectName && settings.projectName !== toProjectName(settings.projectName)) {
     throw new UserError(
       `Input '${Inputs.ProjectName}': "${settings.projectName}" is not a valid compose project name; use lowercase letters, digits, - and _ (e.g. "${toProjectName(settings.projectName)}").`,
@@ -58,7 +66,25 @@ export async function openStack(
   if (unknown.length) {
     throw new UserError(`Input '${Inputs.Services}': no service named ${unknown.join(', ')} in the stack.`);
   }
-  return { engine, cli, compose, model, runId: ctx.uniqueId };
+  const why = settings.projectName ? 'input' : spec.projectName ? 'generated' : 'environment';
+  const projectNote = projectNameNote(topLevelName(files.map(readText)), config.name, why);
+  return { engine, cli, compose, model, runId: ctx.uniqueId, composeFiles: choice, projectNote };
+}
+
+function listDir(dir: string): string[] | undefined {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** What post needs to remove: only volumes that do not exist yet are this run's to remove. */
