@@ -169,6 +169,27 @@ describe('Redis', () => {
     expect(leftovers).toEqual(NOTHING_LEFT);
   });
 
+  it('without AOF FAILS restart, kill too: the crash runs before the graceful restart can save a snapshot', async () => {
+    const dir = await cleanup.tempDir();
+    const file = await composeFile(dir, redisStack('redis-server'));
+    const project = cleanup.project(uniqueName('redis-rdb-order'));
+    const { main, post, leftovers } = await runAction(project, {
+      'compose-file': file,
+      exec: WRITE_1000_KEYS,
+      probes: REDIS_PROBE,
+      'restart-modes': 'restart, kill',
+    });
+    expect(main.exitCode).not.toBe(0);
+    expect(main.stdout).toContain('Restart modes run as kill, restart (restart-order: crash-first)');
+    const report = await reportOf(main);
+    expect(report.result).toBe('failed');
+    expect(report.modes.map((m) => m.mode)).toEqual(['kill', 'restart']);
+    expect(report.modes.find((m) => m.mode === 'kill')?.passed).toBe(false);
+    expect(report.failures[0]).toMatch(/Data did not survive kill: probe "redis: redis-cli dbsize" changed/);
+    expect(post.exitCode).toBe(0);
+    expect(leftovers).toEqual(NOTHING_LEFT);
+  });
+
   it('with AOF (appendonly, fsync always) passes all five modes with no ignore globs', async () => {
     const dir = await cleanup.tempDir();
     const file = await composeFile(dir, redisStack('redis-server --appendonly yes --appendfsync always'));
