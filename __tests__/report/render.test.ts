@@ -82,7 +82,7 @@ describe('renderTerminalSummary', () => {
     expect(text).toContain('✔ restart: 1/1 probes unchanged, 0/0 volumes ok');
     expect(text).toContain('✘ recreate: 0/1 probes unchanged, 0/1 volumes ok');
     expect(text).toContain('        before: order-17\n        after:  (exit 1) cat: no such file');
-    expect(text).toContain('shop_pgdata: lost base/1/2');
+    expect(text).toContain('volume shop_pgdata lost 1 file(s) (base/1/2)');
     expect(text).toContain('! app:/appdata/orders.txt is outside any volume');
     expect(text).not.toContain('\u001b[');
   });

@@ -1,3 +1,4 @@
+import { describeVolumeLoss } from '../check/verdict.js';
 import type { Report } from './schema.js';
 
 /** The check's verdict for a terminal: one line per finding, coloured when the terminal allows it. */
@@ -24,8 +25,7 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
     for (const p of mode.probes.filter((x) => !x.same)) {
       out.push(`      ${p.probe}`, `        before: ${p.before}`, `        after:  ${p.after}`);
     }
-    for (const v of mode.volumes.filter((x) => !x.ok))
-      out.push(`      ${v.volume}: lost ${v.removed.slice(0, 5).join(', ')}`);
+    for (const v of mode.volumes.filter((x) => !x.ok)) out.push(`      ${describeVolumeLoss(v)}`);
   }
   for (const f of report.layer)
     out.push(`  ${paint('33', `! ${f.service}:${f.path} is outside any volume (lost on re-creation)`)}`);
