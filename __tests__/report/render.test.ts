@@ -87,6 +87,25 @@ describe('renderTerminalSummary', () => {
     expect(text).not.toContain('\u001b[');
   });
 
+  it('check-files exact: files that only changed are listed as changed, never as an empty "lost"', () => {
+    const report = failedReport();
+    const recreate = report.modes[1];
+    if (!recreate) throw new Error('fixture has two modes');
+    recreate.volumes = [
+      {
+        volume: 'shop_pgdata',
+        policy: 'exact',
+        ok: false,
+        added: [],
+        removed: [],
+        changed: [{ path: 'PG_VERSION', fields: ['sha256'] }],
+      },
+    ];
+    const text = renderTerminalSummary(report, false);
+    expect(text).toContain('      volume shop_pgdata changed 1 (PG_VERSION)');
+    expect(text).not.toMatch(/lost\s*$/m);
+  });
+
   it('colours only when asked', () => {
     expect(renderTerminalSummary(failedReport(), true)).toContain('\u001b[1;31mFAILED\u001b[0m');
   });
