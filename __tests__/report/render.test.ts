@@ -112,6 +112,20 @@ describe('renderTerminalSummary', () => {
 });
 
 describe('renderSummary (job summary Markdown)', () => {
+  it('names binds and anonymous volumes as what they are', () => {
+    const report = failedReport();
+    const recreate = report.modes[1];
+    if (!recreate) throw new Error('fixture has two modes');
+    const diff = { policy: 'no-loss' as const, ok: true, added: [], removed: [], changed: [] };
+    recreate.volumes = [
+      { ...diff, volume: '/srv/appdata', kind: 'bind' },
+      { ...diff, volume: 'db:/var/lib/postgresql/data', kind: 'anonymous' },
+    ];
+    const md = renderSummary(report);
+    expect(md).toContain('Bind mount `/srv/appdata` (no-loss): ok');
+    expect(md).toContain('Anonymous volume at `db:/var/lib/postgresql/data` (no-loss): ok');
+  });
+
   it('escapes table cells and folds the volume diff', () => {
     const md = renderSummary(failedReport());
     expect(md).toContain('## compose-persist: ❌ failed');
