@@ -59,3 +59,4 @@ export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
 export const COMPOSE_VOLUME_LABEL = 'com.docker.compose.volume';
 export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
 export const COMPOSE_ONEOFF_LABEL = 'com.docker.compose.oneoff';
+export const COMPOSE_CONTAINER_NUMBER_LABEL = 'com.docker.compose.container-number';

@@ -8,10 +8,13 @@ import {
   modeFailure,
   modePassed,
   stopsTheRun,
+  suspiciousVolumes,
   testFailures,
+  unverifiedWarning,
+  verifiedNothing,
   type ProbeReading,
 } from '../../src/check/verdict.js';
-import type { ModeEvidence, PhaseOutcome, VolumeDiff } from '../../src/types/outcomes.js';
+import type { ModeEvidence, PhaseOutcome, StoreState, VolumeDiff } from '../../src/types/outcomes.js';
 
 const ok = (stdout: string): ProbeReading => ({ stdout, stderr: '', exitCode: 0, timedOut: false });
 const diff = (overrides: Partial<VolumeDiff> = {}): VolumeDiff => ({
@@ -220,6 +223,184 @@ describe('judgeRun', () => {
   });
   it('an error alone fails the run', () => {
     expect(judgeRun([], { message: 'compose up failed' }).result).toBe('failed');
+  });
+});
+
+describe('a mode in which nothing was verified fails', () => {
+  const nothing = mode({ mode: 'down-up', probes: [], volumes: [] });
+  it('no probe and no place read: fails, saying what to add', () => {
+    expect(verifiedNothing(nothing)).toBe(true);
+    expect(modePassed(nothing)).toBe(false);
+    expect(modeFailure(nothing)).toBe(
+      'down-up: nothing was verified (no probe, and no volume or bind mount was read): add a probe, or keep the data in a named volume.',
+    );
+  });
+  it('no probe and only an empty volume: an unchanged nothing proves nothing either', () => {
+    const empty = mode({ probes: [], volumes: [diff({ filesBefore: 0 })] });
+    expect(modePassed(empty)).toBe(false);
+    expect(modeFailure(empty)).toMatch(
+      /^recreate: nothing was verified \(no probe, and the 1 place\(s\) read held no files\)/,
+    );
+  });
+  it('a volume that held files is evidence, and so is a probe alone', () => {
+    expect(
+      modePassed(mode({ probes: [], volumes: [diff({ filesBefore: 0 }), diff({ filesBefore: 3 })] })),
+    ).toBe(true);
+    expect(modePassed(mode({ volumes: [] }))).toBe(true);
+  });
+  it('a diff from an older report (no file count) counts as evidence', () => {
+    expect(verifiedNothing(mode({ probes: [] }))).toBe(false);
+  });
+  it('judgeRun fails the run on it', () => {
+    const verdict = judgeRun([{ phase: 'restarts', brokenProbes: [], modes: [nothing], notices: [] }]);
+    expect(verdict.result).toBe('failed');
+    expect(verdict.failures[0]).toMatch(/^down-up: nothing was verified/);
+  });
+});
+
+describe('describeVolumeLoss: every kind of place, every kind of loss', () => {
+  it('exact with files only changed lists what changed (never an empty "lost")', () => {
+    const text = describeVolumeLoss(
+      diff({ policy: 'exact', ok: false, changed: [{ path: 'PG_VERSION', fields: ['sha256'] }] }),
+    );
+    expect(text).toBe('volume shop_pgdata changed 1 (PG_VERSION)');
+    expect(text).not.toMatch(/lost/);
+  });
+  it('no-loss: a file that became a directory is named', () => {
+    const text = describeVolumeLoss(
+      diff({ ok: false, changed: [{ path: 'data', fields: ['type', 'mode'] }] }),
+    );
+    expect(text).toBe('volume shop_pgdata changed the type of 1 (data)');
+  });
+  it('a bind mount is named by its source and where it is mounted', () => {
+    const text = describeVolumeLoss(
+      diff({
+        volume: '/src/pgdata',
+        kind: 'bind',
+        mountedAt: ['db:/var/lib/postgresql/data'],
+        ok: false,
+        removed: ['PG_VERSION'],
+      }),
+    );
+    expect(text).toBe('bind mount /src/pgdata (db:/var/lib/postgresql/data) lost 1 file(s) (PG_VERSION)');
+  });
+  it('an anonymous volume replaced by down-up names the service, the path and the fix', () => {
+    const text = describeVolumeLoss(
+      diff({
+        volume: 'db:/var/lib/postgresql/data',
+        kind: 'anonymous',
+        replaced: true,
+        filesBefore: 970,
+        ok: false,
+      }),
+    );
+    expect(text).toBe(
+      'anonymous volume at db:/var/lib/postgresql/data was replaced by a new one: its 970 file(s) are gone: map a named volume at /var/lib/postgresql/data',
+    );
+  });
+  it('a replica of a scaled service gets the fix without its number', () => {
+    const text = describeVolumeLoss(
+      diff({ volume: 'db:/data #2', kind: 'anonymous', ok: false, removed: ['x'] }),
+    );
+    expect(text).toBe('anonymous volume at db:/data #2 lost 1 file(s) (x): map a named volume at /data');
+  });
+  it('a place that cannot be read after the restart says why', () => {
+    const text = describeVolumeLoss(
+      diff({
+        volume: '/src/data',
+        kind: 'bind',
+        mountedAt: ['app:/data'],
+        ok: false,
+        unreadable: 'bind source path does not exist',
+      }),
+    );
+    expect(text).toBe(
+      'bind mount /src/data (app:/data) could not be read after the restart (bind source path does not exist)',
+    );
+  });
+});
+
+describe('places no restart verifies are named in the verdict', () => {
+  it('tmpfs and unreadable binds: one warning listing them', () => {
+    const verdict = judgeRun([
+      {
+        phase: 'restarts',
+        brokenProbes: [],
+        modes: [mode()],
+        notices: [],
+        unverified: ['app:/data (tmpfs: emptied by every restart)', 'app:/etc/x.conf (bind: a single file)'],
+      },
+    ]);
+    expect(verdict.result).toBe('passed');
+    expect(verdict.warnings).toEqual([
+      'Not verified by any restart: app:/data (tmpfs: emptied by every restart); app:/etc/x.conf (bind: a single file).',
+    ]);
+  });
+  it('nothing unverified: no warning', () => {
+    expect(unverifiedWarning([])).toEqual([]);
+  });
+});
+
+describe('suspiciousVolumes: an empty volume while its service kept data elsewhere', () => {
+  const store = (overrides: Partial<StoreState>): StoreState => ({
+    kind: 'volume',
+    name: 'shop_pgdata',
+    mountedAt: ['db:/var/lib/postgresql'],
+    files: 0,
+    bytes: 0,
+    ...overrides,
+  });
+  const restartsWith = (stores: StoreState[]): PhaseOutcome => ({
+    phase: 'restarts',
+    brokenProbes: [],
+    modes: [],
+    notices: [],
+    stores,
+  });
+  it('names the anonymous volume the data went to', () => {
+    const warnings = suspiciousVolumes([
+      restartsWith([
+        store({}),
+        store({ kind: 'anonymous', name: 'db:/var/lib/postgresql/data', files: 970 }),
+      ]),
+    ]);
+    expect(warnings).toEqual([
+      'Volume shop_pgdata is empty after the tests (an archive of it holds nothing), while its service kept data in anonymous volume db:/var/lib/postgresql/data (970 file(s)): mount the volume where the service writes.',
+    ]);
+  });
+  it('names files in the writable layer', () => {
+    const warnings = suspiciousVolumes([
+      {
+        phase: 'layer-audit',
+        audit: { mode: 'warn', findings: [{ service: 'db', path: '/srv/db.sqlite', kind: 'added' }] },
+      },
+      restartsWith([store({})]),
+    ]);
+    expect(warnings).toEqual([
+      expect.stringContaining('kept data in the writable layer (db:/srv/db.sqlite)'),
+    ]);
+  });
+  it('no warning for a volume that holds files, or when the data is another service’s', () => {
+    expect(
+      suspiciousVolumes([
+        restartsWith([
+          store({ files: 3 }),
+          store({ kind: 'anonymous', name: 'db:/var/lib/postgresql/data', files: 970 }),
+        ]),
+      ]),
+    ).toEqual([]);
+    expect(
+      suspiciousVolumes([
+        restartsWith([store({}), store({ kind: 'anonymous', name: 'cache:/data', files: 5 })]),
+      ]),
+    ).toEqual([]);
+  });
+  it('judgeRun adds it as a warning, not a failure', () => {
+    const verdict = judgeRun([
+      restartsWith([store({}), store({ kind: 'anonymous', name: 'db:/var/lib/postgresql/data', files: 1 })]),
+    ]);
+    expect(verdict.result).toBe('passed');
+    expect(verdict.warnings[0]).toMatch(/^Volume shop_pgdata is empty after the tests/);
   });
 });
 

@@ -69,6 +69,7 @@ describe('stackModelFrom', () => {
           { type: 'volume' as const, target: '/anon' },
           { type: 'tmpfs' as const, target: '/scratch' },
         ],
+        tmpfs: ['/run', '/cache:size=1m'],
       },
       app: {
         volumes: [
@@ -97,8 +98,17 @@ describe('stackModelFrom', () => {
       },
     ]);
     expect(model.anonymous).toEqual([{ service: 'db', target: '/anon' }]);
-    expect(model.tmpfs).toEqual([{ service: 'db', target: '/scratch' }]);
-    expect(model.binds).toEqual([{ service: 'app', source: '/src', target: '/app' }]);
+    expect(model.tmpfs).toEqual([
+      { service: 'db', target: '/scratch' },
+      { service: 'db', target: '/run' },
+      { service: 'db', target: '/cache' },
+    ]);
+    expect(model.binds).toEqual([{ service: 'app', source: '/src', target: '/app', readOnly: false }]);
+  });
+
+  it('reads the short tmpfs key as a single string too', () => {
+    const model = stackModelFrom({ name: 'shop', services: { app: { tmpfs: '/data:mode=770' } } });
+    expect(model.tmpfs).toEqual([{ service: 'app', target: '/data' }]);
   });
 
   it('narrows to the selected services and their volumes', () => {

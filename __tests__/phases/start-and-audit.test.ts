@@ -93,6 +93,23 @@ describe('layer-audit phase', () => {
       audit: { mode: 'warn', findings: [{ service: 'app', path: '/appdata/orders.txt', kind: 'added' }] },
     });
   });
+  it('tmpfs mounts of both syntaxes are not the writable layer (the short key is not in the mounts)', async () => {
+    const engine = engineWith([serviceContainer('shop', 'app')], {
+      'app-id': [
+        { path: '/scratch', kind: 'added' },
+        { path: '/scratch/cache.bin', kind: 'added' },
+        { path: '/appdata/orders.txt', kind: 'added' },
+      ],
+    });
+    const { input } = phaseInput(engine, {
+      model: stackModel({ tmpfs: [{ service: 'app', target: '/scratch' }] }),
+    });
+    input.running = (await attachPhase.start(input)).running;
+    const outcome = await layerAuditPhase.run(input);
+    expect(outcome).toMatchObject({
+      audit: { findings: [{ service: 'app', path: '/appdata/orders.txt', kind: 'added' }] },
+    });
+  });
   it('layer-ignore globs drop findings', async () => {
     const engine = engineWith([serviceContainer('shop', 'app')], {
       'app-id': [{ path: '/appdata/orders.txt', kind: 'modified' }],

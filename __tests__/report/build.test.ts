@@ -40,15 +40,12 @@ describe('buildReport', () => {
     expect(report.modes[0]?.passed).toBe(false);
   });
   it('each mode carries the verdict on it', () => {
-    const good = {
-      mode: 'restart',
-      effect: 'e',
-      comparedWith: 'the evidence before any restart',
-      probes: [],
-      volumes: [],
-    };
-    expect(buildReport(record([restartsOutcome({ modes: [good] })])).modes).toEqual([
+    const probes = [{ probe: 'p', before: '1', after: '1', same: true }];
+    const good = { mode: 'restart', effect: 'e', comparedWith: 'x', probes, volumes: [] };
+    const unverified = { mode: 'kill', effect: 'e', comparedWith: 'x', probes: [], volumes: [] };
+    expect(buildReport(record([restartsOutcome({ modes: [good, unverified] })])).modes).toEqual([
       { ...good, passed: true },
+      { ...unverified, passed: false },
     ]);
   });
   it('the volume summary takes the archive digest first, else the last fingerprint', () => {
@@ -90,7 +87,10 @@ describe('buildReport', () => {
 describe('describeStack', () => {
   it('names each volume with its mounts, binds, tmpfs and anonymous volumes', () => {
     const model = stackModel({
-      binds: [{ service: 'app', source: './conf', target: '/etc/app' }],
+      binds: [
+        { service: 'app', source: './conf', target: '/etc/app', readOnly: true },
+        { service: 'app', source: './data', target: '/data', readOnly: false },
+      ],
       tmpfs: [{ service: 'app', target: '/scratch' }],
       anonymous: [{ service: 'app', target: '/cache' }],
     });
@@ -98,7 +98,7 @@ describe('describeStack', () => {
       volumes: [
         { key: 'pgdata', name: 'shop_pgdata', external: false, mounts: ['db:/var/lib/postgresql/data'] },
       ],
-      binds: ['app:/etc/app (bind ./conf)'],
+      binds: ['app:/etc/app (bind ./conf, read-only: not checked)', 'app:/data (bind ./data)'],
       tmpfs: ['app:/scratch (tmpfs: not persisted by design)'],
       anonymous: ['app:/cache'],
     });

@@ -84,9 +84,28 @@ describe('renderTerminalSummary', () => {
     expect(text).toContain('✔ restart: 1/1 probes unchanged, 0/0 volumes ok');
     expect(text).toContain('✘ recreate: 0/1 probes unchanged, 0/1 volumes ok');
     expect(text).toContain('        before: order-17\n        after:  (exit 1) cat: no such file');
-    expect(text).toContain('shop_pgdata: lost base/1/2');
+    expect(text).toContain('volume shop_pgdata lost 1 file(s) (base/1/2)');
     expect(text).toContain('! app:/appdata/orders.txt is outside any volume');
     expect(text).not.toContain('\u001b[');
+  });
+
+  it('check-files exact: files that only changed are listed as changed, never as an empty "lost"', () => {
+    const report = failedReport();
+    const recreate = report.modes[1];
+    if (!recreate) throw new Error('fixture has two modes');
+    recreate.volumes = [
+      {
+        volume: 'shop_pgdata',
+        policy: 'exact',
+        ok: false,
+        added: [],
+        removed: [],
+        changed: [{ path: 'PG_VERSION', fields: ['sha256'] }],
+      },
+    ];
+    const text = renderTerminalSummary(report, false);
+    expect(text).toContain('      volume shop_pgdata changed 1 (PG_VERSION)');
+    expect(text).not.toMatch(/lost\s*$/m);
   });
 
   it('colours only when asked', () => {
@@ -95,6 +114,20 @@ describe('renderTerminalSummary', () => {
 });
 
 describe('renderSummary (job summary Markdown)', () => {
+  it('names binds and anonymous volumes as what they are', () => {
+    const report = failedReport();
+    const recreate = report.modes[1];
+    if (!recreate) throw new Error('fixture has two modes');
+    const diff = { policy: 'no-loss' as const, ok: true, added: [], removed: [], changed: [] };
+    recreate.volumes = [
+      { ...diff, volume: '/srv/appdata', kind: 'bind' },
+      { ...diff, volume: 'db:/var/lib/postgresql/data', kind: 'anonymous' },
+    ];
+    const md = renderSummary(report);
+    expect(md).toContain('Bind mount `/srv/appdata` (no-loss): ok');
+    expect(md).toContain('Anonymous volume at `db:/var/lib/postgresql/data` (no-loss): ok');
+  });
+
   it('escapes table cells and folds the volume diff', () => {
     const md = renderSummary(failedReport());
     expect(md).toContain('## compose-persist: ❌ failed');

@@ -29,21 +29,27 @@ export const DEFAULT_LAYER_IGNORE = [
   'sys/**',
 ];
 
-/** Lists what each container wrote outside volumes and bind mounts, minus noise and the ignore globs. */
+/**
+ * Lists what each container wrote outside volumes, bind mounts and tmpfs mounts, minus noise and the ignore
+ * globs. `tmpfs` are the stack's tmpfs mounts: the short `tmpfs:` key is missing from the container's mounts.
+ */
 export async function auditWritableLayers(
   engine: Engine,
   containers: ServiceContainer[],
   extraIgnore: string[],
+  tmpfs: { service: string; target: string }[] = [],
 ): Promise<LayerFinding[]> {
   const ignore = [...DEFAULT_LAYER_IGNORE, ...extraIgnore];
   const findings: LayerFinding[] = [];
   for (const { service, details } of containers) {
     const changes = await engine.layerChanges(details.id);
-    const mountPaths = details.mounts.map((m) => m.destination);
+    const tmpfsPaths = tmpfs.filter((t) => t.service === service).map((t) => t.target);
+    const mountPaths = [...details.mounts.map((m) => m.destination), ...tmpfsPaths];
     const paths = changes.map((c) => c.path);
     for (const change of changes) {
       if (change.kind === 'deleted') continue; // removing image files loses nothing of the app's
       if (isMountPointOrParent(change.path, mountPaths)) continue; // Docker creates these itself
+      if (tmpfsPaths.some((t) => change.path.startsWith(`${t}/`))) continue; // in memory, not in the layer
       if (isParentOfAnother(change.path, paths)) continue; // a directory listed only because a file in it changed
       if (matchesAny(change.path, ignore)) continue;
       findings.push({ service, path: change.path, kind: change.kind });

@@ -2,10 +2,12 @@
 // Pure: no I/O, no clock, no engine; every rule is a function with its own unit tests.
 import type {
   LayerAuditOutcome,
+  LayerFinding,
   ModeEvidence,
   PhaseOutcome,
   ProbeComparison,
   RunError,
+  StoreState,
   TestOutcome,
   VolumeDiff,
 } from '../types/outcomes.js';
@@ -36,6 +38,7 @@ export function judgeRun(outcomes: PhaseOutcome[], error?: RunError): Verdict {
     failures.push(...found.failures);
     warnings.push(...found.warnings);
   }
+  warnings.push(...suspiciousVolumes(outcomes));
   if (error) failures.push(error.message);
   const firstLoss = outcomes
     .flatMap((o) => (o.phase === 'restarts' ? o.modes : []))
@@ -68,7 +71,7 @@ export function judgePhase(outcome: PhaseOutcome): Findings {
           ...outcome.modes.filter((m) => !modePassed(m)).map(modeFailure),
           ...(outcome.writeFailures ?? []).map((w) => `Write failed ${w}: the modes after it were not run.`),
         ],
-        warnings: outcome.notices,
+        warnings: [...unverifiedWarning(outcome.unverified ?? []), ...outcome.notices],
       };
     case 'archive':
       return { failures: [], warnings: outcome.notices };
@@ -116,9 +119,22 @@ function probeText(result: ProbeReading): string {
   return result.exitCode === 0 ? out : `(exit ${result.exitCode}) ${result.stderr.trim() || out}`;
 }
 
-/** A mode passes when the stack came back and every probe and every volume is as before it. */
+/**
+ * A mode passes when the stack came back, every probe and every place read is as before it, and something
+ * was verified at all: a probe, or a place that held files.
+ */
 export function modePassed(mode: ModeEvidence): boolean {
-  return mode.error === undefined && mode.probes.every((p) => p.same) && mode.volumes.every((v) => v.ok);
+  return (
+    mode.error === undefined &&
+    !verifiedNothing(mode) &&
+    mode.probes.every((p) => p.same) &&
+    mode.volumes.every((v) => v.ok)
+  );
+}
+
+/** No probe ran and no place read held a file: an unchanged nothing is no proof that data survives. */
+export function verifiedNothing(mode: ModeEvidence): boolean {
+  return mode.probes.length === 0 && !mode.volumes.some((v) => (v.filesBefore ?? 1) > 0);
 }
 
 /**
@@ -136,18 +152,92 @@ export function judgeModes(modes: ModeEvidence[]): { passed: boolean; afterLoss?
 
 export function modeFailure(mode: ModeEvidence): string {
   if (mode.error) return `${mode.mode}: ${mode.error}`;
+  if (verifiedNothing(mode)) {
+    const read = mode.volumes.length
+      ? `the ${mode.volumes.length} place(s) read held no files`
+      : 'no volume or bind mount was read';
+    return `${mode.mode}: nothing was verified (no probe, and ${read}): add a probe, or keep the data in a named volume.`;
+  }
   const probes = mode.probes.filter((p) => !p.same).map((p) => `probe "${p.probe}" changed`);
   const volumes = mode.volumes.filter((v) => !v.ok).map(describeVolumeLoss);
   return `Data did not survive ${mode.mode}: ${[...probes, ...volumes].join('; ')}`;
 }
 
+/** What a place is called in a message: its kind and name, and where it is mounted. */
+export function placeName(diff: Pick<VolumeDiff, 'volume' | 'kind' | 'mountedAt'>): string {
+  const at = diff.mountedAt?.length ? ` (${diff.mountedAt.join(', ')})` : '';
+  if (diff.kind === 'anonymous') return `anonymous volume at ${diff.volume}`;
+  if (diff.kind === 'bind') return `bind mount ${diff.volume}${at}`;
+  return `volume ${diff.volume}`;
+}
+
+/** One phrase for what a place lost: the removed files, and with `exact` what changed or was added. */
 export function describeVolumeLoss(diff: VolumeDiff): string {
   const sample = (paths: string[]) => `${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''}`;
+  const name = placeName(diff);
+  const fix = diff.kind === 'anonymous' ? `: ${anonymousFix(diff.volume)}` : '';
+  if (diff.unreadable) return `${name} could not be read after the restart (${diff.unreadable})${fix}`;
+  if (diff.replaced)
+    return `${name} was replaced by a new one: its ${diff.filesBefore ?? 'old'} file(s) are gone${fix}`;
   const lost = diff.removed.length ? `lost ${diff.removed.length} file(s) (${sample(diff.removed)})` : '';
   const changedPaths = [...diff.changed.map((c) => c.path), ...diff.added];
+  const typeChanged = diff.changed.filter((c) => c.fields.includes('type')).map((c) => c.path);
   const changed =
     diff.policy === 'exact' && changedPaths.length
       ? `changed ${changedPaths.length} (${sample(changedPaths)})`
-      : '';
-  return `volume ${diff.volume} ${[lost, changed].filter(Boolean).join(' and ')}`;
+      : typeChanged.length
+        ? `changed the type of ${typeChanged.length} (${sample(typeChanged)})`
+        : '';
+  return `${name} ${[lost, changed].filter(Boolean).join(' and ')}${fix}`;
+}
+
+/** `service:path` (and ` #n` for a replica) → the fix for data in an anonymous volume. */
+function anonymousFix(where: string): string {
+  const path = where.slice(where.indexOf(':') + 1).replace(/ #\d+$/, '');
+  return `map a named volume at ${path}`;
+}
+
+/** Places no restart verifies (tmpfs, unreadable binds) are named, so silence never means "checked". */
+export function unverifiedWarning(places: string[]): string[] {
+  return places.length ? [`Not verified by any restart: ${places.join('; ')}.`] : [];
+}
+
+/**
+ * A named volume that was empty after the tests while a service mounting it kept files elsewhere (an
+ * anonymous volume, the writable layer): its data most likely went to the wrong path, and its archive is
+ * empty. One warning per such volume, naming where the data went.
+ */
+export function suspiciousVolumes(outcomes: PhaseOutcome[]): string[] {
+  const restarts = outcomes.find((o) => o.phase === 'restarts');
+  const stores = restarts?.phase === 'restarts' ? (restarts.stores ?? []) : [];
+  const audit = outcomes.find((o) => o.phase === 'layer-audit');
+  const layer = audit?.phase === 'layer-audit' ? audit.audit.findings : [];
+  return stores
+    .filter((s) => s.kind === 'volume' && s.files === 0)
+    .flatMap((volume) => {
+      const elsewhere = dataElsewhere(volume, stores, layer);
+      return elsewhere.length
+        ? [
+            `Volume ${volume.name} is empty after the tests (an archive of it holds nothing), while its service kept data in ${elsewhere.join(', ')}: mount the volume where the service writes.`,
+          ]
+        : [];
+    });
+}
+
+function dataElsewhere(volume: StoreState, stores: StoreState[], layer: LayerFinding[]): string[] {
+  const services = new Set(volume.mountedAt.map((m) => m.slice(0, m.indexOf(':'))));
+  const ofService = (where: string) => services.has(where.slice(0, where.indexOf(':')));
+  const anonymous = stores
+    .filter((s) => s.kind === 'anonymous' && s.files > 0 && ofService(s.name))
+    .map((s) => `anonymous volume ${s.name} (${s.files} file(s))`);
+  const written = layer.filter((f) => f.kind !== 'deleted' && services.has(f.service));
+  const inLayer = written.length
+    ? [
+        `the writable layer (${written
+          .slice(0, 3)
+          .map((f) => `${f.service}:${f.path}`)
+          .join(', ')}${written.length > 3 ? ', …' : ''})`,
+      ]
+    : [];
+  return [...anonymous, ...inLayer];
 }

@@ -26,6 +26,8 @@ export interface ComposeModel {
 export interface ComposeService {
   image?: string;
   volumes?: ComposeMount[];
+  /** The short `tmpfs:` key: `PATH` or `PATH:OPTIONS` (compose's config lists it apart from `volumes`). */
+  tmpfs?: string[] | string;
   healthcheck?: { test?: string[] | string; disable?: boolean };
   ports?: { target: number; published?: string; host_ip?: string; protocol?: string }[];
 }

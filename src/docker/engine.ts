@@ -35,11 +35,13 @@ export interface LayerChange {
   kind: 'modified' | 'added' | 'deleted';
 }
 
+/** A volume (by name) or a bind mount (a path on the engine's host), at an absolute path in the helper. */
+export type HelperMount = ({ volume: string } | { bind: string }) & { target: string; readOnly?: boolean };
+
 /** A created, never-started container that mounts volumes so their contents can be read and written. */
 export interface HelperSpec {
   image: string;
-  /** Volume name → absolute mount path in the helper. */
-  mounts: { volume: string; target: string; readOnly?: boolean }[];
+  mounts: HelperMount[];
   labels: Record<string, string>;
   /** Command for helpers that are started (emptying a volume); omitted for archive-only helpers. */
   cmd?: string[];
@@ -208,14 +210,7 @@ export class DockerEngine {
       NetworkDisabled: true,
       HostConfig: {
         NetworkMode: 'none',
-        Mounts: spec.mounts.map((m) => ({
-          Type: 'volume' as const,
-          Source: m.volume,
-          Target: m.target,
-          ReadOnly: m.readOnly ?? false,
-          // Never copy the helper image's files into an empty volume.
-          VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'],
-        })),
+        Mounts: spec.mounts.map(helperMountSettings),
       },
     });
     return new HelperContainer(container);
@@ -267,6 +262,19 @@ export class HelperContainer {
   async remove(): Promise<void> {
     await removeWithAnonymousVolumes(this.container);
   }
+}
+
+function helperMountSettings(m: HelperMount): Docker.MountSettings {
+  const common = { Target: m.target, ReadOnly: m.readOnly ?? false };
+  // A bind source must exist already (Mounts, unlike Binds, never creates it on the engine's host).
+  if ('bind' in m) return { ...common, Type: 'bind', Source: m.bind };
+  // Never copy the helper image's files into an empty volume.
+  return {
+    ...common,
+    Type: 'volume',
+    Source: m.volume,
+    VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'],
+  };
 }
 
 function summarizeContainer(c: Docker.ContainerInfo): ContainerSummary {

@@ -18,6 +18,7 @@ export const layerAuditPhase: Phase = {
         stack.engine,
         await serviceContainers(stack.engine, stack.model.project),
         settings.layerIgnore,
+        stack.model.tmpfs,
       ),
     );
     return { phase: 'layer-audit', audit: { mode: settings.layerAudit, findings } };

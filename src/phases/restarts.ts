@@ -1,12 +1,13 @@
 import { describeCommand, runCommandSpec } from '../check/commands.js';
 import {
   compareProbes,
-  compareVolumes,
+  compareStores,
   gatherEvidence,
   type Evidence,
   type EvidenceSources,
 } from '../check/evidence.js';
 import { performRestart, planModes, RESTART_MODE_EFFECTS } from '../check/restarts.js';
+import { describeUnreadable, listStores, type StoreRef } from '../check/stores.js';
 import { errorMessage } from '../errors.js';
 import type { CommandSpec, RestartMode, Settings } from '../inputs.js';
 import type { Log } from '../log.js';
@@ -17,9 +18,15 @@ import {
   type RestartBaseline,
 } from '../stack/lifecycle.js';
 import type { Stack } from '../stack/stack.js';
-import type { ModeEvidence, PhaseOutcome, ServiceLogTail, VolumeState } from '../types/outcomes.js';
-import { fingerprintVolume } from '../volumes/fingerprint.js';
-import { helperImageForVolume } from '../volumes/helper-image.js';
+import type {
+  ModeEvidence,
+  PhaseOutcome,
+  ServiceLogTail,
+  StoreState,
+  VolumeState,
+} from '../types/outcomes.js';
+import { fingerprintBind, fingerprintVolume } from '../volumes/fingerprint.js';
+import { resolveHelperImage } from '../volumes/helper-image.js';
 import { keepingPartial, runningStack, type Phase, type RunningStack } from './phase.js';
 
 export type RestartSettings = Pick<
@@ -60,16 +67,18 @@ export async function checkRestarts(
     probes: settings.probes,
     probeEnv: await stack.commandEnv(),
     probeTimeoutMs: PROBE_TIMEOUT_MS,
-    volumes: stack.model.volumes,
-    fingerprint:
-      settings.checkFiles === 'off'
-        ? undefined
-        : async (v) =>
-            fingerprintVolume(v.name, {
-              engine: stack.engine,
-              image: await helperImageForVolume(stack.engine, stack.model, v, settings.helperImage),
-              runId: stack.runId,
-            }),
+    stores: async () =>
+      settings.checkFiles === 'off' ? [] : listStores(stack.engine, stack.model, settings.services),
+    fingerprint: async (store) => {
+      const options = {
+        engine: stack.engine,
+        image: await resolveHelperImage(stack.engine, settings.helperImage, store.images),
+        runId: stack.runId,
+      };
+      return store.kind === 'bind'
+        ? fingerprintBind(store.source, options)
+        : fingerprintVolume(store.source, options);
+    },
   };
   const outcome: RestartsOutcome = { phase: 'restarts', brokenProbes: [], modes: [], notices: [] };
   const notice = (message: string) => void outcome.notices.push(message);
@@ -84,6 +93,8 @@ export async function checkRestarts(
   );
   return keepingPartial(outcome, async () => {
     let before = await log.group('Evidence before restarts', () => gatherEvidence(sources));
+    outcome.stores = storeStates(before);
+    outcome.unverified = unverifiedPlaces(stack, before);
     outcome.brokenProbes = before.probes
       .filter((p) => p.result.exitCode !== 0)
       .map((p) => describeCommand(p.result));
@@ -190,17 +201,37 @@ async function checkMode(
   }
   const after = await gatherEvidence(sources);
   evidence.probes = compareProbes(before, after);
-  evidence.volumes = compareVolumes(before, after, settings.checkFiles, (volume) =>
-    ignoreGlobs(settings, stack, volume),
+  evidence.volumes = compareStores(before, after, settings.checkFiles, (store) =>
+    ignoreGlobs(settings, stack, store),
   );
   return { evidence, after, restarts };
 }
 
 function volumeStates(evidence: Evidence): Record<string, VolumeState> {
   const states: Record<string, VolumeState> = {};
-  for (const [name, m] of evidence.volumes)
-    states[name] = { digest: m.digest, bytes: m.bytes, files: m.files };
+  for (const { ref, manifest: m } of evidence.stores.values())
+    if (ref.kind === 'volume') states[ref.source] = { digest: m.digest, bytes: m.bytes, files: m.files };
   return states;
+}
+
+function storeStates(evidence: Evidence): StoreState[] {
+  return [...evidence.stores.values()].map(({ ref, manifest }) => ({
+    kind: ref.kind,
+    name: ref.key,
+    mountedAt: ref.mountedAt,
+    files: manifest.files,
+    bytes: manifest.bytes,
+  }));
+}
+
+/** Where data may live that no restart reads back: tmpfs (empty after every restart) and unreadable binds. */
+function unverifiedPlaces(stack: Stack, evidence: Evidence): string[] {
+  return [
+    ...stack.model.tmpfs.map((t) => `${t.service}:${t.target} (tmpfs: emptied by every restart)`),
+    ...[...evidence.unreadable.values()].map(
+      ({ ref, reason }) => `${ref.mountedAt.join(', ')} (${describeUnreadable(ref, reason)})`,
+    ),
+  ];
 }
 
 /** down-up leaves the old containers' anonymous volumes behind; they are this run's, so remove them. */
@@ -213,9 +244,9 @@ async function removeDanglingAnonymous(stack: Stack, before: string[], log: Log)
   }
 }
 
-function ignoreGlobs(settings: RestartSettings, stack: Stack, volumeName: string): string[] {
-  const volume = stack.model.volumes.find((v) => v.name === volumeName);
-  return settings.ignore
-    .filter((i) => i.volume === '*' || i.volume === volumeName || i.volume === volume?.key)
-    .map((i) => i.glob);
+/** `ignore` lines for a place: `*`, its name (or bind source), its compose key, or `service:path`. */
+function ignoreGlobs(settings: RestartSettings, stack: Stack, store: StoreRef): string[] {
+  const volume = stack.model.volumes.find((v) => v.name === store.source);
+  const names = [store.key, store.source, volume?.key, ...store.mountedAt];
+  return settings.ignore.filter((i) => i.volume === '*' || names.includes(i.volume)).map((i) => i.glob);
 }

@@ -66,7 +66,9 @@ export function describeStack(model: StackModel, anonymous?: string[]): StackPla
       external: v.external,
       mounts: v.mounts.map((m) => `${m.service}:${m.target}`),
     })),
-    binds: model.binds.map((b) => `${b.service}:${b.target} (bind ${b.source})`),
+    binds: model.binds.map(
+      (b) => `${b.service}:${b.target} (bind ${b.source}${b.readOnly ? ', read-only: not checked' : ''})`,
+    ),
     tmpfs: model.tmpfs.map((t) => `${t.service}:${t.target} (tmpfs: not persisted by design)`),
     anonymous: anonymous ?? model.anonymous.map((a) => `${a.service}:${a.target}`),
   };

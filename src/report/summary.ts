@@ -108,8 +108,11 @@ function modeMark(mode: Report['modes'][number]): string {
   return mode.afterLoss ? `⚠️ unchanged, but after the loss in ${mode.afterLoss}` : '✅ survived';
 }
 
+/** How the mode sections name each kind of place read. */
+const PLACE_KINDS = { volume: 'Volume', bind: 'Bind mount', anonymous: 'Anonymous volume at' } as const;
+
 function volumeDiff(v: Report['modes'][number]['volumes'][number]): string[] {
-  const head = `Volume \`${v.volume}\` (${v.policy}): ${v.ok ? 'ok' : 'FAILED'} — ${v.removed.length} removed, ${v.added.length} added, ${v.changed.length} changed`;
+  const head = `${PLACE_KINDS[v.kind ?? 'volume']} \`${v.volume}\` (${v.policy}): ${v.ok ? 'ok' : 'FAILED'} — ${v.removed.length} removed, ${v.added.length} added, ${v.changed.length} changed`;
   if (v.removed.length + v.added.length + v.changed.length === 0) return [head];
   const list = [
     ...v.removed.slice(0, MAX_LIST).map((p) => `- removed \`${p}\``),

@@ -1,3 +1,4 @@
+import { describeVolumeLoss } from '../check/verdict.js';
 import type { Report } from './schema.js';
 import { FILES_FROM } from './summary.js';
 
@@ -33,7 +34,7 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
     for (const p of mode.probes.filter((x) => !x.same)) {
       out.push(`      ${p.probe}`, `        before: ${p.before}`, `        after:  ${p.after}`);
     }
-    for (const v of mode.volumes.filter((x) => !x.ok)) out.push(`      ${volumeChanges(v)}`);
+    for (const v of mode.volumes.filter((x) => !x.ok)) out.push(`      ${describeVolumeLoss(v)}`);
   }
   for (const f of report.layer)
     out.push(`  ${paint('33', `! ${f.service}:${f.path} is outside any volume (lost on re-creation)`)}`);
@@ -44,15 +45,4 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
   for (const log of report.serviceLogs)
     out.push(`  logs of ${log.service} (${log.state}):`, ...log.tail.split('\n').map((l) => `    ${l}`));
   return `${out.join('\n')}\n`;
-}
-
-/** What a failed volume comparison found: lost files, and (with check-files: exact) changed or added ones. */
-function volumeChanges(v: Report['modes'][number]['volumes'][number]): string {
-  const sample = (paths: string[]) => paths.slice(0, 5).join(', ') + (paths.length > 5 ? ', …' : '');
-  const parts = [
-    v.removed.length ? `lost ${sample(v.removed)}` : '',
-    v.changed.length ? `changed ${sample(v.changed.map((c) => c.path))}` : '',
-    v.added.length ? `added ${sample(v.added)}` : '',
-  ];
-  return `${v.volume}: ${parts.filter(Boolean).join('; ')}`;
 }

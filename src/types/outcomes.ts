@@ -40,8 +40,22 @@ export interface ProbeComparison {
   same: boolean;
 }
 
+/** Where a service keeps files the check reads back: a named volume, a bind mount, an anonymous volume. */
+export type StoreKind = 'volume' | 'bind' | 'anonymous';
+
+/** One place's files after a mode against before it (`volume`: its name, bind source, or service:path). */
 export interface VolumeDiff {
   volume: string;
+  /** Absent: a named volume. */
+  kind?: StoreKind;
+  /** `service:path` where it is mounted. */
+  mountedAt?: string[];
+  /** Files it held before the mode: a place that held nothing proves nothing. */
+  filesBefore?: number;
+  /** An anonymous volume the mode replaced with a new one (down-up): the old one's files are gone. */
+  replaced?: boolean;
+  /** It could not be read after the mode: why. */
+  unreadable?: string;
   policy: CheckFilesPolicy;
   ok: boolean;
   added: string[];
@@ -93,6 +107,16 @@ export interface VolumeSummary {
   files?: number;
 }
 
+/** A place the check read before the first restart, as it was then (the verdict flags an empty one). */
+export interface StoreState {
+  kind: StoreKind;
+  /** Its name, bind source, or service:path (anonymous). */
+  name: string;
+  mountedAt: string[];
+  files: number;
+  bytes: number;
+}
+
 /** The final state of a named volume, from the last fingerprint taken. */
 export interface VolumeState {
   digest: string;
@@ -117,6 +141,10 @@ export type PhaseOutcome =
       /** Things that happened to the stack behind the check's back (an engine restart). */
       notices: string[];
       serviceLogs?: ServiceLogTail[];
+      /** Every place read before the first restart (absent when check-files is off). */
+      stores?: StoreState[];
+      /** Places where data may live that no restart verifies, each with why (tmpfs, an unreadable bind). */
+      unverified?: string[];
       /** Each volume's last fingerprint, when the restarts ran to the end. */
       finalVolumes?: Record<string, VolumeState>;
     }

@@ -1,6 +1,12 @@
 import { manifestOfTarStream } from '../archive/volume-tar.js';
 import type { VolumeManifest } from '../archive/manifest.js';
-import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper, type HelperOptions } from './helper.js';
+import {
+  ARCHIVE_ROOT,
+  HELPER_MOUNT,
+  withBindHelper,
+  withVolumeHelper,
+  type HelperOptions,
+} from './helper.js';
 
 /**
  * The manifest of a volume as it is now, read through the engine's archive endpoint. Its digest equals
@@ -9,5 +15,12 @@ import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper, type HelperOptions } from
 export async function fingerprintVolume(volume: string, options: HelperOptions): Promise<VolumeManifest> {
   return withVolumeHelper(volume, { ...options, readOnly: true }, async (helper) =>
     manifestOfTarStream(await helper.getArchive(HELPER_MOUNT), ARCHIVE_ROOT),
+  );
+}
+
+/** The manifest of a bind mount's source directory, read through a helper that binds it read-only. */
+export async function fingerprintBind(source: string, options: HelperOptions): Promise<VolumeManifest> {
+  return withBindHelper(source, options, async (helper) =>
+    manifestOfTarStream(await helper.getArchive(HELPER_MOUNT), ARCHIVE_ROOT, { volumeName: source }),
   );
 }
