@@ -8,7 +8,7 @@ const reader = (values: Partial<Record<Inputs, string>>) => (name: Inputs) => va
 describe('readSettings', () => {
   it('applies the documented defaults', () => {
     const s = readSettings(reader({}));
-    expect(s.composeFiles).toEqual(['compose.yml']);
+    expect(s.composeFiles).toEqual([]);
     expect(s.restartModes).toEqual(['recreate']);
     expect(s.checkFiles).toBe('no-loss');
     expect(s.layerAudit).toBe('warn');

@@ -2,11 +2,19 @@
 # Builds the test images locally from Debian packages (no registry needed); skips images that exist.
 #   local/busybox:latest  — busybox-static with every applet linked in /bin
 #   local/postgres:15     — PostgreSQL 15 from bookworm; initdb on an empty data dir; pg_isready healthcheck
-# Tests read CP_TEST_BUSYBOX_IMAGE / CP_TEST_POSTGRES_IMAGE, so a machine with Docker Hub can use others.
+#   local/redis:7         — Redis 7 (redis-server) from bookworm; args from the compose `command:`; data in /data
+#   local/mariadb:10.11   — MariaDB 10.11 (mariadb-server) from bookworm; datadir initialised on first start
+# Tests read CP_TEST_BUSYBOX_IMAGE / CP_TEST_POSTGRES_IMAGE / CP_TEST_REDIS_IMAGE / CP_TEST_MARIADB_IMAGE, so a
+# machine with Docker Hub can use others. The Debian mirror is the machine's own (its apt sources), or
+# CP_DEBIAN_MIRROR; downloaded packages are shared between the images through one debootstrap cache.
 set -euo pipefail
 
 BUSYBOX_IMAGE=${CP_TEST_BUSYBOX_IMAGE:-local/busybox:latest}
 POSTGRES_IMAGE=${CP_TEST_POSTGRES_IMAGE:-local/postgres:15}
+REDIS_IMAGE=${CP_TEST_REDIS_IMAGE:-local/redis:7}
+MARIADB_IMAGE=${CP_TEST_MARIADB_IMAGE:-local/mariadb:10.11}
+SUITE=bookworm
+DEBOOTSTRAP_CACHE=${CP_DEBOOTSTRAP_CACHE:-/var/cache/compose-persist/debootstrap-$SUITE}
 here=$(cd "$(dirname "$0")" && pwd)
 
 log() { echo "build-test-images: $*" >&2; }
@@ -16,8 +24,40 @@ have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 apt_updated=0
 need_pkg() { # need_pkg COMMAND PACKAGE
   command -v "$1" >/dev/null 2>&1 && return 0
-  [ "$apt_updated" = 1 ] || { as_root apt-get update -qq; apt_updated=1; }
+  apt_update_once
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null
+}
+
+apt_update_once() { [ "$apt_updated" = 1 ] || { as_root apt-get update -qq; apt_updated=1; }; }
+
+# The machine's Debian mirror for $SUITE, read from its apt sources (no host is written in this repository).
+debian_mirror() {
+  if [ -n "${CP_DEBIAN_MIRROR:-}" ]; then echo "$CP_DEBIAN_MIRROR"; return; fi
+  local uri
+  uri=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Created-By: Packages' 2>/dev/null |
+    awk -v suite="$SUITE" '$2 == suite { print $1; exit }')
+  if [ -z "$uri" ]; then
+    apt_update_once
+    uri=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Created-By: Packages' 2>/dev/null |
+      awk -v suite="$SUITE" '$2 == suite { print $1; exit }')
+  fi
+  [ -n "$uri" ] || { log "no '$SUITE' source in the apt sources: set CP_DEBIAN_MIRROR"; exit 1; }
+  echo "$uri"
+}
+
+# debootstrap_rootfs ROOT PACKAGES: a minbase $SUITE rootfs with PACKAGES; .debs shared through the cache dir.
+debootstrap_rootfs() {
+  need_pkg debootstrap debootstrap
+  local mirror
+  mirror=$(debian_mirror)
+  as_root mkdir -p "$DEBOOTSTRAP_CACHE"
+  as_root debootstrap --variant=minbase --cache-dir="$DEBOOTSTRAP_CACHE" --include="$2" \
+    "$SUITE" "$1" "$mirror" >/dev/null
+}
+
+# Keep the images small: docs, caches and apt lists are not needed at run time.
+trim_rootfs() {
+  as_root rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/usr/share/doc "$1"/usr/share/man
 }
 
 build_busybox() {
@@ -27,7 +67,7 @@ build_busybox() {
   work=$(mktemp -d)
   chmod 755 "$work"
   (cd "$work" && apt-get download busybox-static >/dev/null 2>&1) || {
-    [ "$apt_updated" = 1 ] || { as_root apt-get update -qq; apt_updated=1; }
+    apt_update_once
     (cd "$work" && apt-get download busybox-static >/dev/null)
   }
   dpkg-deb -x "$work"/busybox-static_*.deb "$work/pkg"
@@ -47,15 +87,13 @@ build_busybox() {
 build_postgres() {
   if have_image "$POSTGRES_IMAGE"; then log "$POSTGRES_IMAGE exists"; return; fi
   log "building $POSTGRES_IMAGE with debootstrap (about a minute)"
-  need_pkg debootstrap debootstrap
   local root
   root=$(mktemp -d)
-  as_root debootstrap --variant=minbase --include=postgresql-15 bookworm "$root" http://deb.debian.org/debian >/dev/null
+  debootstrap_rootfs "$root" postgresql-15
   # The package made a cluster of its own under /var/lib/postgresql/15; the image uses $PGDATA instead.
   as_root rm -rf "$root/var/lib/postgresql/15" "$root/etc/postgresql/15"
   as_root install -m 0755 "$here/images/postgres-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
-  # Keep the image small: docs, caches and apt lists are not needed at run time.
-  as_root rm -rf "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/* "$root"/usr/share/doc "$root"/usr/share/man
+  trim_rootfs "$root"
   as_root tar -C "$root" -c . | docker import \
     -c 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     -c 'ENV PGDATA=/var/lib/postgresql/data' \
@@ -68,6 +106,51 @@ build_postgres() {
   as_root rm -rf "$root"
 }
 
+build_redis() {
+  if have_image "$REDIS_IMAGE"; then log "$REDIS_IMAGE exists"; return; fi
+  log "building $REDIS_IMAGE with debootstrap (about a minute)"
+  local root
+  root=$(mktemp -d)
+  debootstrap_rootfs "$root" redis-server,redis-tools
+  as_root mkdir -p "$root/data"
+  as_root chroot "$root" chown redis:redis /data
+  as_root install -m 0755 "$here/images/redis-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
+  trim_rootfs "$root"
+  as_root tar -C "$root" -c . | docker import \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'ENV LANG=C.UTF-8' \
+    -c 'VOLUME /data' \
+    -c 'WORKDIR /data' \
+    -c 'EXPOSE 6379' \
+    -c 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
+    -c 'CMD ["redis-server"]' \
+    - "$REDIS_IMAGE" >/dev/null
+  as_root rm -rf "$root"
+}
+
+build_mariadb() {
+  if have_image "$MARIADB_IMAGE"; then log "$MARIADB_IMAGE exists"; return; fi
+  log "building $MARIADB_IMAGE with debootstrap (about a minute)"
+  local root
+  root=$(mktemp -d)
+  debootstrap_rootfs "$root" mariadb-server,mariadb-client
+  # The package initialised a datadir of its own; the entry point initialises the mounted volume instead.
+  as_root find "$root/var/lib/mysql" -mindepth 1 -delete
+  as_root install -m 0755 "$here/images/mariadb-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
+  trim_rootfs "$root"
+  as_root tar -C "$root" -c . | docker import \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'ENV LANG=C.UTF-8' \
+    -c 'VOLUME /var/lib/mysql' \
+    -c 'EXPOSE 3306' \
+    -c 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
+    -c 'CMD ["mariadbd"]' \
+    - "$MARIADB_IMAGE" >/dev/null
+  as_root rm -rf "$root"
+}
+
 build_busybox
 build_postgres
-log "images ready: $BUSYBOX_IMAGE $POSTGRES_IMAGE"
+build_redis
+build_mariadb
+log "images ready: $BUSYBOX_IMAGE $POSTGRES_IMAGE $REDIS_IMAGE $MARIADB_IMAGE"

@@ -4,12 +4,14 @@ import * as path from 'node:path';
 import { Inputs, Outputs, State } from './constants.js';
 import { stopRunningCommands } from './check/commands.js';
 import { readRunnerContext } from './context.js';
-import { DockerEngine, engineLostError } from './docker/engine.js';
+import { describeError } from './boundary.js';
+import { DockerEngine } from './docker/engine.js';
 import { UserError, errorMessage } from './errors.js';
 import { readSettings } from './inputs.js';
 import { trapInterrupts } from './interrupt.js';
 import { runPipeline, type PipelineMode } from './pipeline.js';
-import type { Report } from './report/report.js';
+import type { Report } from './report/schema.js';
+import { actionsLog } from './log.js';
 import { renderSummary } from './report/summary.js';
 import { teardownStack, type TeardownPlan } from './stack/teardown.js';
 
@@ -53,6 +55,7 @@ async function runStep(mode: PipelineMode): Promise<void> {
         saveTeardown: (plan) => core.saveState(State.Teardown, JSON.stringify(plan)),
         signal: interruption.signal,
       },
+      { engine: new DockerEngine(), log: actionsLog },
       mode,
     );
     await publishReport(report, ctx.tempDir);
@@ -95,7 +98,7 @@ async function publishReport(report: Report, tempDir: string): Promise<void> {
 }
 
 function reportError(thrown: unknown): void {
-  const error = engineLostError(thrown) ?? thrown;
-  if (!(error instanceof UserError)) core.debug(error instanceof Error ? (error.stack ?? '') : String(error));
-  core.setFailed(errorMessage(error));
+  const { message, stack } = describeError(thrown);
+  if (stack) core.debug(stack);
+  core.setFailed(message);
 }

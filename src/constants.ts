@@ -21,6 +21,8 @@ export enum Inputs {
   Exec = 'exec',
   Probes = 'probes',
   RestartModes = 'restart-modes',
+  RestartOrder = 'restart-order',
+  Write = 'write',
   CheckFiles = 'check-files',
   Ignore = 'ignore',
   LayerAudit = 'layer-audit',
@@ -57,3 +59,4 @@ export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
 export const COMPOSE_VOLUME_LABEL = 'com.docker.compose.volume';
 export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
 export const COMPOSE_ONEOFF_LABEL = 'com.docker.compose.oneoff';
+export const COMPOSE_CONTAINER_NUMBER_LABEL = 'com.docker.compose.container-number';

@@ -20,6 +20,8 @@ export interface RunnerContext {
   actionsServices: boolean;
   /** Unique per run, attempt and job, so parallel jobs on one self-hosted runner never share a project. */
   uniqueId: string;
+  /** The variables compose itself reads to choose files and the project (unset in tests: none set). */
+  composeEnv?: { composeFile?: string; pathSeparator?: string; projectName?: string };
 }
 
 export function readRunnerContext(env: NodeJS.ProcessEnv = process.env): RunnerContext {
@@ -39,6 +41,11 @@ export function readRunnerContext(env: NodeJS.ProcessEnv = process.env): RunnerC
     apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
     actionsServices: Boolean(env.ACTIONS_RUNTIME_TOKEN && env.ACTIONS_RESULTS_URL),
     uniqueId: `${runId}-${runAttempt}-${job}-${suffix}`,
+    composeEnv: {
+      composeFile: env.COMPOSE_FILE,
+      pathSeparator: env.COMPOSE_PATH_SEPARATOR,
+      projectName: env.COMPOSE_PROJECT_NAME,
+    },
   };
 }
 

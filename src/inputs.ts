@@ -2,22 +2,23 @@ import { encryptionKeyProblem } from './archive/encryption.js';
 import { Inputs } from './constants.js';
 import { UserError } from './errors.js';
 
-export const RESTART_MODES = ['restart', 'stop-start', 'kill', 'recreate', 'down-up'] as const;
-export type RestartMode = (typeof RESTART_MODES)[number];
-export const CHECK_FILES_POLICIES = ['no-loss', 'exact', 'off'] as const;
-export type CheckFilesPolicy = (typeof CHECK_FILES_POLICIES)[number];
-export const LAYER_AUDIT_MODES = ['warn', 'fail', 'off'] as const;
-export type LayerAuditMode = (typeof LAYER_AUDIT_MODES)[number];
-export const CONSISTENCY_MODES = ['stop', 'pause', 'live'] as const;
-export type ArchiveConsistency = (typeof CONSISTENCY_MODES)[number];
-export const ARCHIVE_FORMATS = ['auto', 'tar', 'tar.gz', 'tar.zst'] as const;
-export const PULL_POLICIES = ['always', 'missing', 'never', 'build'] as const;
+import {
+  ARCHIVE_FORMATS,
+  CHECK_FILES_POLICIES,
+  CONSISTENCY_MODES,
+  LAYER_AUDIT_MODES,
+  PULL_POLICIES,
+  RESTART_MODES,
+  RESTART_ORDERS,
+  type ArchiveConsistency,
+  type CheckFilesPolicy,
+  type CommandSpec,
+  type LayerAuditMode,
+  type RestartMode,
+  type RestartOrder,
+} from './types/domain.js';
 
-/** A command run on the runner (`host`) or inside a service's container. */
-export interface CommandSpec {
-  target: 'host' | { service: string };
-  command: string;
-}
+export * from './types/domain.js';
 
 export interface SeedSpec {
   /** The compose volume key (or a full volume name). */
@@ -46,7 +47,10 @@ export interface Settings {
   /** run/exec commands are killed after this many seconds. */
   testTimeoutSeconds: number;
   probes: CommandSpec[];
+  /** Run before every restart mode (COMPOSE_PERSIST_ROUND=n), so each mode is tested on fresh writes. */
+  write: CommandSpec[];
   restartModes: RestartMode[];
+  restartOrder: RestartOrder;
   checkFiles: CheckFilesPolicy;
   ignore: { volume: string; glob: string }[];
   layerAudit: LayerAuditMode;
@@ -69,9 +73,9 @@ export interface Settings {
 export type InputReader = (name: Inputs) => string;
 
 export function readSettings(read: InputReader): Settings {
-  const composeFiles = lines(read(Inputs.ComposeFile));
   return {
-    composeFiles: composeFiles.length ? composeFiles : ['compose.yml'],
+    // [] = compose's own choice (COMPOSE_FILE, else its file lookup): see stack/compose-files.ts.
+    composeFiles: lines(read(Inputs.ComposeFile)),
     projectName: optional(read(Inputs.ProjectName)),
     profiles: list(read(Inputs.Profiles)),
     envFile: optional(read(Inputs.EnvFile)),
@@ -91,7 +95,9 @@ export function readSettings(read: InputReader): Settings {
     exec: commandLines(read(Inputs.Exec), Inputs.Exec, false),
     testTimeoutSeconds: positiveInt(read, Inputs.TestTimeout, 1800, 'seconds'),
     probes: commandLines(read(Inputs.Probes), Inputs.Probes, true),
+    write: commandLines(read(Inputs.Write), Inputs.Write, false),
     restartModes: listOf(read, Inputs.RestartModes, RESTART_MODES, ['recreate']),
+    restartOrder: oneOf(read, Inputs.RestartOrder, RESTART_ORDERS, 'crash-first'),
     checkFiles: oneOf(read, Inputs.CheckFiles, CHECK_FILES_POLICIES, 'no-loss'),
     ignore: keyedLines(read(Inputs.Ignore), Inputs.Ignore, 'VOLUME: GLOB').map(([volume, glob]) => ({
       volume,

@@ -1,24 +1,20 @@
-import * as core from '@actions/core';
-import { auditLayers, checkPersistence } from './check/persistence.js';
-import type { Evidence } from './check/evidence.js';
-import { runTests } from './check/tests.js';
 import type { RunnerContext } from './context.js';
-import { engineLostError } from './docker/engine.js';
-import { UserError, errorMessage } from './errors.js';
+import { stopsTheRun } from './check/verdict.js';
+import { describeError } from './boundary.js';
+import { UserError } from './errors.js';
 import type { Settings } from './inputs.js';
-import { emptyReport, fail, type Report, type VolumeSummary } from './report/report.js';
-import { StackError, assertStackHealthy, upAndWait } from './stack/lifecycle.js';
-import type { StackModel } from './stack/model.js';
-import {
-  commandEnv,
-  describeStack,
-  openStack,
-  recordAnonymousVolumes,
-  teardownPlanFor,
-  upOptions,
-} from './stack/stack.js';
+import type { Log } from './log.js';
+import { PhaseInterrupted, type Phase, type PhaseInput, type StartPhase } from './phases/phase.js';
+import { archiveTargets } from './phases/stores.js';
+import { archives, ownsStack, PHASES_OF, type EntryMode } from './phases/table.js';
+import { buildReport, type RunRecord } from './report/build.js';
+import type { Report } from './report/schema.js';
+import { StackError } from './stack/lifecycle.js';
+import { displayPath } from './stack/compose-files.js';
+import { openStack, teardownPlanFor, type Stack } from './stack/stack.js';
 import type { TeardownPlan } from './stack/teardown.js';
-import { archiveStackVolumes, archiveTargets, seedStackVolumes } from './volumes/stack-volumes.js';
+import type { PhaseOutcome, RunError } from './types/outcomes.js';
+import type { Engine } from './docker/engine.js';
 
 export interface PipelineHooks {
   /** Called before anything is created, so post can tear down whatever happens next. */
@@ -27,129 +23,119 @@ export interface PipelineHooks {
   signal?: AbortSignal;
 }
 
-/**
- * Which phases run: the main action runs them all; the sub-actions one each, on a stack the user manages
- * (seed before their own `up`, check and archive on a stack that is already up).
- */
-export type PipelineMode = 'full' | 'seed' | 'check' | 'archive';
+export type PipelineMode = EntryMode;
+
+export interface PipelineDeps {
+  engine: Engine;
+  log: Log;
+}
 
 /**
- * seed → up → tests → layer audit → restarts with evidence before and after → archive → report. What the
- * check finds, and any error once the stack is resolved, is recorded in the report; post tears down.
+ * Resolves the stack, then runs the mode's phases in order (see PHASES_OF). What they find, and any error
+ * once the stack is resolved, is recorded in the report; post tears down.
  */
 export async function runPipeline(
   settings: Settings,
   ctx: RunnerContext,
   hooks: PipelineHooks,
+  deps: PipelineDeps,
   mode: PipelineMode = 'full',
 ): Promise<Report> {
-  const full = mode === 'full';
-  const { signal } = hooks;
-  const stack = await openStack(settings, ctx, full);
-  const archiveTo = mode === 'full' || mode === 'archive' ? archiveTargets(settings, ctx) : [];
-  if (full) hooks.saveTeardown(await teardownPlanFor(stack, settings));
-  const report = emptyReport(stack.compose.projectName);
-  describeStack(report, stack.model);
-  try {
-    if (full || mode === 'seed')
-      report.seeds = await timed(
-        report,
-        'seed',
-        () => seedStackVolumes(settings, ctx, stack, signal),
-        signal,
-      );
-    if (mode === 'seed') return finish(report, signal);
-    const baseline = full
-      ? await timed(
-          report,
-          'up',
-          () =>
-            core.group('Start the stack', () =>
-              upAndWait(stack.compose, stack.engine, upOptions(settings), 'starting the stack'),
-            ),
-          signal,
-        )
-      : await assertStackHealthy(
-          stack.engine,
-          stack.compose.projectName,
-          'the stack (it must be up already)',
-          settings.services,
-        );
-    await recordAnonymousVolumes(report, stack);
-    let last: Evidence | undefined;
-    if (full || mode === 'check') {
-      const env = await commandEnv(stack, settings);
-      if (full && !(await timed(report, 'tests', () => runTests(settings, stack, env, report), signal)))
-        return finish(report, signal);
-      // Before any restart: re-creation throws the writable layer away, and with it the evidence.
-      await core.group('Audit writable layers', () => auditLayers(settings, stack, report));
-      last = await timed(
-        report,
-        'check',
-        () => checkPersistence(settings, stack, env, report, baseline),
-        signal,
-      );
-    }
-    if (archiveTo.length) {
-      report.archives = await timed(
-        report,
-        'archive',
-        () => archiveStackVolumes(settings, ctx, stack, archiveTo, report, signal),
-        signal,
-      );
-    }
-    report.volumes = summarizeVolumes(stack.model, report, last);
-  } catch (thrown) {
-    // Once the report exists every error lands in it, so outputs and the summary tell what happened.
-    // Once interrupted, errors other than ours (AbortError, a cut stream) are echoes: name the signal.
-    const echo = signal?.aborted === true && !(thrown instanceof UserError);
-    const error = echo ? (signal.reason as unknown) : (engineLostError(thrown) ?? thrown);
-    if (!(error instanceof UserError))
-      core.debug(error instanceof Error ? (error.stack ?? '') : String(error));
-    fail(report, errorMessage(error));
-    if (error instanceof StackError) report.serviceLogs = error.serviceLogs;
-  }
-  return finish(report, signal);
+  const owns = ownsStack(mode);
+  const stack = await openStack(settings, ctx, deps.engine, owns);
+  for (const note of stack.composeFiles.notes) deps.log.warning(note);
+  const archiveTo = archives(mode) ? archiveTargets(settings, ctx) : [];
+  if (owns) hooks.saveTeardown(await teardownPlanFor(stack, settings));
+  const input = { settings, ctx, log: deps.log, stack, archiveTo, signal: hooks.signal };
+  return runPhaseTable(PHASES_OF[mode], input);
 }
 
-/** Runs a phase, unless the run was interrupted, and records how long it took (report.timings, ms). */
-async function timed<T>(
-  report: Report,
-  phase: string,
-  work: () => Promise<T>,
-  signal: AbortSignal | undefined,
-): Promise<T> {
-  signal?.throwIfAborted();
+/**
+ * Runs the phases in order and builds the report from what they returned. A phase that throws ends the
+ * run: its error (and what it found before it) lands in the report, which the caller always gets.
+ */
+export async function runPhaseTable(
+  phases: readonly (Phase | StartPhase)[],
+  base: Omit<PhaseInput, 'reportSoFar' | 'running'>,
+): Promise<Report> {
+  const record: RunRecord = {
+    project: base.stack.compose.projectName,
+    model: base.stack.model,
+    outcomes: [],
+    timings: {},
+    startedAt: new Date().toISOString(),
+    complete: false,
+    composeFiles: {
+      composeFiles: base.stack.composeFiles.files.map((f) => displayPath(base.ctx.workspace, f)),
+      composeFilesFrom: base.stack.composeFiles.from,
+    },
+    stackWarnings: base.stack.projectNote ? [base.stack.projectNote] : [],
+  };
+  const input: PhaseInput = {
+    ...base,
+    reportSoFar: (pending, timings) =>
+      buildReport({
+        ...record,
+        outcomes: [...record.outcomes, pending],
+        timings: { ...record.timings, ...timings },
+        complete: input.running !== undefined,
+        finishedAt: new Date().toISOString(),
+      }),
+  };
+  try {
+    record.complete = await runPhases(phases, input, record);
+  } catch (thrown) {
+    if (thrown instanceof PhaseInterrupted) record.outcomes.push(thrown.outcome);
+    const cause = thrown instanceof PhaseInterrupted ? thrown.cause : thrown;
+    record.error = runError(echoOfInterruption(cause, base.signal), base.log);
+  }
+  // An interrupted run failed for that reason first, whatever its phases recorded after the signal.
+  if (base.signal?.aborted) record.interrupted = describeError(base.signal.reason).message;
+  return buildReport({ ...record, finishedAt: new Date().toISOString() });
+}
+
+/** True when every phase ran (none stopped the run) and the stack was brought or found up. */
+async function runPhases(
+  phases: readonly (Phase | StartPhase)[],
+  input: PhaseInput,
+  record: RunRecord,
+): Promise<boolean> {
+  for (const phase of phases) {
+    input.signal?.throwIfAborted();
+    const outcome = await timed(record, phase.timing, () => runPhase(phase, input));
+    record.outcomes.push(outcome);
+    if (stopsTheRun(outcome)) return false;
+  }
+  return input.running !== undefined;
+}
+
+async function runPhase(phase: Phase | StartPhase, input: PhaseInput): Promise<PhaseOutcome> {
+  if (!('start' in phase)) return phase.run(input);
+  const { outcome, running } = await phase.start(input);
+  input.running = running;
+  return outcome;
+}
+
+/** Once interrupted, errors other than ours (AbortError, a cut stream) are echoes: the signal is the cause. */
+function echoOfInterruption(error: unknown, signal: AbortSignal | undefined): unknown {
+  return signal?.aborted === true && !(error instanceof UserError) ? signal.reason : error;
+}
+
+/** Once the report exists every error lands in it, so outputs and the summary tell what happened. */
+function runError(thrown: unknown, log: Log): RunError {
+  const { error, message, stack } = describeError(thrown);
+  if (stack) log.debug(stack);
+  return { message, ...(error instanceof StackError ? { serviceLogs: error.serviceLogs } : {}) };
+}
+
+/** Runs a phase and records how long it took (report.timings, milliseconds). */
+async function timed<T>(record: RunRecord, key: string | undefined, work: () => Promise<T>): Promise<T> {
   const started = Date.now();
   try {
     return await work();
   } finally {
-    report.timings[phase] = Date.now() - started;
+    if (key) record.timings[key] = Date.now() - started;
   }
 }
 
-function finish(report: Report, signal: AbortSignal | undefined): Report {
-  // An interrupted run failed for that reason first, whatever its phases recorded after the signal.
-  if (signal?.aborted) {
-    const reason = errorMessage(signal.reason);
-    report.result = 'failed';
-    report.failures = [reason, ...report.failures.filter((f) => f !== reason)];
-  }
-  report.finishedAt = new Date().toISOString();
-  return report;
-}
-
-/** name, digest, size and file count of each volume: from its archive, else from the last fingerprint. */
-function summarizeVolumes(model: StackModel, report: Report, last: Evidence | undefined): VolumeSummary[] {
-  return model.volumes.map((v) => {
-    const archived = report.archives.find((a) => a.volume === v.name);
-    const manifest = last?.volumes.get(v.name);
-    return {
-      key: v.key,
-      name: v.name,
-      digest: archived?.digest ?? manifest?.digest,
-      size: manifest?.bytes,
-      files: manifest?.files,
-    };
-  });
-}
+export type { Stack };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { projectArgs, upArgs } from '../../src/docker/compose.js';
+import { Compose, projectArgs, upArgs } from '../../src/docker/compose.js';
 import { stackModelFrom } from '../../src/stack/model.js';
 
 describe('compose argument builders', () => {
@@ -33,6 +33,30 @@ describe('compose argument builders', () => {
   ])('upArgs(%j)', (options, expected) => {
     expect(upArgs(options)).toEqual(expected);
   });
+
+  it('exec passes named variables into the container by name only (their values stay off the command line)', () => {
+    const compose = new Compose(
+      { tool: 'docker', prefix: ['compose'] },
+      { files: ['c.yml'], projectName: 'p', profiles: [], cwd: '/' },
+    );
+    expect(
+      compose.execInvocation('db', 'echo $COMPOSE_PERSIST_ROUND', ['COMPOSE_PERSIST_ROUND']).args,
+    ).toEqual([
+      'compose',
+      '-f',
+      'c.yml',
+      '-p',
+      'p',
+      'exec',
+      '-T',
+      '-e',
+      'COMPOSE_PERSIST_ROUND',
+      'db',
+      'sh',
+      '-c',
+      'echo $COMPOSE_PERSIST_ROUND',
+    ]);
+  });
 });
 
 describe('stackModelFrom', () => {
@@ -45,6 +69,7 @@ describe('stackModelFrom', () => {
           { type: 'volume' as const, target: '/anon' },
           { type: 'tmpfs' as const, target: '/scratch' },
         ],
+        tmpfs: ['/run', '/cache:size=1m'],
       },
       app: {
         volumes: [
@@ -73,8 +98,17 @@ describe('stackModelFrom', () => {
       },
     ]);
     expect(model.anonymous).toEqual([{ service: 'db', target: '/anon' }]);
-    expect(model.tmpfs).toEqual([{ service: 'db', target: '/scratch' }]);
-    expect(model.binds).toEqual([{ service: 'app', source: '/src', target: '/app' }]);
+    expect(model.tmpfs).toEqual([
+      { service: 'db', target: '/scratch' },
+      { service: 'db', target: '/run' },
+      { service: 'db', target: '/cache' },
+    ]);
+    expect(model.binds).toEqual([{ service: 'app', source: '/src', target: '/app', readOnly: false }]);
+  });
+
+  it('reads the short tmpfs key as a single string too', () => {
+    const model = stackModelFrom({ name: 'shop', services: { app: { tmpfs: '/data:mode=770' } } });
+    expect(model.tmpfs).toEqual([{ service: 'app', target: '/data' }]);
   });
 
   it('narrows to the selected services and their volumes', () => {

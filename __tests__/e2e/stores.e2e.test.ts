@@ -1,3 +1,4 @@
+import type { Report } from '../../src/report/schema.js';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,14 +19,7 @@ const LOAD =
   ' -c "create table digests as select g, md5(md5(md5(g::text))) as h from generate_series(1, 20000000) g where g % 100 = 0"' +
   ' -c "create index on digests (h)"';
 
-interface RunReport {
-  result: string;
-  failures: string[];
-  seeds: { volume: string; source: string; digest: string }[];
-  modes: { probes: { before: string; after: string }[] }[];
-  archives: { volume: string; store: string; digest: string }[];
-  timings: Record<string, number>;
-}
+type RunReport = Report;
 
 let svc: ActionsService;
 

@@ -119,9 +119,8 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('the runner cancels the job with %
     expect(await digestOf(userVolume)).toBe(userDigest);
   });
 
-  // BUG(src): the `run:` command is spawned detached (its own process group, src/check/commands.ts) and
-  // main installs no signal handler (src/action.ts), so a cancelled main leaves the user's test command
-  // running — through post's teardown and beyond. Expected to fail until main forwards the signal.
+  // The `run:` command is spawned detached (its own process group, src/check/commands.ts): main stops it on
+  // the signal (src/action.ts), or it would run on through post's teardown and beyond.
   it('BUG(src) — the run: command does not outlive the cancelled step', async () => {
     const survivors: string[] = [];
     for (const p of run.runCommand) if (await isAlive(p.pid)) survivors.push(`${p.pid} ${p.cmdline}`);

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'vitest';
 import { RUN_LABEL } from '../../src/constants.js';
+import type { Report } from '../../src/report/schema.js';
 import { DockerEngine } from '../../src/docker/engine.js';
 import { BUSYBOX_IMAGE } from '../support/images.js';
 import { runStep, type StepRun } from '../support/runner.js';
@@ -18,17 +19,8 @@ export function uniqueName(what: string): string {
   return `cp-fault-${what}-${randomBytes(4).toString('hex')}`;
 }
 
-/** The report.json fields these tests read. */
-export interface FaultReport {
-  result: string;
-  failures: string[];
-  warnings: string[];
-  project: string;
-  stack: { volumes: { key: string; name: string; external: boolean }[] };
-  volumes: { key: string; name: string; digest?: string }[];
-  modes: { mode: string; passed: boolean; probes: { before: string; after: string }[] }[];
-  serviceLogs: { service: string; state: string; tail: string }[];
-}
+/** report.json, as the action writes it. */
+export type FaultReport = Report;
 
 export async function reportOf(main: StepRun): Promise<FaultReport> {
   expect(main.outputs.report, main.stdout).toBeDefined();

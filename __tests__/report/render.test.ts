@@ -1,44 +1,80 @@
 import { describe, expect, it } from 'vitest';
 import { createProgressReporter } from '../../src/report/progress.js';
-import { emptyReport, fail } from '../../src/report/report.js';
+import { buildReport } from '../../src/report/build.js';
+import type { StackModel } from '../../src/stack/model.js';
 import { renderSummary } from '../../src/report/summary.js';
 import { renderTerminalSummary } from '../../src/report/terminal.js';
 
+const model: StackModel = {
+  project: 'shop',
+  services: ['app', 'db'],
+  images: {},
+  volumes: [
+    {
+      key: 'pgdata',
+      name: 'shop_pgdata',
+      external: false,
+      mounts: [{ service: 'db', target: '/var/lib/postgresql/data', readOnly: false }],
+    },
+  ],
+  binds: [],
+  tmpfs: [],
+  anonymous: [],
+};
+
+/** A run whose re-creation lost a probe's answer and a file: the report as the pipeline builds it. */
 function failedReport() {
-  const report = emptyReport('shop');
-  report.stack.volumes = [
-    { key: 'pgdata', name: 'shop_pgdata', external: false, mounts: ['db:/var/lib/postgresql/data'] },
-  ];
-  report.modes = [
-    {
-      mode: 'restart',
-      effect: 'same container',
-      passed: true,
-      probes: [{ probe: 'db: count', before: '3', after: '3', same: true }],
-      volumes: [],
-    },
-    {
-      mode: 'recreate',
-      effect: 'new container',
-      passed: false,
-      probes: [
-        { probe: 'app: cat /data|x', before: 'order-17', after: '(exit 1) cat: no such file', same: false },
-      ],
-      volumes: [
-        {
-          volume: 'shop_pgdata',
-          policy: 'no-loss',
-          ok: false,
-          added: [],
-          removed: ['base/1/2'],
-          changed: [],
-        },
-      ],
-    },
-  ];
-  report.layer = [{ service: 'app', path: '/appdata/orders.txt', kind: 'added' }];
-  fail(report, 'Data did not survive recreate: probe "app: cat /data|x" changed');
-  return report;
+  return buildReport({
+    project: 'shop',
+    model,
+    timings: {},
+    startedAt: new Date().toISOString(),
+    complete: true,
+    outcomes: [
+      { phase: 'up', anonymous: [] },
+      {
+        phase: 'layer-audit',
+        audit: { mode: 'warn', findings: [{ service: 'app', path: '/appdata/orders.txt', kind: 'added' }] },
+      },
+      {
+        phase: 'restarts',
+        brokenProbes: [],
+        notices: [],
+        modes: [
+          {
+            mode: 'restart',
+            effect: 'same container',
+            comparedWith: 'the evidence before any restart',
+            probes: [{ probe: 'db: count', before: '3', after: '3', same: true }],
+            volumes: [],
+          },
+          {
+            mode: 'recreate',
+            effect: 'new container',
+            comparedWith: 'the evidence before any restart',
+            probes: [
+              {
+                probe: 'app: cat /data|x',
+                before: 'order-17',
+                after: '(exit 1) cat: no such file',
+                same: false,
+              },
+            ],
+            volumes: [
+              {
+                volume: 'shop_pgdata',
+                policy: 'no-loss',
+                ok: false,
+                added: [],
+                removed: ['base/1/2'],
+                changed: [],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
 }
 
 describe('renderTerminalSummary', () => {
@@ -48,9 +84,28 @@ describe('renderTerminalSummary', () => {
     expect(text).toContain('✔ restart: 1/1 probes unchanged, 0/0 volumes ok');
     expect(text).toContain('✘ recreate: 0/1 probes unchanged, 0/1 volumes ok');
     expect(text).toContain('        before: order-17\n        after:  (exit 1) cat: no such file');
-    expect(text).toContain('shop_pgdata: lost base/1/2');
+    expect(text).toContain('volume shop_pgdata lost 1 file(s) (base/1/2)');
     expect(text).toContain('! app:/appdata/orders.txt is outside any volume');
     expect(text).not.toContain('\u001b[');
+  });
+
+  it('check-files exact: files that only changed are listed as changed, never as an empty "lost"', () => {
+    const report = failedReport();
+    const recreate = report.modes[1];
+    if (!recreate) throw new Error('fixture has two modes');
+    recreate.volumes = [
+      {
+        volume: 'shop_pgdata',
+        policy: 'exact',
+        ok: false,
+        added: [],
+        removed: [],
+        changed: [{ path: 'PG_VERSION', fields: ['sha256'] }],
+      },
+    ];
+    const text = renderTerminalSummary(report, false);
+    expect(text).toContain('      volume shop_pgdata changed 1 (PG_VERSION)');
+    expect(text).not.toMatch(/lost\s*$/m);
   });
 
   it('colours only when asked', () => {
@@ -59,6 +114,20 @@ describe('renderTerminalSummary', () => {
 });
 
 describe('renderSummary (job summary Markdown)', () => {
+  it('names binds and anonymous volumes as what they are', () => {
+    const report = failedReport();
+    const recreate = report.modes[1];
+    if (!recreate) throw new Error('fixture has two modes');
+    const diff = { policy: 'no-loss' as const, ok: true, added: [], removed: [], changed: [] };
+    recreate.volumes = [
+      { ...diff, volume: '/srv/appdata', kind: 'bind' },
+      { ...diff, volume: 'db:/var/lib/postgresql/data', kind: 'anonymous' },
+    ];
+    const md = renderSummary(report);
+    expect(md).toContain('Bind mount `/srv/appdata` (no-loss): ok');
+    expect(md).toContain('Anonymous volume at `db:/var/lib/postgresql/data` (no-loss): ok');
+  });
+
   it('escapes table cells and folds the volume diff', () => {
     const md = renderSummary(failedReport());
     expect(md).toContain('## compose-persist: ❌ failed');
@@ -76,5 +145,41 @@ describe('createProgressReporter', () => {
     report('seed v', { entries: 1, bytesIn: 10 })(false);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^archive v: 2 KiB, 3 entries, .*\/s\n$/);
+  });
+});
+
+describe('the compose files and the project name in the report', () => {
+  const report = buildReport({
+    project: 'cp-1-1-cli-abc',
+    model,
+    timings: {},
+    startedAt: new Date().toISOString(),
+    complete: true,
+    outcomes: [{ phase: 'up', anonymous: [] }],
+    composeFiles: { composeFiles: ['compose.yaml', 'compose.override.yml'], composeFilesFrom: 'lookup' },
+    stackWarnings: ['The compose file sets name: shop, but this run used project cp-1-1-cli-abc: …'],
+  });
+
+  it('lists the files used and where they came from, and warns about the name', () => {
+    expect(report.stack.composeFiles).toEqual(['compose.yaml', 'compose.override.yml']);
+    expect(report.warnings[0]).toMatch(/^The compose file sets name: shop/);
+    expect(renderSummary(report)).toContain(
+      "Compose files: `compose.yaml`, `compose.override.yml` (compose's own lookup)",
+    );
+    expect(renderTerminalSummary(report, false)).toContain(
+      "  compose files compose.yaml, compose.override.yml (compose's own lookup)",
+    );
+  });
+
+  it('a record without files (a fake run) still gives the field', () => {
+    const bare = buildReport({
+      project: 'p',
+      model,
+      timings: {},
+      startedAt: '',
+      complete: false,
+      outcomes: [],
+    });
+    expect(bare.stack.composeFiles).toEqual([]);
   });
 });

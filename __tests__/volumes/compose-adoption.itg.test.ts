@@ -4,7 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveVolume } from '../../src/volumes/archive-volume.js';
 import { seedVolume } from '../../src/volumes/seed-volume.js';
 import { BUSYBOX_IMAGE } from '../support/images.js';
-import { RUN_ID, Resources, createVolume, engine, inVolume, run, runOk, uniqueName } from './fixtures.js';
+import {
+  RUN_ID,
+  Resources,
+  cli,
+  createVolume,
+  engine,
+  inVolume,
+  run,
+  runOk,
+  uniqueName,
+} from './fixtures.js';
 
 const resources = new Resources();
 const NOT_CREATED_BY_COMPOSE = /already exists but was not created by Docker Compose/;
@@ -84,5 +94,67 @@ describe('a seeded volume and docker compose up', () => {
     const down = await run('docker', ['compose', '-p', project, 'down', '-v', '-t', '1']);
     expect(down.code, down.stderr).toBe(0);
     expect(await engine.inspectVolume(volume)).toBeUndefined();
+  });
+});
+
+describe('the CLI: seed --project P --key K', () => {
+  it('labels the volume for compose: up adopts it silently and the container sees the data', async () => {
+    const project = uniqueName('cliadopt');
+    const volume = `${project}_data`;
+    resources.projects.push({ name: project, file: composeFile });
+    resources.volumes.add(volume);
+    const seeded = await cli([
+      'seed',
+      volume,
+      archive,
+      '--project',
+      project,
+      '--key',
+      'data',
+      '--helper-image',
+      BUSYBOX_IMAGE,
+    ]);
+    expect(seeded.code, seeded.stderr).toBe(0);
+    const labels = (await engine.inspectVolume(volume))?.labels ?? {};
+    expect(labels['com.docker.compose.project']).toBe(project);
+    expect(labels['com.docker.compose.volume']).toBe('data');
+    const up = await runOk('docker', ['compose', '-p', project, '-f', composeFile, 'up', '-d']);
+    expect(up.stderr).not.toMatch(NOT_CREATED_BY_COMPOSE);
+    const seen = await runOk('docker', [
+      'compose',
+      '-p',
+      project,
+      '-f',
+      composeFile,
+      'exec',
+      '-T',
+      'app',
+      'cat',
+      '/data/marker',
+    ]);
+    expect(seen.stdout).toBe('seeded-marker\n');
+  });
+
+  it('one without the other is a usage error, and nothing is created', async () => {
+    const volume = uniqueName('halfflags');
+    resources.volumes.add(volume);
+    const result = await cli(['seed', volume, archive, '--project', 'shop']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--project and --key go together');
+    expect(await engine.inspectVolume(volume)).toBeUndefined();
+  });
+
+  it('a project name compose would refuse is refused with the name it would take', async () => {
+    const result = await cli([
+      'seed',
+      uniqueName('badproj'),
+      archive,
+      '--project',
+      'My Shop',
+      '--key',
+      'data',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--project "My Shop" is not a compose project name');
   });
 });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Compose } from '../docker/compose.js';
 import { lastLines } from '../docker/exec.js';
-import type { CommandSpec } from '../inputs.js';
+import type { CommandSpec } from '../types/domain.js';
 
 export interface CommandResult {
   where: string;
@@ -82,14 +82,18 @@ export function runHostCommand(command: string, options: CommandOptions = {}): P
   return runProcess('host', 'bash', ['-e', '-o', 'pipefail', '-c', command], command, options);
 }
 
-/** Runs `command` inside a service's container through `compose exec` (sh -c). */
+/**
+ * Runs `command` inside a service's container through `compose exec` (sh -c). Variables in `passInto`
+ * (set in `options.env`) are passed into the container by name, so their values stay off the command line.
+ */
 export function runServiceCommand(
   compose: Compose,
   service: string,
   command: string,
   options: CommandOptions = {},
+  passInto: string[] = [],
 ): Promise<CommandResult> {
-  const cli = compose.execInvocation(service, command);
+  const cli = compose.execInvocation(service, command, passInto);
   return runProcess(service, cli.tool, cli.args, command, { ...options, cwd: compose.spec.cwd });
 }
 
@@ -97,10 +101,11 @@ export function runCommandSpec(
   compose: Compose,
   spec: CommandSpec,
   options: CommandOptions,
+  passInto: string[] = [],
 ): Promise<CommandResult> {
   return spec.target === 'host'
     ? runHostCommand(spec.command, options)
-    : runServiceCommand(compose, spec.target.service, spec.command, options);
+    : runServiceCommand(compose, spec.target.service, spec.command, options, passInto);
 }
 
 export function describeCommand(result: CommandResult): string {

@@ -1,23 +1,25 @@
 import { diffManifests, type VolumeManifest } from '../archive/manifest.js';
 import type { Compose } from '../docker/compose.js';
-import type { CheckFilesPolicy, CommandSpec } from '../inputs.js';
-import type { NamedVolume } from '../stack/model.js';
-import type { ProbeComparison } from '../report/report.js';
+import { errorMessage } from '../errors.js';
+import type { CheckFilesPolicy, CommandSpec } from '../types/domain.js';
+import type { ProbeComparison, VolumeDiff } from '../types/outcomes.js';
 import { runCommandSpec, type CommandResult } from './commands.js';
+import type { StoreRef } from './stores.js';
+import { compareProbe } from './verdict.js';
 
-/** What was observed at one moment: each probe's output and each named volume's manifest. */
-export interface Evidence {
-  probes: { probe: string; result: CommandResult }[];
-  volumes: Map<string, VolumeManifest>;
+/** One place as it was read. */
+export interface StoreReading {
+  ref: StoreRef;
+  manifest: VolumeManifest;
 }
 
-export interface VolumeDiff {
-  volume: string;
-  policy: CheckFilesPolicy;
-  ok: boolean;
-  added: string[];
-  removed: string[];
-  changed: { path: string; fields: string[] }[];
+/** What was observed at one moment: each probe's output and the manifest of every place data lives. */
+export interface Evidence {
+  probes: { probe: string; result: CommandResult }[];
+  /** By StoreRef key. */
+  stores: Map<string, StoreReading>;
+  /** Binds and anonymous volumes that could not be read, with why (by StoreRef key). */
+  unreadable: Map<string, { ref: StoreRef; reason: string }>;
 }
 
 export interface EvidenceSources {
@@ -25,9 +27,10 @@ export interface EvidenceSources {
   probes: CommandSpec[];
   probeEnv: Record<string, string>;
   probeTimeoutMs: number;
-  volumes: NamedVolume[];
-  /** Reads a volume's manifest (with the stack's helper image). Not called when check-files is off. */
-  fingerprint?: (volume: NamedVolume) => Promise<VolumeManifest>;
+  /** The places to read now (anonymous volumes are found on the containers); none when check-files is off. */
+  stores: () => Promise<StoreRef[]>;
+  /** Reads one place's manifest through a helper container. */
+  fingerprint: (store: StoreRef) => Promise<VolumeManifest>;
 }
 
 export function probeLabel(probe: CommandSpec): string {
@@ -43,50 +46,60 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
     });
     probes.push({ probe: probeLabel(probe), result });
   }
-  const volumes = new Map<string, VolumeManifest>();
-  if (sources.fingerprint) {
-    for (const volume of sources.volumes) volumes.set(volume.name, await sources.fingerprint(volume));
+  const evidence: Evidence = { probes, stores: new Map(), unreadable: new Map() };
+  for (const ref of await sources.stores()) {
+    try {
+      evidence.stores.set(ref.key, { ref, manifest: await sources.fingerprint(ref) });
+    } catch (error) {
+      // A named volume the stack declares must be readable; a bind may be a socket or a device.
+      if (ref.kind === 'volume') throw error;
+      evidence.unreadable.set(ref.key, { ref, reason: errorMessage(error) });
+    }
   }
-  return { probes, volumes };
+  return evidence;
 }
 
-/** A probe passes when it succeeded both times and printed the same thing (trailing space ignored). */
+/** Each probe's output after, against its output before (the rule is the verdict's). */
 export function compareProbes(before: Evidence, after: Evidence): ProbeComparison[] {
-  return before.probes.map(({ probe, result }, i) => {
-    const later = after.probes[i]?.result;
-    const beforeText = probeText(result);
-    const afterText = later ? probeText(later) : '(not run)';
-    return {
-      probe,
-      before: beforeText,
-      after: afterText,
-      same: beforeText === afterText && result.exitCode === 0,
-    };
-  });
+  return before.probes.map(({ probe, result }, i) => compareProbe(probe, result, after.probes[i]?.result));
 }
 
-function probeText(result: CommandResult): string {
-  const out = result.stdout.trimEnd();
-  if (result.timedOut) return `(timed out) ${out}`;
-  return result.exitCode === 0 ? out : `(exit ${result.exitCode}) ${result.stderr.trim() || out}`;
-}
-
-export function compareVolumes(
+/**
+ * Every place read before, against the same place after. An anonymous volume replaced by a new one (down-up)
+ * kept nothing unless the new one holds exactly the same files (an image's own content copied up again).
+ */
+export function compareStores(
   before: Evidence,
   after: Evidence,
   policy: CheckFilesPolicy,
-  ignoreFor: (volume: string) => string[],
+  ignoreFor: (store: StoreRef) => string[],
 ): VolumeDiff[] {
   if (policy === 'off') return [];
   const diffs: VolumeDiff[] = [];
-  for (const [volume, manifest] of before.volumes) {
-    const later = after.volumes.get(volume);
-    if (!later) continue;
-    const diff = diffManifests(manifest, later, { policy, ignore: ignoreFor(volume) });
-    diffs.push({
-      volume,
+  for (const [key, { ref, manifest }] of before.stores) {
+    const head = {
+      volume: key,
+      kind: ref.kind,
+      mountedAt: ref.mountedAt,
+      filesBefore: manifest.files,
       policy,
-      ok: diff.ok,
+    };
+    const later = after.stores.get(key);
+    if (!later) {
+      const reason = after.unreadable.get(key)?.reason ?? 'no longer mounted';
+      const removed = manifest.entries.filter((e) => e.path !== '.').map((e) => e.path);
+      diffs.push({ ...head, ok: manifest.files === 0, unreadable: reason, added: [], removed, changed: [] });
+      continue;
+    }
+    const replaced = ref.kind === 'anonymous' && later.ref.source !== ref.source;
+    const diff = diffManifests(manifest, later.manifest, {
+      policy: replaced ? 'exact' : policy,
+      ignore: ignoreFor(ref),
+    });
+    diffs.push({
+      ...head,
+      ...(replaced ? { replaced } : {}),
+      ok: diff.ok || (replaced && manifest.files === 0),
       added: diff.added,
       removed: diff.removed,
       changed: diff.changed,

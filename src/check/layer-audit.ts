@@ -1,13 +1,9 @@
-import type { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import { matchesAny } from '../glob.js';
 import type { ServiceContainer } from '../stack/lifecycle.js';
+import type { LayerFinding } from '../types/outcomes.js';
 
-/** A file written to a container's writable layer: it would be lost when the container is re-created. */
-export interface LayerFinding {
-  service: string;
-  path: string;
-  kind: 'modified' | 'added' | 'deleted';
-}
+export type { LayerFinding };
 
 /**
  * Paths that are written at run time by nearly every image and are not application data. Documented in the
@@ -33,21 +29,27 @@ export const DEFAULT_LAYER_IGNORE = [
   'sys/**',
 ];
 
-/** Lists what each container wrote outside volumes and bind mounts, minus noise and the ignore globs. */
+/**
+ * Lists what each container wrote outside volumes, bind mounts and tmpfs mounts, minus noise and the ignore
+ * globs. `tmpfs` are the stack's tmpfs mounts: the short `tmpfs:` key is missing from the container's mounts.
+ */
 export async function auditWritableLayers(
-  engine: DockerEngine,
+  engine: Engine,
   containers: ServiceContainer[],
   extraIgnore: string[],
+  tmpfs: { service: string; target: string }[] = [],
 ): Promise<LayerFinding[]> {
   const ignore = [...DEFAULT_LAYER_IGNORE, ...extraIgnore];
   const findings: LayerFinding[] = [];
   for (const { service, details } of containers) {
     const changes = await engine.layerChanges(details.id);
-    const mountPaths = details.mounts.map((m) => m.destination);
+    const tmpfsPaths = tmpfs.filter((t) => t.service === service).map((t) => t.target);
+    const mountPaths = [...details.mounts.map((m) => m.destination), ...tmpfsPaths];
     const paths = changes.map((c) => c.path);
     for (const change of changes) {
       if (change.kind === 'deleted') continue; // removing image files loses nothing of the app's
       if (isMountPointOrParent(change.path, mountPaths)) continue; // Docker creates these itself
+      if (tmpfsPaths.some((t) => change.path.startsWith(`${t}/`))) continue; // in memory, not in the layer
       if (isParentOfAnother(change.path, paths)) continue; // a directory listed only because a file in it changed
       if (matchesAny(change.path, ignore)) continue;
       findings.push({ service, path: change.path, kind: change.kind });

@@ -1,6 +1,6 @@
 import type { Compose } from '../docker/compose.js';
-import type { DockerEngine } from '../docker/engine.js';
-import type { RestartMode } from '../inputs.js';
+import type { Engine } from '../docker/engine.js';
+import { CRASH_MODES, type RestartMode, type RestartOrder } from '../types/domain.js';
 import { upAndWait, type RestartBaseline } from '../stack/lifecycle.js';
 
 /** What each mode does to a container, as the report explains it. */
@@ -24,7 +24,7 @@ export interface RestartOptions {
 export async function performRestart(
   mode: RestartMode,
   compose: Compose,
-  engine: DockerEngine,
+  engine: Engine,
   options: RestartOptions,
 ): Promise<RestartBaseline> {
   const up = { services: options.services, waitTimeoutSeconds: options.waitTimeoutSeconds };
@@ -48,4 +48,36 @@ export async function performRestart(
       break;
   }
   return upAndWait(compose, engine, up, what);
+}
+
+export interface ModePlan {
+  modes: RestartMode[];
+  /** The log line saying the order was changed, and why. */
+  reordered?: string;
+  /** A crash left after a graceful stop with nothing written in between: it tests nothing unflushed. */
+  warning?: string;
+}
+
+/**
+ * The order the modes run in. A graceful stop flushes what a crash is meant to lose, so crash modes go
+ * first (crash-first), unless the user keeps the order; then a crash after a graceful mode is only a test
+ * of unflushed writes when `write` adds fresh ones before it.
+ */
+export function planModes(modes: RestartMode[], order: RestartOrder, writesBeforeEach: boolean): ModePlan {
+  const isCrash = (m: RestartMode) => CRASH_MODES.includes(m);
+  const firstGraceful = modes.findIndex((m) => !isCrash(m));
+  const lateCrash = modes.find((m, i) => isCrash(m) && firstGraceful !== -1 && i > firstGraceful);
+  if (!lateCrash) return { modes };
+  if (order === 'crash-first') {
+    const planned = [...modes.filter(isCrash), ...modes.filter((m) => !isCrash(m))];
+    return {
+      modes: planned,
+      reordered: `Restart modes run as ${planned.join(', ')} (restart-order: crash-first): ${lateCrash} runs before ${modes[firstGraceful]}, whose graceful stop would flush what a crash should lose.`,
+    };
+  }
+  if (writesBeforeEach) return { modes };
+  return {
+    modes,
+    warning: `${lateCrash} runs after ${modes[firstGraceful]} (restart-order: as-given) with no write before it: the graceful stop flushed everything, so the crash tests no unflushed write. Add write commands, or put ${lateCrash} first.`,
+  };
 }

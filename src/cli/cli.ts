@@ -11,9 +11,11 @@ import {
   type ArchiveConsistency,
 } from '../inputs.js';
 import { Inputs } from '../constants.js';
-import { readRunnerContext } from '../context.js';
-import { DockerEngine, engineLostError } from '../docker/engine.js';
+import { readRunnerContext, toProjectName } from '../context.js';
+import { describeError } from '../boundary.js';
+import { DockerEngine } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
+import { actionsLog } from '../log.js';
 import { runPipeline } from '../pipeline.js';
 import { renderTerminalSummary } from '../report/terminal.js';
 import { teardownStack, type TeardownPlan } from '../stack/teardown.js';
@@ -32,9 +34,11 @@ const USAGE: Record<string, string> = {
   Archives a named volume into FILE; the format follows the extension (.tar, .tar.gz, .tar.zst).
   FILE.tar.zst.enc with --encrypt KEY (or COMPOSE_PERSIST_KEY) writes an authenticated, encrypted archive.
   Running containers that mount the volume are stopped while it is read (stop) and started again.`,
-  seed: `compose-persist seed VOLUME FILE [--overwrite] [--helper-image IMAGE] [--encrypt KEY] [--max-archive-size 20G]
+  seed: `compose-persist seed VOLUME FILE [--overwrite] [--helper-image IMAGE] [--encrypt KEY] [--max-archive-size 20G] [--project P --key K]
   Creates VOLUME (or fills an empty one) from FILE, checks every file against the archive's manifest and reads
-  the volume back. A non-empty volume is only replaced with --overwrite, after the archive is verified.`,
+  the volume back. A non-empty volume is only replaced with --overwrite, after the archive is verified.
+  --project P --key K label a volume it creates as compose project P's volume K, so \`compose up\` adopts it
+  silently (and \`down -v\` removes it).`,
   digest: `compose-persist digest VOLUME|FILE [--helper-image IMAGE] [--encrypt KEY]
   Prints the volume digest as the last line: the same value for a volume and for an archive made from it.`,
   check: `compose-persist check -f compose.yml [--INPUT VALUE]... [--json] [--verbose]
@@ -60,7 +64,7 @@ const ACCEPTS: Record<string, { flags: string[]; switches: string[] }> = {
     switches: ['json', 'verbose'],
   },
   seed: {
-    flags: [Inputs.HelperImage, Inputs.Encrypt, Inputs.MaxArchiveSize],
+    flags: [Inputs.HelperImage, Inputs.Encrypt, Inputs.MaxArchiveSize, 'project', 'key'],
     switches: ['json', 'verbose', 'overwrite'],
   },
   digest: { flags: [Inputs.HelperImage, Inputs.Encrypt, Inputs.MaxArchiveSize], switches: ['verbose'] },
@@ -117,18 +121,16 @@ export async function runCli(argv: string[]): Promise<number> {
     const code = await runVerb(verb, args, writeStdout, interruption);
     return interruption.received ? signalExitCode(interruption.received) : code;
   } catch (thrown) {
-    const error = engineLostError(thrown) ?? thrown;
+    const { error, message, stack } = describeError(thrown);
     if (interruption.received) {
       // Only our own errors (a cleanup that failed) are news; the rest echo the abort.
       if (error instanceof UserError && error !== interruption.signal.reason)
-        process.stderr.write(`compose-persist ${verb}: ${error.message}\n`);
+        process.stderr.write(`compose-persist ${verb}: ${message}\n`);
       return signalExitCode(interruption.received);
     }
-    if (error instanceof UsageError) return print(`${error.message}\n\n${usage}`, 2, true);
-    process.stderr.write(`compose-persist ${verb}: ${errorMessage(error)}\n`);
-    if (!(error instanceof UserError) && args.switches.has('verbose') && error instanceof Error) {
-      process.stderr.write(`${error.stack}\n`);
-    }
+    if (error instanceof UsageError) return print(`${message}\n\n${usage}`, 2, true);
+    process.stderr.write(`compose-persist ${verb}: ${message}\n`);
+    if (stack && args.switches.has('verbose')) process.stderr.write(`${stack}\n`);
     return 1;
   } finally {
     interruption.dispose();
@@ -246,6 +248,7 @@ async function seedCommand(
     progress: terminalProgress,
     signal,
     notify: (line) => process.stderr.write(`compose-persist seed: ${line}\n`),
+    compose: composeLabels(args),
   });
   out(
     args.switches.has('json')
@@ -253,6 +256,26 @@ async function seedCommand(
       : `seeded ${volume} from ${file} (${result.manifest.files} files, ${result.created ? 'new volume' : 'existing volume'})\n${result.manifest.digest}\n`,
   );
   return 0;
+}
+
+/** --project P --key K: the compose volume a seeded volume stands for (both or neither). */
+function composeLabels(args: ParsedArgs): { project: string; key: string } | undefined {
+  const project = flag(args, 'project');
+  const key = flag(args, 'key');
+  if (project === undefined && key === undefined) return undefined;
+  if (!project || !key)
+    throw new UsageError(
+      '--project and --key go together: the compose project and the volume key in its file.',
+    );
+  if (project !== toProjectName(project)) {
+    throw new UsageError(
+      `--project "${project}" is not a compose project name; use lowercase letters, digits, - and _ (e.g. "${toProjectName(project)}").`,
+    );
+  }
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(key)) {
+    throw new UsageError(`--key "${key}" is not a compose volume key; use letters, digits, _, . and -.`);
+  }
+  return { project, key };
 }
 
 async function digestCommand(
@@ -307,7 +330,12 @@ async function checkCommand(
     deadline.unref();
   });
   try {
-    const report = await runPipeline(settings, ctx, { saveTeardown: (p) => (plan = p), signal });
+    const report = await runPipeline(
+      settings,
+      ctx,
+      { saveTeardown: (p) => (plan = p), signal },
+      { engine: new DockerEngine(), log: actionsLog },
+    );
     const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
     out(
       args.switches.has('json')

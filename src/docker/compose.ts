@@ -26,6 +26,8 @@ export interface ComposeModel {
 export interface ComposeService {
   image?: string;
   volumes?: ComposeMount[];
+  /** The short `tmpfs:` key: `PATH` or `PATH:OPTIONS` (compose's config lists it apart from `volumes`). */
+  tmpfs?: string[] | string;
   healthcheck?: { test?: string[] | string; disable?: boolean };
   ports?: { target: number; published?: string; host_ip?: string; protocol?: string }[];
 }
@@ -141,10 +143,22 @@ export class Compose {
   }
 
   /** The command line that runs `command` with sh inside a service's running container. */
-  execInvocation(service: string, command: string): { tool: string; args: string[] } {
+  /** `exec -T SERVICE sh -c COMMAND`; `env` names host variables passed into the container (`-e NAME`). */
+  execInvocation(service: string, command: string, env: string[] = []): { tool: string; args: string[] } {
+    const passed = env.flatMap((name) => ['-e', name]);
     return {
       tool: this.cli.tool,
-      args: [...this.cli.prefix, ...projectArgs(this.spec), 'exec', '-T', service, 'sh', '-c', command],
+      args: [
+        ...this.cli.prefix,
+        ...projectArgs(this.spec),
+        'exec',
+        '-T',
+        ...passed,
+        service,
+        'sh',
+        '-c',
+        command,
+      ],
     };
   }
 }

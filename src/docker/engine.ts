@@ -37,17 +37,25 @@ export interface LayerChange {
   kind: 'modified' | 'added' | 'deleted';
 }
 
+/** A volume (by name) or a bind mount (a path on the engine's host), at an absolute path in the helper. */
+export type HelperMount = ({ volume: string } | { bind: string }) & { target: string; readOnly?: boolean };
+
 /** A created, never-started container that mounts volumes so their contents can be read and written. */
 export interface HelperSpec {
   image: string;
   /** A fixed container name: creating a second container of that name fails with 409 (a lease). */
   name?: string;
-  /** Volume name → absolute mount path in the helper. */
-  mounts: { volume: string; target: string; readOnly?: boolean }[];
+  mounts: HelperMount[];
   labels: Record<string, string>;
   /** Command for helpers that are started (emptying a volume); omitted for archive-only helpers. */
   cmd?: string[];
 }
+
+/**
+ * What the rest of the code may ask of the engine: DockerEngine's public methods. Phases and checks take an
+ * Engine, so unit tests hand them a fake; only the entry points construct a DockerEngine.
+ */
+export type Engine = { [Method in keyof DockerEngine]: DockerEngine[Method] };
 
 /**
  * The one client of the Docker Engine API. Honours DOCKER_HOST (unix, tcp, ssh) through docker-modem, so
@@ -161,10 +169,9 @@ export class DockerEngine {
 
   /** Files written to the container's writable layer; never lists files inside volumes or bind mounts. */
   async layerChanges(id: string): Promise<LayerChange[]> {
-    const changes = ((await this.docker.getContainer(id).changes()) ?? []) as {
-      Path: string;
-      Kind: number;
-    }[];
+    // An unchanged layer is the JSON `null`, which dockerode hands back as the raw Buffer "null".
+    const raw: unknown = await this.docker.getContainer(id).changes();
+    const changes = (Array.isArray(raw) ? raw : []) as { Path: string; Kind: number }[];
     const kinds = ['modified', 'added', 'deleted'] as const;
     return changes.map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? 'modified' }));
   }
@@ -203,14 +210,7 @@ export class DockerEngine {
       NetworkDisabled: true,
       HostConfig: {
         NetworkMode: 'none',
-        Mounts: spec.mounts.map((m) => ({
-          Type: 'volume' as const,
-          Source: m.volume,
-          Target: m.target,
-          ReadOnly: m.readOnly ?? false,
-          // Never copy the helper image's files into an empty volume.
-          VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'],
-        })),
+        Mounts: spec.mounts.map(helperMountSettings),
       },
     });
     return new HelperContainer(container);
@@ -267,6 +267,19 @@ export class HelperContainer {
 function volumeInfoOf(v: Docker.VolumeInspectInfo): VolumeInfo {
   const options = (v as { Options?: Record<string, string> | null }).Options ?? {};
   return { name: v.Name, driver: v.Driver, labels: v.Labels ?? {}, mountpoint: v.Mountpoint, options };
+}
+
+function helperMountSettings(m: HelperMount): Docker.MountSettings {
+  const common = { Target: m.target, ReadOnly: m.readOnly ?? false };
+  // A bind source must exist already (Mounts, unlike Binds, never creates it on the engine's host).
+  if ('bind' in m) return { ...common, Type: 'bind', Source: m.bind };
+  // Never copy the helper image's files into an empty volume.
+  return {
+    ...common,
+    Type: 'volume',
+    Source: m.volume,
+    VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'],
+  };
 }
 
 function summarizeContainer(c: Docker.ContainerInfo): ContainerSummary {

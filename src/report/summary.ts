@@ -1,4 +1,4 @@
-import type { Report } from './report.js';
+import type { Report } from './schema.js';
 
 const MAX_LIST = 50;
 
@@ -6,7 +6,8 @@ const MAX_LIST = 50;
 export function renderSummary(report: Report): string {
   const out: string[] = [];
   const verdict = report.result === 'passed' ? '✅ passed' : '❌ failed';
-  out.push(`## compose-persist: ${verdict}`, '', `Project \`${report.project}\``, '');
+  const loss = report.firstLoss ? ` — first loss: ${escape(report.firstLoss)}` : '';
+  out.push(`## compose-persist: ${verdict}${loss}`, '', `Project \`${report.project}\``, '');
   for (const failure of report.failures) out.push(`- **${escape(failure)}**`);
   for (const warning of report.warnings) out.push(`- ⚠️ ${escape(warning)}`);
   out.push('', ...stackSection(report), ...seedSection(report), ...testSection(report));
@@ -24,6 +25,7 @@ function stackSection(report: Report): string[] {
     ...report.stack.anonymous.map((a) => `- anonymous volume ${escape(a)}: lost on down-up`),
   ];
   return [
+    ...composeFilesLine(report),
     '### Volumes',
     '',
     '| key | name | kind | mounted at |',
@@ -34,6 +36,22 @@ function stackSection(report: Report): string[] {
     '',
   ];
 }
+
+function composeFilesLine(report: Report): string[] {
+  const files = report.stack.composeFiles;
+  if (files.length === 0) return [];
+  return [
+    `Compose files: ${files.map((f) => `\`${escape(f)}\``).join(', ')} ${FILES_FROM[report.stack.composeFilesFrom ?? 'input']}`,
+    '',
+  ];
+}
+
+/** Why these compose files, in the words of the summary and the terminal. */
+export const FILES_FROM = {
+  input: '(input compose-file)',
+  COMPOSE_FILE: '(from COMPOSE_FILE)',
+  lookup: "(compose's own lookup)",
+} as const;
 
 function seedSection(report: Report): string[] {
   if (report.seeds.length === 0) return [];
@@ -64,9 +82,9 @@ function modeSection(report: Report): string[] {
   const out: string[] = [];
   for (const mode of report.modes) {
     out.push(
-      `### Restart mode \`${mode.mode}\`: ${mode.passed ? '✅ survived' : '❌ data lost'}`,
+      `### Restart mode \`${mode.mode}\`: ${modeMark(mode)}`,
       '',
-      `_${mode.effect}_`,
+      `_${mode.effect}_; compared with ${mode.comparedWith}`,
       '',
     );
     if (mode.error) out.push(`Error: ${escape(mode.error)}`, '');
@@ -84,8 +102,17 @@ function modeSection(report: Report): string[] {
   return out;
 }
 
+/** A mode after a loss is no proof on its own: it says which loss it compared against. */
+function modeMark(mode: Report['modes'][number]): string {
+  if (!mode.passed) return '❌ data lost';
+  return mode.afterLoss ? `⚠️ unchanged, but after the loss in ${mode.afterLoss}` : '✅ survived';
+}
+
+/** How the mode sections name each kind of place read. */
+const PLACE_KINDS = { volume: 'Volume', bind: 'Bind mount', anonymous: 'Anonymous volume at' } as const;
+
 function volumeDiff(v: Report['modes'][number]['volumes'][number]): string[] {
-  const head = `Volume \`${v.volume}\` (${v.policy}): ${v.ok ? 'ok' : 'FAILED'} — ${v.removed.length} removed, ${v.added.length} added, ${v.changed.length} changed`;
+  const head = `${PLACE_KINDS[v.kind ?? 'volume']} \`${v.volume}\` (${v.policy}): ${v.ok ? 'ok' : 'FAILED'} — ${v.removed.length} removed, ${v.added.length} added, ${v.changed.length} changed`;
   if (v.removed.length + v.added.length + v.changed.length === 0) return [head];
   const list = [
     ...v.removed.slice(0, MAX_LIST).map((p) => `- removed \`${p}\``),

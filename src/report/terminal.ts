@@ -1,4 +1,6 @@
-import type { Report } from './report.js';
+import { describeVolumeLoss } from '../check/verdict.js';
+import type { Report } from './schema.js';
+import { FILES_FROM } from './summary.js';
 
 /** The check's verdict for a terminal: one line per finding, coloured when the terminal allows it. */
 export function renderTerminalSummary(report: Report, color: boolean): string {
@@ -8,6 +10,10 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
   const out: string[] = [''];
   const verdict = report.result === 'passed' ? paint('1;32', 'PASSED') : paint('1;31', 'FAILED');
   out.push(`compose-persist ${verdict}  project ${report.project}`);
+  if (report.firstLoss) out.push(`  ${bad(`first loss: ${report.firstLoss}`)}`);
+  const files = report.stack.composeFiles;
+  if (files.length)
+    out.push(`  compose files ${files.join(', ')} ${FILES_FROM[report.stack.composeFilesFrom ?? 'input']}`);
   for (const v of report.stack.volumes) out.push(`  volume ${v.key} → ${v.name} (${v.mounts.join(', ')})`);
   for (const seed of report.seeds)
     out.push(`  ${ok(`seeded ${seed.volume} from ${seed.source} (${seed.files} files)`)}`);
@@ -18,14 +24,17 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
   for (const mode of report.modes) {
     const probes = mode.probes.filter((p) => p.same).length;
     const detail = `${probes}/${mode.probes.length} probes unchanged, ${mode.volumes.filter((v) => v.ok).length}/${mode.volumes.length} volumes ok`;
+    const afterLoss = paint(
+      '33',
+      `~ ${mode.mode}: ${detail} — compared with ${mode.comparedWith}, after the loss in ${mode.afterLoss}`,
+    );
     out.push(
-      `  ${mode.passed ? ok(`${mode.mode}: ${detail}`) : bad(`${mode.mode}: ${mode.error ?? detail}`)}`,
+      `  ${mode.passed ? (mode.afterLoss ? afterLoss : ok(`${mode.mode}: ${detail}`)) : bad(`${mode.mode}: ${mode.error ?? detail}`)}`,
     );
     for (const p of mode.probes.filter((x) => !x.same)) {
       out.push(`      ${p.probe}`, `        before: ${p.before}`, `        after:  ${p.after}`);
     }
-    for (const v of mode.volumes.filter((x) => !x.ok))
-      out.push(`      ${v.volume}: lost ${v.removed.slice(0, 5).join(', ')}`);
+    for (const v of mode.volumes.filter((x) => !x.ok)) out.push(`      ${describeVolumeLoss(v)}`);
   }
   for (const f of report.layer)
     out.push(`  ${paint('33', `! ${f.service}:${f.path} is outside any volume (lost on re-creation)`)}`);

@@ -1,12 +1,11 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import * as path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { COMPOSE_ONEOFF_LABEL, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from '../constants.js';
 import type { Compose, UpOptions } from '../docker/compose.js';
-import type { ContainerDetails, DockerEngine } from '../docker/engine.js';
+import type { ContainerDetails, Engine } from '../docker/engine.js';
 import { ToolError } from '../docker/exec.js';
 import { UserError } from '../errors.js';
+import type { ServiceLogTail } from '../types/outcomes.js';
+
+export type { ServiceLogTail };
 
 /** The stack did not come up (or back) healthy; carries the failing services' last log lines. */
 export class StackError extends UserError {
@@ -18,20 +17,13 @@ export class StackError extends UserError {
   }
 }
 
-export interface ServiceLogTail {
-  service: string;
-  container: string;
-  state: string;
-  tail: string;
-}
-
 export interface ServiceContainer {
   service: string;
   details: ContainerDetails;
 }
 
 /** The project's service containers (one-off `run` containers excluded), inspected. */
-export async function serviceContainers(engine: DockerEngine, project: string): Promise<ServiceContainer[]> {
+export async function serviceContainers(engine: Engine, project: string): Promise<ServiceContainer[]> {
   const list = await engine.listContainers([
     `${COMPOSE_PROJECT_LABEL}=${project}`,
     `${COMPOSE_ONEOFF_LABEL}=False`,
@@ -68,7 +60,7 @@ export type RestartBaseline = Map<string, ContainerMark>;
  */
 export async function upAndWait(
   compose: Compose,
-  engine: DockerEngine,
+  engine: Engine,
   options: UpOptions,
   what: string,
 ): Promise<RestartBaseline> {
@@ -163,7 +155,7 @@ function clockTime(iso: string | undefined): string {
  * the marks now, the baseline for the next look.
  */
 export async function assertStackHealthy(
-  engine: DockerEngine,
+  engine: Engine,
   project: string,
   what: string,
   services: string[] = [],
@@ -195,7 +187,7 @@ export async function assertStackHealthy(
   return marksOf(containers);
 }
 
-async function failWithLogs(engine: DockerEngine, project: string, message: string): Promise<never> {
+async function failWithLogs(engine: Engine, project: string, message: string): Promise<never> {
   const containers = await serviceContainers(engine, project).catch(() => []);
   const unwell = containers.filter((c) => isUnwell(c.details));
   const tails = await Promise.all(
@@ -216,7 +208,7 @@ export function describeState(details: ContainerDetails): string {
   return `running${details.health ? `, ${details.health}` : ''}${restarts}`;
 }
 
-export async function logTail(engine: DockerEngine, containerId: string, lines: number): Promise<string> {
+export async function logTail(engine: Engine, containerId: string, lines: number): Promise<string> {
   try {
     const stream = await engine.logStream(containerId, lines);
     const chunks: Buffer[] = [];
@@ -225,18 +217,6 @@ export async function logTail(engine: DockerEngine, containerId: string, lines: 
   } catch (error) {
     return `(logs unavailable: ${error instanceof Error ? error.message : String(error)})`;
   }
-}
-
-/** Streams every service container's full log into DIR/<container>.log (never into memory). */
-export async function saveServiceLogs(engine: DockerEngine, project: string, dir: string): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  const files: string[] = [];
-  for (const c of await serviceContainers(engine, project)) {
-    const file = path.join(dir, `${c.details.name}.log`);
-    await pipeline(await engine.logStream(c.details.id), createWriteStream(file));
-    files.push(file);
-  }
-  return files;
 }
 
 function firstLine(text: string): string {
@@ -250,7 +230,7 @@ function firstLine(text: string): string {
  * run), since a user's volume can carry such a name too.
  */
 export async function anonymousVolumesOf(
-  engine: DockerEngine,
+  engine: Engine,
   project: string,
   known: (name: string) => boolean,
 ): Promise<string[]> {

@@ -21,7 +21,8 @@ export interface StackModel {
   /** Service → image, as compose resolved it (for helper containers that need an image already present). */
   images: Record<string, string>;
   volumes: NamedVolume[];
-  binds: { service: string; source: string; target: string }[];
+  /** Bind mounts: `source` is a path on the engine's host. */
+  binds: { service: string; source: string; target: string; readOnly: boolean }[];
   tmpfs: { service: string; target: string }[];
   /** Anonymous volumes declared in the compose file (image VOLUMEs are found on the containers after up). */
   anonymous: { service: string; target: string }[];
@@ -64,15 +65,28 @@ export function stackModelFrom(config: ComposeModel, selected: string[] = []): S
       } else if (mount.type === 'volume') {
         model.anonymous.push({ service, target: mount.target });
       } else if (mount.type === 'bind') {
-        model.binds.push({ service, source: mount.source ?? '', target: mount.target });
+        model.binds.push({
+          service,
+          source: mount.source ?? '',
+          target: mount.target,
+          readOnly: mount.read_only === true,
+        });
       } else if (mount.type === 'tmpfs') {
         model.tmpfs.push({ service, target: mount.target });
       }
     }
+    for (const target of shortTmpfsTargets(config.services[service]?.tmpfs))
+      model.tmpfs.push({ service, target });
   }
   // Volumes no selected service mounts are left out: profiles and `services` narrow the stack.
   model.volumes = [...volumes.values()].filter((v) => v.mounts.length > 0 || selected.length === 0);
   return model;
+}
+
+/** The paths of the short `tmpfs:` key (`/data` or `/data:size=1m`; a single string or a list). */
+function shortTmpfsTargets(tmpfs: string[] | string | undefined): string[] {
+  const entries = typeof tmpfs === 'string' ? [tmpfs] : (tmpfs ?? []);
+  return entries.map((entry) => entry.split(':')[0] ?? entry).filter(Boolean);
 }
 
 /** Finds a volume by compose key or by full name; undefined when the stack has no such volume. */

@@ -1,24 +1,34 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { userCommandEnv } from '../check/commands.js';
 import { Inputs } from '../constants.js';
 import { resolveIn, toProjectName, type RunnerContext } from '../context.js';
 import { Compose, detectComposeCli, type ComposeCli, type ComposeProjectSpec } from '../docker/compose.js';
-import { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import { UserError } from '../errors.js';
 import type { CommandSpec, Settings } from '../inputs.js';
-import type { Report } from '../report/report.js';
+import {
+  chooseComposeFiles,
+  missingFilesError,
+  projectNameNote,
+  topLevelName,
+  type ComposeFileChoice,
+} from './compose-files.js';
 import { serviceContainers } from './lifecycle.js';
 import { stackModelFrom, type StackModel } from './model.js';
 import { volumesBeforeRun, type TeardownPlan } from './teardown.js';
 
 /** The stack a run works on, resolved once from the inputs and `compose config`. */
 export interface Stack {
-  engine: DockerEngine;
+  engine: Engine;
   cli: ComposeCli;
   compose: Compose;
   model: StackModel;
   runId: string;
+  /** The compose files used, and why these. */
+  composeFiles: ComposeFileChoice;
+  /** Why the project name is not the file's own `name:` (one line), when it is not. */
+  projectNote?: string;
 }
 
 /**
@@ -28,17 +38,14 @@ export interface Stack {
 export async function openStack(
   settings: Settings,
   ctx: RunnerContext,
+  engine: Engine,
   generateProject: boolean,
 ): Promise<Stack> {
-  const engine = new DockerEngine();
   await engine.ping();
-  const files = settings.composeFiles.map((f) => resolveIn(ctx.workspace, f));
-  const missing = files.filter((f) => !existsSync(f));
-  if (missing.length) {
-    throw new UserError(
-      `Input '${Inputs.ComposeFile}': ${missing.join(', ')} does not exist; give the path of your compose file.`,
-    );
-  }
+  const choice = chooseComposeFiles(settings.composeFiles, ctx.composeEnv ?? {}, ctx.workspace, listDir);
+  const missing = missingFilesError(choice, existsSync);
+  if (missing) throw missing;
+  const files = choice.files;
   if (settings.projectName && settings.projectName !== toProjectName(settings.projectName)) {
     throw new UserError(
       `Input '${Inputs.ProjectName}': "${settings.projectName}" is not a valid compose project name; use lowercase letters, digits, - and _ (e.g. "${toProjectName(settings.projectName)}").`,
@@ -57,7 +64,25 @@ export async function openStack(
   const compose = new Compose(cli, { ...spec, projectName: config.name });
   const model = stackModelFrom(config, settings.services);
   assertServicesExist(settings, Object.keys(config.services));
-  return { engine, cli, compose, model, runId: ctx.uniqueId };
+  const why = settings.projectName ? 'input' : spec.projectName ? 'generated' : 'environment';
+  const projectNote = projectNameNote(topLevelName(files.map(readText)), config.name, why);
+  return { engine, cli, compose, model, runId: ctx.uniqueId, composeFiles: choice, projectNote };
+}
+
+function listDir(dir: string): string[] | undefined {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -108,11 +133,7 @@ export async function teardownPlanFor(stack: Stack, settings: Settings): Promise
 }
 
 /** Named volumes that do not exist yet: this run creates them, so only these may be removed later. */
-async function volumesToBeCreated(
-  engine: DockerEngine,
-  model: StackModel,
-  settings: Settings,
-): Promise<string[]> {
+async function volumesToBeCreated(engine: Engine, model: StackModel, settings: Settings): Promise<string[]> {
   const seeded = new Set(settings.seeds.map((s) => s.volume));
   const created: string[] = [];
   for (const volume of model.volumes) {
@@ -127,48 +148,14 @@ async function volumesToBeCreated(
   return created;
 }
 
-export function upOptions(settings: Settings) {
-  return {
-    services: settings.services,
-    waitTimeoutSeconds: settings.waitTimeoutSeconds,
-    pull: settings.pull,
-  };
-}
-
-export function describeStack(report: Report, model: StackModel): void {
-  report.stack.volumes = model.volumes.map((v) => ({
-    key: v.key,
-    name: v.name,
-    external: v.external,
-    mounts: v.mounts.map((m) => `${m.service}:${m.target}`),
-  }));
-  report.stack.binds = model.binds.map((b) => `${b.service}:${b.target} (bind ${b.source})`);
-  report.stack.tmpfs = model.tmpfs.map((t) => `${t.service}:${t.target} (tmpfs: not persisted by design)`);
-  report.stack.anonymous = model.anonymous.map((a) => `${a.service}:${a.target}`);
-}
-
-/** Image VOLUMEs with no named volume over them: their data is lost on down-up. */
-export async function recordAnonymousVolumes(report: Report, stack: Stack): Promise<void> {
-  const named = new Set(stack.model.volumes.map((v) => v.name));
-  for (const { service, details } of await serviceContainers(stack.engine, stack.model.project)) {
-    for (const mount of details.mounts) {
-      if (mount.type !== 'volume' || !mount.name || named.has(mount.name)) continue;
-      const where = `${service}:${mount.destination}`;
-      if (!report.stack.anonymous.includes(where)) report.stack.anonymous.push(where);
-    }
-  }
-  for (const where of report.stack.anonymous) {
-    report.warnings.push(
-      `Anonymous volume at ${where}: its data is lost on down-up (map a named volume there).`,
-    );
-  }
-}
-
 /**
  * The environment of the user's commands: the runner's without our inputs and secrets (userCommandEnv), plus
  * COMPOSE_PROJECT_NAME, COMPOSE_FILE and `<SERVICE>_PORT_<target>` = published host port.
  */
-export async function commandEnv(stack: Stack, settings: Settings): Promise<Record<string, string>> {
+export async function commandEnv(
+  stack: Stack,
+  settings: Pick<Settings, 'encryptKey' | 'githubToken'>,
+): Promise<Record<string, string>> {
   const secrets = [settings.encryptKey, settings.githubToken, process.env.COMPOSE_PERSIST_KEY];
   return userCommandEnv(process.env, secrets, await documentedEnv(stack));
 }

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { RUN_LABEL } from '../constants.js';
 import { Compose, type ComposeCli, type ComposeProjectSpec } from '../docker/compose.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import { errorMessage } from '../errors.js';
 import { anonymousVolumesOf } from './lifecycle.js';
 
@@ -30,7 +30,7 @@ export interface TeardownResult {
  * and the volumes this run created unless keep-volumes. Never throws: each failure is collected and
  * reported as a warning.
  */
-export async function teardownStack(plan: TeardownPlan, engine: DockerEngine): Promise<TeardownResult> {
+export async function teardownStack(plan: TeardownPlan, engine: Engine): Promise<TeardownResult> {
   const result: TeardownResult = { removedVolumes: [], keptVolumes: [], problems: [] };
   const attempt = async (what: string, action: () => Promise<void>): Promise<void> => {
     try {
@@ -75,7 +75,7 @@ export async function teardownStack(plan: TeardownPlan, engine: DockerEngine): P
  * a volume is marked by the first 12 characters of its name: a later volume sharing a mark is only kept,
  * never removed wrongly (for the engine's random 64-hex names that is a 1 in 2^48 chance per volume).
  */
-export async function volumesBeforeRun(engine: DockerEngine): Promise<string[]> {
+export async function volumesBeforeRun(engine: Engine): Promise<string[]> {
   const marks = new Set((await engine.listVolumes([])).map((v) => volumeMark(v.name)));
   return [...marks].sort();
 }

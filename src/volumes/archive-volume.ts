@@ -14,7 +14,7 @@ import {
 import type { VolumeManifest } from '../archive/manifest.js';
 import { createVolumeScanner, type VolumeTarStream } from '../archive/volume-scanner.js';
 import { createManifestAppender, formatBytes } from '../archive/volume-tar.js';
-import type { DockerEngine, HelperContainer } from '../docker/engine.js';
+import type { Engine, HelperContainer } from '../docker/engine.js';
 import { errorCode, freeBytes, writeFileAtomically } from '../stores/files.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
@@ -23,7 +23,7 @@ import { withQuiescedVolume } from './consistency.js';
 import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper, type HelperOptions } from './helper.js';
 
 export interface ArchiveOptions {
-  engine: DockerEngine;
+  engine: Engine;
   helperImage: string;
   runId: string;
   consistency: ArchiveConsistency;

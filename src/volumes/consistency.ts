@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import type { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import { errorMessage } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
 
@@ -10,7 +10,7 @@ import type { ArchiveConsistency } from '../inputs.js';
  * aborts `work`.
  */
 export async function withQuiescedVolume<T>(
-  engine: DockerEngine,
+  engine: Engine,
   volume: string,
   mode: ArchiveConsistency,
   signal: AbortSignal | undefined,

@@ -1,7 +1,13 @@
 import { addAbortSignal } from 'node:stream';
 import { manifestOfTarStream } from '../archive/volume-tar.js';
 import type { VolumeManifest } from '../archive/manifest.js';
-import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper, type HelperOptions } from './helper.js';
+import {
+  ARCHIVE_ROOT,
+  HELPER_MOUNT,
+  withBindHelper,
+  withVolumeHelper,
+  type HelperOptions,
+} from './helper.js';
 
 /**
  * The manifest of a volume as it is now, read through the engine's archive endpoint. Its digest equals
@@ -16,4 +22,11 @@ export async function fingerprintVolume(
     const tar = await helper.getArchive(HELPER_MOUNT);
     return manifestOfTarStream(signal ? addAbortSignal(signal, tar) : tar, ARCHIVE_ROOT);
   });
+}
+
+/** The manifest of a bind mount's source directory, read through a helper that binds it read-only. */
+export async function fingerprintBind(source: string, options: HelperOptions): Promise<VolumeManifest> {
+  return withBindHelper(source, options, async (helper) =>
+    manifestOfTarStream(await helper.getArchive(HELPER_MOUNT), ARCHIVE_ROOT, { volumeName: source }),
+  );
 }

@@ -1,6 +1,7 @@
-import type { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
 import { Inputs } from '../constants.js';
+import { imagesMounting, type NamedVolume, type StackModel } from '../stack/model.js';
 
 /** Small images tried, in order, when neither the input nor a service names one. */
 export const FALLBACK_HELPER_IMAGES = ['busybox:latest', 'local/busybox:latest', 'alpine:latest'];
@@ -10,7 +11,7 @@ export const FALLBACK_HELPER_IMAGES = ['busybox:latest', 'local/busybox:latest',
  * on the engine (service images first), else busybox pulled once.
  */
 export async function resolveHelperImage(
-  engine: DockerEngine,
+  engine: Engine,
   explicit: string | undefined,
   candidates: string[] = [],
 ): Promise<string> {
@@ -27,4 +28,14 @@ export async function resolveHelperImage(
       `No helper image is available and ${pulled} could not be pulled (${errorMessage(error)}): set ${Inputs.HelperImage} to an image present on the engine.`,
     );
   }
+}
+
+/** The helper image for one of the stack's volumes: the input, else an image of a service that mounts it. */
+export function helperImageForVolume(
+  engine: Engine,
+  model: StackModel,
+  volume: NamedVolume,
+  explicit: string | undefined,
+): Promise<string> {
+  return resolveHelperImage(engine, explicit, imagesMounting(model, volume));
 }

@@ -1,5 +1,5 @@
 import { RUN_LABEL } from '../constants.js';
-import type { DockerEngine, HelperContainer } from '../docker/engine.js';
+import type { Engine, HelperContainer, HelperMount } from '../docker/engine.js';
 import { UserError } from '../errors.js';
 import { OWNER_LABEL, ownerLabel } from './process-owner.js';
 
@@ -21,7 +21,7 @@ export function assertVolumeName(volume: string): void {
 }
 
 export interface HelperOptions {
-  engine: DockerEngine;
+  engine: Engine;
   image: string;
   runId: string;
   readOnly?: boolean;
@@ -42,6 +42,27 @@ export async function withVolumeHelper<T>(
   if (!(await engine.inspectVolume(volume))) {
     throw new UserError(`Volume ${volume} does not exist: check the name (docker volume ls lists them).`);
   }
+  return withHelper({ volume, target: HELPER_MOUNT, readOnly: options.readOnly }, options, use);
+}
+
+/**
+ * Creates a never-started container that binds SOURCE (a directory on the engine's host, so a remote
+ * engine works too) read-only at HELPER_MOUNT, runs `use`, and removes the container whatever happens.
+ */
+export async function withBindHelper<T>(
+  source: string,
+  options: HelperOptions,
+  use: (helper: HelperContainer) => Promise<T>,
+): Promise<T> {
+  return withHelper({ bind: source, target: HELPER_MOUNT, readOnly: true }, options, use);
+}
+
+async function withHelper<T>(
+  mount: HelperMount,
+  options: HelperOptions,
+  use: (helper: HelperContainer) => Promise<T>,
+): Promise<T> {
+  const { engine } = options;
   if (!(await engine.hasImage(options.image))) {
     throw new UserError(
       `Helper image ${options.image} is not present on the engine: pull it first or set the helper-image input to an image that is.`,
@@ -49,7 +70,7 @@ export async function withVolumeHelper<T>(
   }
   const helper = await engine.createHelper({
     image: options.image,
-    mounts: [{ volume, target: HELPER_MOUNT, readOnly: options.readOnly }],
+    mounts: [mount],
     // The owner lets a later run tell a helper of a killed run (a leftover) from one in use.
     labels: { [RUN_LABEL]: options.runId, [OWNER_LABEL]: ownerLabel() },
     cmd: options.cmd,

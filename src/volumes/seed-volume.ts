@@ -7,7 +7,7 @@ import {
   verifyArchiveFile,
 } from '../archive/volume-tar.js';
 import { COMPOSE_PROJECT_LABEL, COMPOSE_VOLUME_LABEL, CREATED_LABEL, RUN_LABEL } from '../constants.js';
-import type { ContainerSummary, DockerEngine } from '../docker/engine.js';
+import type { ContainerSummary, Engine } from '../docker/engine.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
 import { fingerprintVolume } from './fingerprint.js';
@@ -31,7 +31,7 @@ import {
 } from './volume-backup.js';
 
 export interface SeedOptions {
-  engine: DockerEngine;
+  engine: Engine;
   helperImage: string;
   runId: string;
   /** Replace the contents of an existing non-empty volume (only after the archive is verified). */

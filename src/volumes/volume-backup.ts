@@ -1,5 +1,5 @@
 import { RUN_LABEL } from '../constants.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
 import { fingerprintVolume } from './fingerprint.js';
 import { HELPER_MOUNT, HELPER_MOUNT_PARENT, withVolumeHelper, type HelperOptions } from './helper.js';
@@ -95,7 +95,7 @@ export async function freeBytes(volume: string, helper: HelperOptions): Promise<
 }
 
 /** Where a volume's data lives, for messages: the bound directory of a bind-backed volume, else the mountpoint. */
-export function volumeLocation(engine: DockerEngine, volume: string): Promise<string | undefined> {
+export function volumeLocation(engine: Engine, volume: string): Promise<string | undefined> {
   return engine.inspectVolume(volume).then(
     (info) => info?.options.device || info?.mountpoint || undefined,
     () => undefined,

@@ -1,0 +1,244 @@
+// The one place that says what counts as proof: outcomes and evidence in, pass or fail with reasons out.
+// Pure: no I/O, no clock, no engine; every rule is a function with its own unit tests.
+import type {
+  LayerAuditOutcome,
+  LayerFinding,
+  ModeEvidence,
+  PhaseOutcome,
+  ProbeComparison,
+  RunError,
+  StoreState,
+  TestOutcome,
+  VolumeDiff,
+} from '../types/outcomes.js';
+
+export interface Verdict {
+  result: 'passed' | 'failed';
+  /** The first data loss the restarts found, for the summary's first line. */
+  firstLoss?: string;
+  /** One line per reason the run failed, in the order the phases found them. */
+  failures: string[];
+  warnings: string[];
+}
+
+/** What a probe printed, or how it failed. */
+export interface ProbeReading {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  timedOut: boolean;
+}
+
+/** Judges a run from what its phases returned (in the order they ran) and the error that ended it, if any. */
+export function judgeRun(outcomes: PhaseOutcome[], error?: RunError, interrupted?: string): Verdict {
+  // An interrupted run failed for that reason first; what its phases found is listed after it.
+  const failures: string[] = interrupted ? [interrupted] : [];
+  const warnings: string[] = [];
+  for (const outcome of outcomes) {
+    const found = judgePhase(outcome);
+    failures.push(...found.failures);
+    warnings.push(...found.warnings);
+  }
+  warnings.push(...suspiciousVolumes(outcomes));
+  if (error && error.message !== interrupted) failures.push(error.message);
+  const firstLoss = outcomes
+    .flatMap((o) => (o.phase === 'restarts' ? o.modes : []))
+    .find((m) => !modePassed(m));
+  return {
+    result: failures.length ? 'failed' : 'passed',
+    ...(firstLoss ? { firstLoss: modeFailure(firstLoss) } : {}),
+    failures,
+    warnings,
+  };
+}
+
+type Findings = Pick<Verdict, 'failures' | 'warnings'>;
+
+export function judgePhase(outcome: PhaseOutcome): Findings {
+  switch (outcome.phase) {
+    case 'seed':
+      return { failures: [], warnings: [] };
+    case 'up':
+    case 'attach':
+      return { failures: [], warnings: outcome.anonymous.map(anonymousVolumeWarning) };
+    case 'tests':
+      return { failures: testFailures(outcome.tests), warnings: [] };
+    case 'layer-audit':
+      return judgeLayerAudit(outcome.audit);
+    case 'restarts':
+      return {
+        failures: [
+          ...outcome.brokenProbes.map((probe) => `Probe failed before any restart: ${probe}`),
+          ...outcome.modes.filter((m) => !modePassed(m)).map(modeFailure),
+          ...(outcome.writeFailures ?? []).map((w) => `Write failed ${w}: the modes after it were not run.`),
+        ],
+        warnings: [...unverifiedWarning(outcome.unverified ?? []), ...outcome.notices],
+      };
+    case 'archive':
+      return { failures: [], warnings: outcome.notices };
+  }
+}
+
+/** A failed test ends the run: nothing after it would be judged on a stack known to be broken. */
+export function stopsTheRun(outcome: PhaseOutcome): boolean {
+  return outcome.phase === 'tests' && testFailures(outcome.tests).length > 0;
+}
+
+export function testFailures(tests: TestOutcome[]): string[] {
+  return tests.filter((t) => t.exitCode !== 0).map((t) => `Test failed: ${t.failure ?? t.command}`);
+}
+
+export function anonymousVolumeWarning(where: string): string {
+  return `Anonymous volume at ${where}: its data is lost on down-up (map a named volume there).`;
+}
+
+/** Files outside volumes are lost on re-creation: a warning, or a failure with `layer-audit: fail`. */
+export function judgeLayerAudit(audit: LayerAuditOutcome): Findings {
+  if (audit.mode === 'off' || audit.findings.length === 0) return { failures: [], warnings: [] };
+  const list = audit.findings.map((f) => `${f.service}:${f.path}`).join(', ');
+  const message = `Files written outside volumes would be lost on re-creation: ${list}`;
+  return audit.mode === 'fail'
+    ? { failures: [message], warnings: [] }
+    : { failures: [], warnings: [message] };
+}
+
+/** A probe passes when it succeeded both times and printed the same thing (trailing space ignored). */
+export function compareProbe(probe: string, before: ProbeReading, after?: ProbeReading): ProbeComparison {
+  const beforeText = probeText(before);
+  const afterText = after ? probeText(after) : '(not run)';
+  return {
+    probe,
+    before: beforeText,
+    after: afterText,
+    same: beforeText === afterText && before.exitCode === 0,
+  };
+}
+
+function probeText(result: ProbeReading): string {
+  const out = result.stdout.trimEnd();
+  if (result.timedOut) return `(timed out) ${out}`;
+  return result.exitCode === 0 ? out : `(exit ${result.exitCode}) ${result.stderr.trim() || out}`;
+}
+
+/**
+ * A mode passes when the stack came back, every probe and every place read is as before it, and something
+ * was verified at all: a probe, or a place that held files.
+ */
+export function modePassed(mode: ModeEvidence): boolean {
+  return (
+    mode.error === undefined &&
+    !verifiedNothing(mode) &&
+    mode.probes.every((p) => p.same) &&
+    mode.volumes.every((v) => v.ok)
+  );
+}
+
+/** No probe ran and no place read held a file: an unchanged nothing is no proof that data survives. */
+export function verifiedNothing(mode: ModeEvidence): boolean {
+  return mode.probes.length === 0 && !mode.volumes.some((v) => (v.filesBefore ?? 1) > 0);
+}
+
+/**
+ * Each mode's verdict. A mode after a failed one still runs, but it compares against a state that has
+ * already lost data: it names that loss instead of standing as proof on its own.
+ */
+export function judgeModes(modes: ModeEvidence[]): { passed: boolean; afterLoss?: string }[] {
+  let lostIn: string | undefined;
+  return modes.map((mode) => {
+    const verdict = { passed: modePassed(mode), ...(lostIn ? { afterLoss: lostIn } : {}) };
+    if (!verdict.passed) lostIn ??= mode.mode;
+    return verdict;
+  });
+}
+
+export function modeFailure(mode: ModeEvidence): string {
+  if (mode.error) return `${mode.mode}: ${mode.error}`;
+  if (verifiedNothing(mode)) {
+    const read = mode.volumes.length
+      ? `the ${mode.volumes.length} place(s) read held no files`
+      : 'no volume or bind mount was read';
+    return `${mode.mode}: nothing was verified (no probe, and ${read}): add a probe, or keep the data in a named volume.`;
+  }
+  const probes = mode.probes.filter((p) => !p.same).map((p) => `probe "${p.probe}" changed`);
+  const volumes = mode.volumes.filter((v) => !v.ok).map(describeVolumeLoss);
+  return `Data did not survive ${mode.mode}: ${[...probes, ...volumes].join('; ')}`;
+}
+
+/** What a place is called in a message: its kind and name, and where it is mounted. */
+export function placeName(diff: Pick<VolumeDiff, 'volume' | 'kind' | 'mountedAt'>): string {
+  const at = diff.mountedAt?.length ? ` (${diff.mountedAt.join(', ')})` : '';
+  if (diff.kind === 'anonymous') return `anonymous volume at ${diff.volume}`;
+  if (diff.kind === 'bind') return `bind mount ${diff.volume}${at}`;
+  return `volume ${diff.volume}`;
+}
+
+/** One phrase for what a place lost: the removed files, and with `exact` what changed or was added. */
+export function describeVolumeLoss(diff: VolumeDiff): string {
+  const sample = (paths: string[]) => `${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''}`;
+  const name = placeName(diff);
+  const fix = diff.kind === 'anonymous' ? `: ${anonymousFix(diff.volume)}` : '';
+  if (diff.unreadable) return `${name} could not be read after the restart (${diff.unreadable})${fix}`;
+  if (diff.replaced)
+    return `${name} was replaced by a new one: its ${diff.filesBefore ?? 'old'} file(s) are gone${fix}`;
+  const lost = diff.removed.length ? `lost ${diff.removed.length} file(s) (${sample(diff.removed)})` : '';
+  const changedPaths = [...diff.changed.map((c) => c.path), ...diff.added];
+  const typeChanged = diff.changed.filter((c) => c.fields.includes('type')).map((c) => c.path);
+  const changed =
+    diff.policy === 'exact' && changedPaths.length
+      ? `changed ${changedPaths.length} (${sample(changedPaths)})`
+      : typeChanged.length
+        ? `changed the type of ${typeChanged.length} (${sample(typeChanged)})`
+        : '';
+  return `${name} ${[lost, changed].filter(Boolean).join(' and ')}${fix}`;
+}
+
+/** `service:path` (and ` #n` for a replica) → the fix for data in an anonymous volume. */
+function anonymousFix(where: string): string {
+  const path = where.slice(where.indexOf(':') + 1).replace(/ #\d+$/, '');
+  return `map a named volume at ${path}`;
+}
+
+/** Places no restart verifies (tmpfs, unreadable binds) are named, so silence never means "checked". */
+export function unverifiedWarning(places: string[]): string[] {
+  return places.length ? [`Not verified by any restart: ${places.join('; ')}.`] : [];
+}
+
+/**
+ * A named volume that was empty after the tests while a service mounting it kept files elsewhere (an
+ * anonymous volume, the writable layer): its data most likely went to the wrong path, and its archive is
+ * empty. One warning per such volume, naming where the data went.
+ */
+export function suspiciousVolumes(outcomes: PhaseOutcome[]): string[] {
+  const restarts = outcomes.find((o) => o.phase === 'restarts');
+  const stores = restarts?.phase === 'restarts' ? (restarts.stores ?? []) : [];
+  const audit = outcomes.find((o) => o.phase === 'layer-audit');
+  const layer = audit?.phase === 'layer-audit' ? audit.audit.findings : [];
+  return stores
+    .filter((s) => s.kind === 'volume' && s.files === 0)
+    .flatMap((volume) => {
+      const elsewhere = dataElsewhere(volume, stores, layer);
+      return elsewhere.length
+        ? [
+            `Volume ${volume.name} is empty after the tests (an archive of it holds nothing), while its service kept data in ${elsewhere.join(', ')}: mount the volume where the service writes.`,
+          ]
+        : [];
+    });
+}
+
+function dataElsewhere(volume: StoreState, stores: StoreState[], layer: LayerFinding[]): string[] {
+  const services = new Set(volume.mountedAt.map((m) => m.slice(0, m.indexOf(':'))));
+  const ofService = (where: string) => services.has(where.slice(0, where.indexOf(':')));
+  const anonymous = stores
+    .filter((s) => s.kind === 'anonymous' && s.files > 0 && ofService(s.name))
+    .map((s) => `anonymous volume ${s.name} (${s.files} file(s))`);
+  const written = layer.filter((f) => f.kind !== 'deleted' && services.has(f.service));
+  const inLayer = written.length
+    ? [
+        `the writable layer (${written
+          .slice(0, 3)
+          .map((f) => `${f.service}:${f.path}`)
+          .join(', ')}${written.length > 3 ? ', …' : ''})`,
+      ]
+    : [];
+  return [...anonymous, ...inLayer];
+}

@@ -1,3 +1,0 @@
-import { runMain } from './action.js';
-
-await runMain();

@@ -1,0 +1,258 @@
+import { describeCommand, runCommandSpec } from '../check/commands.js';
+import {
+  compareProbes,
+  compareStores,
+  gatherEvidence,
+  type Evidence,
+  type EvidenceSources,
+} from '../check/evidence.js';
+import { performRestart, planModes, RESTART_MODE_EFFECTS } from '../check/restarts.js';
+import { describeUnreadable, listStores, type StoreRef } from '../check/stores.js';
+import { errorMessage } from '../errors.js';
+import type { CommandSpec, RestartMode, Settings } from '../inputs.js';
+import type { Log } from '../log.js';
+import {
+  anonymousVolumesOf,
+  assertStackHealthy,
+  StackError,
+  type RestartBaseline,
+} from '../stack/lifecycle.js';
+import type { Stack } from '../stack/stack.js';
+import type {
+  ModeEvidence,
+  PhaseOutcome,
+  ServiceLogTail,
+  StoreState,
+  VolumeState,
+} from '../types/outcomes.js';
+import { fingerprintBind, fingerprintVolume } from '../volumes/fingerprint.js';
+import { resolveHelperImage } from '../volumes/helper-image.js';
+import { keepingPartial, runningStack, type Phase, type RunningStack } from './phase.js';
+
+export type RestartSettings = Pick<
+  Settings,
+  | 'probes'
+  | 'write'
+  | 'checkFiles'
+  | 'restartModes'
+  | 'restartOrder'
+  | 'services'
+  | 'waitTimeoutSeconds'
+  | 'ignore'
+  | 'helperImage'
+>;
+
+/** The write round (1, 2, …) in the environment of `write` commands, on the host and in the service. */
+export const ROUND_VARIABLE = 'COMPOSE_PERSIST_ROUND';
+
+/** Probes get this long each. */
+const PROBE_TIMEOUT_MS = 120_000;
+
+type RestartsOutcome = Extract<PhaseOutcome, { phase: 'restarts' }>;
+
+/** Evidence before, then each restart mode followed by evidence again, compared with the evidence before it. */
+export const restartsPhase: Phase = {
+  name: 'restarts',
+  timing: 'check',
+  run: (input) => checkRestarts(input.settings, runningStack(input), input.log),
+};
+
+export async function checkRestarts(
+  settings: RestartSettings,
+  stack: RunningStack,
+  log: Log,
+): Promise<RestartsOutcome> {
+  const sources: EvidenceSources = {
+    compose: stack.compose,
+    probes: settings.probes,
+    probeEnv: await stack.commandEnv(),
+    probeTimeoutMs: PROBE_TIMEOUT_MS,
+    stores: async () =>
+      settings.checkFiles === 'off' ? [] : listStores(stack.engine, stack.model, settings.services),
+    fingerprint: async (store) => {
+      const options = {
+        engine: stack.engine,
+        image: await resolveHelperImage(stack.engine, settings.helperImage, store.images),
+        runId: stack.runId,
+      };
+      return store.kind === 'bind'
+        ? fingerprintBind(store.source, options)
+        : fingerprintVolume(store.source, options);
+    },
+  };
+  const outcome: RestartsOutcome = { phase: 'restarts', brokenProbes: [], modes: [], notices: [] };
+  const notice = (message: string) => void outcome.notices.push(message);
+  // A crash loop since the stack came up (restart policy) fails here, before any evidence is trusted.
+  let restarts = await assertStackHealthy(
+    stack.engine,
+    stack.model.project,
+    'before the restarts',
+    settings.services,
+    stack.baseline,
+    notice,
+  );
+  return keepingPartial(outcome, async () => {
+    let before = await log.group('Evidence before restarts', () => gatherEvidence(sources));
+    outcome.stores = storeStates(before);
+    outcome.unverified = unverifiedPlaces(stack, before);
+    outcome.brokenProbes = before.probes
+      .filter((p) => p.result.exitCode !== 0)
+      .map((p) => describeCommand(p.result));
+    if (outcome.brokenProbes.length) return { ...outcome, finalVolumes: volumeStates(before) };
+    const plan = planModes(settings.restartModes, settings.restartOrder, settings.write.length > 0);
+    if (plan.reordered) log.info(plan.reordered);
+    if (plan.warning) notice(plan.warning);
+    let comparedWith = 'the evidence before any restart';
+    for (const [index, mode] of plan.modes.entries()) {
+      if (settings.write.length) {
+        const round = index + 1;
+        const failed = await runWrites(settings.write, sources, round, log);
+        if (failed) {
+          outcome.writeFailures = [`before ${mode} (round ${round}): ${failed}`];
+          return outcome;
+        }
+        before = await log.group(`Evidence after write round ${round}`, () => gatherEvidence(sources));
+        comparedWith = `the evidence after write round ${round}`;
+      }
+      const checked = await log.group(`Restart: ${mode}`, () =>
+        checkMode(mode, before, sources, settings, stack, restarts, notice, log),
+      );
+      outcome.modes.push({ ...checked.evidence, comparedWith });
+      comparedWith = `the state after ${mode}`;
+      if (checked.serviceLogs) outcome.serviceLogs = checked.serviceLogs;
+      if (!checked.after || !checked.restarts) return outcome;
+      before = checked.after;
+      restarts = checked.restarts;
+    }
+    return { ...outcome, finalVolumes: volumeStates(before) };
+  });
+}
+
+/** Runs the write commands of one round; returns the first failure, described, or undefined. */
+async function runWrites(
+  writes: CommandSpec[],
+  sources: EvidenceSources,
+  round: number,
+  log: Log,
+): Promise<string | undefined> {
+  for (const spec of writes) {
+    const result = await log.group(`Write (round ${round}): ${spec.command}`, () =>
+      runCommandSpec(
+        sources.compose,
+        spec,
+        {
+          env: { ...sources.probeEnv, [ROUND_VARIABLE]: String(round) },
+          stream: true,
+          timeoutMs: sources.probeTimeoutMs,
+        },
+        [ROUND_VARIABLE],
+      ),
+    );
+    if (result.exitCode !== 0) return describeCommand(result);
+  }
+  return undefined;
+}
+
+interface CheckedMode {
+  evidence: ModeEvidence;
+  after?: Evidence;
+  restarts?: RestartBaseline;
+  serviceLogs?: ServiceLogTail[];
+}
+
+async function checkMode(
+  mode: RestartMode,
+  before: Evidence,
+  sources: EvidenceSources,
+  settings: RestartSettings,
+  stack: Stack,
+  baseline: RestartBaseline,
+  notice: (message: string) => void,
+  log: Log,
+): Promise<CheckedMode> {
+  const evidence: ModeEvidence = {
+    mode,
+    effect: RESTART_MODE_EFFECTS[mode],
+    comparedWith: '',
+    probes: [],
+    volumes: [],
+  };
+  const anonymousBefore = await anonymousVolumesOf(stack.engine, stack.model.project, declaredIn(stack));
+  let restarts: RestartBaseline;
+  try {
+    await assertStackHealthy(
+      stack.engine,
+      stack.model.project,
+      `before ${mode}`,
+      settings.services,
+      baseline,
+      notice,
+    );
+    restarts = await performRestart(mode, stack.compose, stack.engine, {
+      services: settings.services,
+      waitTimeoutSeconds: settings.waitTimeoutSeconds,
+    });
+  } catch (error) {
+    if (!(error instanceof StackError)) throw error;
+    evidence.error = error.message;
+    return { evidence, serviceLogs: error.serviceLogs };
+  } finally {
+    await removeDanglingAnonymous(stack, anonymousBefore, log);
+  }
+  const after = await gatherEvidence(sources);
+  evidence.probes = compareProbes(before, after);
+  evidence.volumes = compareStores(before, after, settings.checkFiles, (store) =>
+    ignoreGlobs(settings, stack, store),
+  );
+  return { evidence, after, restarts };
+}
+
+function volumeStates(evidence: Evidence): Record<string, VolumeState> {
+  const states: Record<string, VolumeState> = {};
+  for (const { ref, manifest: m } of evidence.stores.values())
+    if (ref.kind === 'volume') states[ref.source] = { digest: m.digest, bytes: m.bytes, files: m.files };
+  return states;
+}
+
+function storeStates(evidence: Evidence): StoreState[] {
+  return [...evidence.stores.values()].map(({ ref, manifest }) => ({
+    kind: ref.kind,
+    name: ref.key,
+    mountedAt: ref.mountedAt,
+    files: manifest.files,
+    bytes: manifest.bytes,
+  }));
+}
+
+/** Where data may live that no restart reads back: tmpfs (empty after every restart) and unreadable binds. */
+function unverifiedPlaces(stack: Stack, evidence: Evidence): string[] {
+  return [
+    ...stack.model.tmpfs.map((t) => `${t.service}:${t.target} (tmpfs: emptied by every restart)`),
+    ...[...evidence.unreadable.values()].map(
+      ({ ref, reason }) => `${ref.mountedAt.join(', ')} (${describeUnreadable(ref, reason)})`,
+    ),
+  ];
+}
+
+/** down-up leaves the old containers' anonymous volumes behind; they are this run's, so remove them. */
+async function removeDanglingAnonymous(stack: Stack, before: string[], log: Log): Promise<void> {
+  const now = new Set(await anonymousVolumesOf(stack.engine, stack.model.project, declaredIn(stack)));
+  for (const name of before.filter((n) => !now.has(n))) {
+    await stack.engine
+      .removeVolume(name)
+      .catch((error: unknown) => log.debug(`keeping ${name}: ${errorMessage(error)}`));
+  }
+}
+
+/** `ignore` lines for a place: `*`, its name (or bind source), its compose key, or `service:path`. */
+/** The stack's named and external volumes: never anonymous, whatever their names look like. */
+function declaredIn(stack: Stack): (name: string) => boolean {
+  const names = new Set(stack.model.volumes.map((v) => v.name));
+  return (name) => names.has(name);
+}
+
+function ignoreGlobs(settings: RestartSettings, stack: Stack, store: StoreRef): string[] {
+  const volume = stack.model.volumes.find((v) => v.name === store.source);
+  const names = [store.key, store.source, volume?.key, ...store.mountedAt];
+  return settings.ignore.filter((i) => i.volume === '*' || names.includes(i.volume)).map((i) => i.glob);
+}

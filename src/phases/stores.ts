@@ -1,0 +1,56 @@
+import { Inputs } from '../constants.js';
+import type { RunnerContext } from '../context.js';
+import { UserError } from '../errors.js';
+import type { Settings } from '../inputs.js';
+import { parseStoreSpec, type StoreOptions } from '../stores/index.js';
+
+export type StoreSettings = Pick<
+  Settings,
+  'seedRun' | 'githubToken' | 'retentionDays' | 'restoreKeys' | 'archiveTo' | 'artifactName' | 'projectName'
+>;
+
+/** How the seed and archive phases open a store: this run's, or (seed only) another run's artifacts. */
+export function storeOptions(settings: StoreSettings, ctx: RunnerContext, forSeed: boolean): StoreOptions {
+  const run = forSeed ? settings.seedRun : undefined;
+  if (run && !settings.githubToken) {
+    throw new UserError(
+      `Input '${Inputs.SeedRunId}' needs '${Inputs.GithubToken}' (a token with actions: read).`,
+    );
+  }
+  return {
+    workspaceDir: ctx.workspace,
+    tempDir: ctx.tempDir,
+    retentionDays: settings.retentionDays,
+    restoreKeys: settings.restoreKeys,
+    apiUrl: ctx.apiUrl,
+    fromRun: run
+      ? {
+          runId: run.runId,
+          token: settings.githubToken as string,
+          repository: run.repository ?? ctx.repository,
+          workflow: run.workflow,
+          branch: run.branch,
+        }
+      : undefined,
+  };
+}
+
+/**
+ * The archive-to targets: as given (one per line); else an artifact where the runner offers the artifact
+ * service, and ./compose-persist-archives outside GitHub. `none` turns archiving off.
+ */
+export function archiveTargets(settings: StoreSettings, ctx: RunnerContext): string[] {
+  const fallback = ctx.onGitHub
+    ? ctx.actionsServices
+      ? 'artifact'
+      : 'none'
+    : 'path:compose-persist-archives';
+  const given = settings.archiveTo.length ? settings.archiveTo : [fallback];
+  if (given.includes('none')) return [];
+  return given.map((target) => {
+    if (target === 'artifact')
+      return `artifact:${settings.artifactName ?? `volumes-${settings.projectName ?? ctx.job}`}`;
+    parseStoreSpec(target); // a bad target fails before any work is done
+    return target;
+  });
+}

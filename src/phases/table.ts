@@ -1,0 +1,31 @@
+import { archivePhase } from './archive.js';
+import { layerAuditPhase } from './layer-audit.js';
+import type { Phase, StartPhase } from './phase.js';
+import { restartsPhase } from './restarts.js';
+import { seedPhase } from './seed.js';
+import { testsPhase } from './tests.js';
+import { attachPhase, upPhase } from './up.js';
+
+/**
+ * The entry modes: the main action runs every phase; the sub-actions one job each on a stack the user
+ * manages (seed before their own `up`, check and archive on a stack that is already up).
+ */
+export const ENTRY_MODES = ['full', 'seed', 'check', 'archive'] as const;
+export type EntryMode = (typeof ENTRY_MODES)[number];
+
+/** Which phases each entry mode runs, in order. */
+export const PHASES_OF: Readonly<Record<EntryMode, readonly (Phase | StartPhase)[]>> = {
+  full: [seedPhase, upPhase, testsPhase, layerAuditPhase, restartsPhase, archivePhase],
+  seed: [seedPhase],
+  check: [attachPhase, layerAuditPhase, restartsPhase],
+  archive: [attachPhase, archivePhase],
+};
+
+/** Whether a mode owns the stack (starts it, so post must tear it down) and archives it. */
+export function ownsStack(mode: EntryMode): boolean {
+  return PHASES_OF[mode].includes(upPhase);
+}
+
+export function archives(mode: EntryMode): boolean {
+  return PHASES_OF[mode].includes(archivePhase);
+}

@@ -1,3 +1,0 @@
-import { runPost } from './action.js';
-
-await runPost();

@@ -1,0 +1,95 @@
+import { judgeModes, judgeRun } from '../check/verdict.js';
+import type { StackModel } from '../stack/model.js';
+import type { PhaseName, PhaseOutcome, RunError, VolumeSummary } from '../types/outcomes.js';
+import type { Report, StackDescription } from './schema.js';
+
+/** Where the stack keeps its data: the stack description without the files it came from. */
+type StackPlaces = Omit<StackDescription, 'composeFiles' | 'composeFilesFrom'>;
+
+/** A run as the pipeline saw it: the stack, what each phase returned, and the error that ended it. */
+export interface RunRecord {
+  project: string;
+  model: StackModel;
+  outcomes: PhaseOutcome[];
+  error?: RunError;
+  /** The signal that interrupted the run, as its first failure. */
+  interrupted?: string;
+  /** Milliseconds per phase. */
+  timings: Record<string, number>;
+  startedAt: string;
+  finishedAt?: string;
+  /** Whether every phase of the run's table ran (the volume summary is only true then). */
+  complete: boolean;
+  /** The compose files used (for the report) and where they came from. */
+  composeFiles?: Pick<StackDescription, 'composeFiles' | 'composeFilesFrom'>;
+  /** Warnings about the stack itself (e.g. why the project name is not the file's name:). */
+  stackWarnings?: string[];
+}
+
+/** The one place a Report is made: the verdict on the outcomes, and the outcomes as the report shows them. */
+export function buildReport(run: RunRecord): Report {
+  const verdict = judgeRun(run.outcomes, run.error, run.interrupted);
+  const of = <P extends PhaseName>(phase: P) =>
+    run.outcomes.find((o): o is Extract<PhaseOutcome, { phase: P }> => o.phase === phase);
+  const started = run.outcomes.find((o) => o.phase === 'up' || o.phase === 'attach');
+  const restarts = of('restarts');
+  const archives = of('archive')?.archives ?? [];
+  const modes = restarts?.modes ?? [];
+  const modeVerdicts = judgeModes(modes);
+  return {
+    result: verdict.result,
+    ...(verdict.firstLoss ? { firstLoss: verdict.firstLoss } : {}),
+    failures: verdict.failures,
+    warnings: [...(run.stackWarnings ?? []), ...verdict.warnings],
+    project: run.project,
+    stack: {
+      composeFiles: [],
+      ...run.composeFiles,
+      ...describeStack(run.model, started && 'anonymous' in started ? started.anonymous : undefined),
+    },
+    seeds: of('seed')?.seeds ?? [],
+    tests: of('tests')?.tests ?? [],
+    modes: modes.map((m, i) => ({ ...m, ...modeVerdicts[i], passed: modeVerdicts[i]?.passed ?? false })),
+    layer: of('layer-audit')?.audit.findings ?? [],
+    volumes: run.complete ? summarizeVolumes(run.model, archives, restarts?.finalVolumes) : [],
+    archives,
+    serviceLogs: run.error?.serviceLogs ?? restarts?.serviceLogs ?? [],
+    timings: run.timings,
+    startedAt: run.startedAt,
+    ...(run.finishedAt ? { finishedAt: run.finishedAt } : {}),
+  };
+}
+
+export function describeStack(model: StackModel, anonymous?: string[]): StackPlaces {
+  return {
+    volumes: model.volumes.map((v) => ({
+      key: v.key,
+      name: v.name,
+      external: v.external,
+      mounts: v.mounts.map((m) => `${m.service}:${m.target}`),
+    })),
+    binds: model.binds.map(
+      (b) => `${b.service}:${b.target} (bind ${b.source}${b.readOnly ? ', read-only: not checked' : ''})`,
+    ),
+    tmpfs: model.tmpfs.map((t) => `${t.service}:${t.target} (tmpfs: not persisted by design)`),
+    anonymous: anonymous ?? model.anonymous.map((a) => `${a.service}:${a.target}`),
+  };
+}
+
+/** name, digest, size and file count of each volume: from its archive, else from the last fingerprint. */
+function summarizeVolumes(
+  model: StackModel,
+  archives: Report['archives'],
+  last: Record<string, { digest: string; bytes: number; files: number }> | undefined,
+): VolumeSummary[] {
+  return model.volumes.map((v) => {
+    const state = last?.[v.name];
+    return {
+      key: v.key,
+      name: v.name,
+      digest: archives.find((a) => a.volume === v.name)?.digest ?? state?.digest,
+      size: state?.bytes,
+      files: state?.files,
+    };
+  });
+}

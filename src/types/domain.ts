@@ -1,0 +1,23 @@
+// The check's vocabulary: values the inputs choose from, used by every phase. A leaf: it imports nothing.
+
+export const RESTART_MODES = ['restart', 'stop-start', 'kill', 'recreate', 'down-up'] as const;
+export type RestartMode = (typeof RESTART_MODES)[number];
+/** Crash modes: a graceful stop before them would flush what a crash is meant to lose. */
+export const CRASH_MODES: readonly RestartMode[] = ['kill'];
+/** crash-first: crash modes run before graceful ones; as-given: the order of restart-modes. */
+export const RESTART_ORDERS = ['crash-first', 'as-given'] as const;
+export type RestartOrder = (typeof RESTART_ORDERS)[number];
+export const CHECK_FILES_POLICIES = ['no-loss', 'exact', 'off'] as const;
+export type CheckFilesPolicy = (typeof CHECK_FILES_POLICIES)[number];
+export const LAYER_AUDIT_MODES = ['warn', 'fail', 'off'] as const;
+export type LayerAuditMode = (typeof LAYER_AUDIT_MODES)[number];
+export const CONSISTENCY_MODES = ['stop', 'pause', 'live'] as const;
+export type ArchiveConsistency = (typeof CONSISTENCY_MODES)[number];
+export const ARCHIVE_FORMATS = ['auto', 'tar', 'tar.gz', 'tar.zst'] as const;
+export const PULL_POLICIES = ['always', 'missing', 'never', 'build'] as const;
+
+/** A command run on the runner (`host`) or inside a service's container. */
+export interface CommandSpec {
+  target: 'host' | { service: string };
+  command: string;
+}

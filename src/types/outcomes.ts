@@ -1,0 +1,159 @@
+// What each phase returns: plain data, judged by the verdict (src/check/verdict.ts) and shown by the report.
+// A leaf: it imports only the domain vocabulary.
+import type { CheckFilesPolicy, LayerAuditMode } from './domain.js';
+
+export interface SeedOutcome {
+  volume: string;
+  source: string;
+  files: number;
+  bytes: number;
+  digest: string;
+  durationMs: number;
+}
+
+export interface TestOutcome {
+  where: string;
+  command: string;
+  exitCode: number;
+  timedOut: boolean;
+  durationMs: number;
+  /** The one-line description of a failed command (exit code or timeout, last lines of output). */
+  failure?: string;
+}
+
+/** A file written to a container's writable layer: it would be lost when the container is re-created. */
+export interface LayerFinding {
+  service: string;
+  path: string;
+  kind: 'modified' | 'added' | 'deleted';
+}
+
+export interface LayerAuditOutcome {
+  mode: LayerAuditMode;
+  findings: LayerFinding[];
+}
+
+export interface ProbeComparison {
+  probe: string;
+  before: string;
+  after: string;
+  same: boolean;
+}
+
+/** Where a service keeps files the check reads back: a named volume, a bind mount, an anonymous volume. */
+export type StoreKind = 'volume' | 'bind' | 'anonymous';
+
+/** One place's files after a mode against before it (`volume`: its name, bind source, or service:path). */
+export interface VolumeDiff {
+  volume: string;
+  /** Absent: a named volume. */
+  kind?: StoreKind;
+  /** `service:path` where it is mounted. */
+  mountedAt?: string[];
+  /** Files it held before the mode: a place that held nothing proves nothing. */
+  filesBefore?: number;
+  /** An anonymous volume the mode replaced with a new one (down-up): the old one's files are gone. */
+  replaced?: boolean;
+  /** It could not be read after the mode: why. */
+  unreadable?: string;
+  policy: CheckFilesPolicy;
+  ok: boolean;
+  added: string[];
+  removed: string[];
+  changed: { path: string; fields: string[] }[];
+}
+
+/** One restart mode as observed: what the probes and the volumes showed after it, or why it broke. */
+export interface ModeEvidence {
+  mode: string;
+  effect: string;
+  /** What the evidence after this mode was compared with: before any restart, a write round, or the mode before. */
+  comparedWith: string;
+  probes: ProbeComparison[];
+  volumes: VolumeDiff[];
+  /** The stack did not come back healthy (or the restart itself failed). */
+  error?: string;
+}
+
+/** A mode as the report shows it: its evidence and the verdict on it. */
+export interface ModeOutcome extends ModeEvidence {
+  passed: boolean;
+  /** The earlier mode that lost data: this one compared against an already damaged state. */
+  afterLoss?: string;
+}
+
+export interface ServiceLogTail {
+  service: string;
+  container: string;
+  state: string;
+  tail: string;
+}
+
+export interface ArchiveOutcome {
+  volume: string;
+  file: string;
+  format: string;
+  bytes: number;
+  digest: string;
+  store?: string;
+}
+
+/** name, digest, size and file count of a named volume at the end of the run. */
+export interface VolumeSummary {
+  key: string;
+  name: string;
+  digest?: string;
+  size?: number;
+  files?: number;
+}
+
+/** A place the check read before the first restart, as it was then (the verdict flags an empty one). */
+export interface StoreState {
+  kind: StoreKind;
+  /** Its name, bind source, or service:path (anonymous). */
+  name: string;
+  mountedAt: string[];
+  files: number;
+  bytes: number;
+}
+
+/** The final state of a named volume, from the last fingerprint taken. */
+export interface VolumeState {
+  digest: string;
+  bytes: number;
+  files: number;
+}
+
+/** What one phase returned, tagged by phase, in the order the phases ran. */
+export type PhaseOutcome =
+  | { phase: 'seed'; seeds: SeedOutcome[] }
+  /** The stack started (`up`), or was found up (`attach`); image VOLUMEs seen on its containers. */
+  | { phase: 'up' | 'attach'; anonymous: string[] }
+  | { phase: 'tests'; tests: TestOutcome[] }
+  | { phase: 'layer-audit'; audit: LayerAuditOutcome }
+  | {
+      phase: 'restarts';
+      /** Probes that failed before any restart (nothing after them can be compared). */
+      brokenProbes: string[];
+      /** A `write` command that failed (the mode after it was not run). */
+      writeFailures?: string[];
+      modes: ModeEvidence[];
+      /** Things that happened to the stack behind the check's back (an engine restart). */
+      notices: string[];
+      serviceLogs?: ServiceLogTail[];
+      /** Every place read before the first restart (absent when check-files is off). */
+      stores?: StoreState[];
+      /** Places where data may live that no restart verifies, each with why (tmpfs, an unreadable bind). */
+      unverified?: string[];
+      /** Each volume's last fingerprint, when the restarts ran to the end. */
+      finalVolumes?: Record<string, VolumeState>;
+    }
+  | { phase: 'archive'; archives: ArchiveOutcome[]; notices: string[] };
+
+export type PhaseName = PhaseOutcome['phase'];
+
+/** An error that ended the run early (after the stack was resolved). */
+export interface RunError {
+  message: string;
+  serviceLogs?: ServiceLogTail[];
+}
