@@ -77,7 +77,9 @@ export async function runPost(): Promise<void> {
   if (!raw) return;
   try {
     const plan = JSON.parse(raw) as TeardownPlan;
-    const result = await core.group('Tear down the stack', () => teardownStack(plan, new DockerEngine()));
+    const result = await core.group('Tear down the stack', () =>
+      teardownStack(plan, new DockerEngine(), actionsLog),
+    );
     if (result.keptVolumes.length) core.info(`Kept volumes: ${result.keptVolumes.join(', ')}`);
   } catch (error) {
     core.warning(`Teardown failed: ${errorMessage(error)}`);

@@ -74,7 +74,7 @@ export function phaseInput(engine: Engine, options: { settings?: Settings; model
       cli: { tool: 'false', prefix: [] },
       compose,
       model,
-      runId: 'test-run',
+      runLabel: 'test-run',
       composeFiles: { files: ['/nonexistent/compose.yml'], from: 'input', notes: [] },
     },
     archiveTo: [],

@@ -29,7 +29,7 @@ describe('the example PostgreSQL stack on the real engine', () => {
     plan = {
       cli,
       project: spec,
-      runId: project,
+      runLabel: project,
       createdVolumes: [`${project}_pgdata`],
       volumesBefore: [],
       keepVolumes: false,

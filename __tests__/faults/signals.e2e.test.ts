@@ -49,8 +49,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Code that ignores the signal leaves its helpers, which pin the volumes: remove them first.
-  for (const runId of runIds)
-    for (const helper of await helpersOf(runId)) await runOk('docker', ['rm', '-f', helper]);
+  for (const runLabel of runIds)
+    for (const helper of await helpersOf(runLabel)) await runOk('docker', ['rm', '-f', helper]);
   await cleanup.run();
 });
 
@@ -143,9 +143,9 @@ async function within<T>(what: string, promise: Promise<T>, ms: number): Promise
   }
 }
 
-async function helpersOf(runId: string): Promise<string[]> {
+async function helpersOf(runLabel: string): Promise<string[]> {
   const helpers = await engine.listContainers([RUN_LABEL]);
-  return helpers.filter((c) => (c.labels[RUN_LABEL] ?? '').startsWith(`${runId}-`)).map((c) => c.name);
+  return helpers.filter((c) => (c.labels[RUN_LABEL] ?? '').startsWith(`${runLabel}-`)).map((c) => c.name);
 }
 
 /** Waits until a file has data in it (the archive is being written), polling fast. */
@@ -172,13 +172,13 @@ describe.each([
   let app: string;
   let stateWhenSignalled: { running: boolean; paused: boolean; status: string } | undefined;
   let run: Exited;
-  let runId: string;
+  let runLabel: string;
   let dest: string;
 
   beforeAll(async () => {
     app = await startApp(bigVolume);
     dest = path.join(dir, `${mode}-${how}.tar.gz`);
-    runId = signalEnv().GITHUB_RUN_ID as string;
+    runLabel = signalEnv().GITHUB_RUN_ID as string;
     run = await interruptArchive(how);
   }, 120_000);
 
@@ -186,7 +186,7 @@ describe.each([
 
   async function interruptArchive(interrupt: Interrupt): Promise<Exited> {
     const args = ['archive', bigVolume, dest, ...IMAGE, '--archive-consistency', mode];
-    const env = { GITHUB_RUN_ID: runId };
+    const env = { GITHUB_RUN_ID: runLabel };
     if (interrupt === 'timeout') {
       // The timer runs out mid-stream (the archive takes ~10 s); --preserve-status returns the CLI's code.
       const started = start(
@@ -229,7 +229,7 @@ describe.each([
     expect(await appState(app)).toEqual({ running: true, paused: false, status: 'running' });
     expect(existsSync(`${dest}.partial`)).toBe(false);
     expect(existsSync(dest)).toBe(false);
-    expect(await helpersOf(runId)).toEqual([]);
+    expect(await helpersOf(runLabel)).toEqual([]);
   });
 });
 
@@ -261,28 +261,28 @@ describe('compose-persist seed, interrupted while it writes', () => {
   }, 120_000);
 
   async function interruptSeed(volume: string, signal: NodeJS.Signals) {
-    const runId = signalEnv().GITHUB_RUN_ID as string;
-    const started = startCli(['seed', volume, archive, ...IMAGE], { GITHUB_RUN_ID: runId });
+    const runLabel = signalEnv().GITHUB_RUN_ID as string;
+    const started = startCli(['seed', volume, archive, ...IMAGE], { GITHUB_RUN_ID: runLabel });
     // The helper that receives the archive exists only while the data is written.
     await waitFor(
       'the seed helper',
-      async () => ((await helpersOf(runId)).length ? true : undefined),
+      async () => ((await helpersOf(runLabel)).length ? true : undefined),
       60_000,
     );
     started.child.kill(signal);
     const exited = await within(`the CLI to exit after ${signal}`, started.exited, 60_000);
-    return { exited, runId };
+    return { exited, runLabel };
   }
 
   it.each(['SIGTERM', 'SIGINT'] as const)(
     '%s: the volume it created is removed, no helper is left',
     async (signal) => {
       const volume = cleanup.volume(uniqueName('seed-new'));
-      const { exited, runId } = await interruptSeed(volume, signal);
+      const { exited, runLabel } = await interruptSeed(volume, signal);
       expect(exited.code, exited.stderr).toBe(SIGNAL_EXIT[signal]);
       expect(exited.stderr).toMatch(new RegExp(`^interrupted \\(${signal}\\): `, 'm'));
       expect(await engine.inspectVolume(volume)).toBeUndefined();
-      expect(await helpersOf(runId)).toEqual([]);
+      expect(await helpersOf(runLabel)).toEqual([]);
     },
   );
 
@@ -290,11 +290,11 @@ describe('compose-persist seed, interrupted while it writes', () => {
     const volume = cleanup.volume(uniqueName('seed-empty'));
     await runOk('docker', ['volume', 'create', '--label', TEST_LABEL, volume]);
     const emptyDigest = await digestOf(volume);
-    const { exited, runId } = await interruptSeed(volume, 'SIGTERM');
+    const { exited, runLabel } = await interruptSeed(volume, 'SIGTERM');
     expect(exited.code, exited.stderr).toBe(143);
     expect(await engine.inspectVolume(volume)).toBeDefined();
     expect(await digestOf(volume)).toBe(emptyDigest);
-    expect(await helpersOf(runId)).toEqual([]);
+    expect(await helpersOf(runLabel)).toEqual([]);
   });
 
   it('the source volume is unchanged by all of the interrupted archives and seeds', async () => {
@@ -304,18 +304,18 @@ describe('compose-persist seed, interrupted while it writes', () => {
 
 describe('compose-persist digest, interrupted while it reads a volume', () => {
   it('SIGTERM: exits 143 and removes its helper', async () => {
-    const runId = signalEnv().GITHUB_RUN_ID as string;
-    const started = startCli(['digest', bigVolume, ...IMAGE], { GITHUB_RUN_ID: runId });
+    const runLabel = signalEnv().GITHUB_RUN_ID as string;
+    const started = startCli(['digest', bigVolume, ...IMAGE], { GITHUB_RUN_ID: runLabel });
     await waitFor(
       'the digest helper',
-      async () => ((await helpersOf(runId)).length ? true : undefined),
+      async () => ((await helpersOf(runLabel)).length ? true : undefined),
       60_000,
     );
     started.child.kill('SIGTERM');
     const exited = await within('the CLI to exit after SIGTERM', started.exited, 60_000);
     expect(exited.code, exited.stderr).toBe(143);
     expect(exited.stdout).not.toMatch(/sha256:/);
-    expect(await helpersOf(runId)).toEqual([]);
+    expect(await helpersOf(runLabel)).toEqual([]);
   });
 });
 
@@ -470,10 +470,10 @@ describe('the runner cancels a step while it archives or seeds', () => {
       env,
     });
     cleanup.process(step.pid);
-    const runId = env.GITHUB_RUN_ID as string;
+    const runLabel = env.GITHUB_RUN_ID as string;
     await waitFor(
       'the seed helper',
-      async () => ((await helpersOf(runId)).length ? true : undefined),
+      async () => ((await helpersOf(runLabel)).length ? true : undefined),
       120_000,
     );
     step.kill('SIGINT');
@@ -484,6 +484,6 @@ describe('the runner cancels a step while it archives or seeds', () => {
       '::error::Interrupted by SIGINT: the work in progress was undone.',
     ]);
     expect(await engine.inspectVolume(`${project}_appdata`)).toBeUndefined();
-    expect(await helpersOf(runId)).toEqual([]);
+    expect(await helpersOf(runLabel)).toEqual([]);
   }, 240_000);
 });

@@ -146,7 +146,7 @@ describe('compose-persist, fixed bugs', () => {
     await archiveVolume(source, gz, {
       engine,
       helperImage: BUSYBOX_IMAGE,
-      runId: RUN_ID,
+      runLabel: RUN_ID,
       consistency: 'live',
     });
     const mislabelled = path.join(dir, 'really-gzip.tar.zst');
@@ -165,7 +165,7 @@ describe('compose-persist, fixed bugs', () => {
     const error = await archiveVolume(source, dest, {
       engine,
       helperImage: BUSYBOX_IMAGE,
-      runId: RUN_ID,
+      runLabel: RUN_ID,
       consistency: 'stop',
     }).then(
       () => undefined,

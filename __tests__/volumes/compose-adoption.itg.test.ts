@@ -29,7 +29,7 @@ beforeAll(async () => {
   await archiveVolume(source, archive, {
     engine,
     helperImage: BUSYBOX_IMAGE,
-    runId: RUN_ID,
+    runLabel: RUN_ID,
     consistency: 'live',
   });
   composeFile = path.join(dir, 'compose.yml');
@@ -61,7 +61,7 @@ async function seedAndUp(compose: boolean) {
   await seedVolume(volume, archive, {
     engine,
     helperImage: BUSYBOX_IMAGE,
-    runId: RUN_ID,
+    runLabel: RUN_ID,
     overwrite: false,
     compose: compose ? { project, key: 'data' } : undefined,
   });

@@ -23,8 +23,8 @@ import {
 } from './fixtures.js';
 
 const resources = new Resources();
-const helper = { engine, image: BUSYBOX_IMAGE, runId: RUN_ID };
-const seedOptions = { engine, helperImage: BUSYBOX_IMAGE, runId: RUN_ID, overwrite: false };
+const helper = { engine, image: BUSYBOX_IMAGE, runLabel: RUN_ID };
+const seedOptions = { engine, helperImage: BUSYBOX_IMAGE, runLabel: RUN_ID, overwrite: false };
 const MARKER = 'MARKER-0123456789-abcdefghij';
 let dir: string;
 const good: Record<'tar' | 'tar.gz' | 'tar.zst', string> = { tar: '', 'tar.gz': '', 'tar.zst': '' };
@@ -42,7 +42,7 @@ beforeAll(async () => {
     await archiveVolume(source, good[format], {
       engine,
       helperImage: BUSYBOX_IMAGE,
-      runId: RUN_ID,
+      runLabel: RUN_ID,
       consistency: 'live',
     });
   }
@@ -147,7 +147,7 @@ describe('archiving a volume that does not exist', () => {
     const volume = uniqueName('missing');
     resources.volumes.add(volume);
     const file = path.join(dir, 'missing.tar.gz');
-    const options = { engine, helperImage: BUSYBOX_IMAGE, runId: RUN_ID, consistency: 'stop' as const };
+    const options = { engine, helperImage: BUSYBOX_IMAGE, runLabel: RUN_ID, consistency: 'stop' as const };
     await expect(archiveVolume(volume, file, options)).rejects.toThrow(
       new RegExp(`^Volume ${volume} does not exist: check the name`),
     );

@@ -13,8 +13,8 @@ import { bufferOf } from '../archive/tar-fixtures.js';
 import { RUN_ID, Resources, createVolume, engine, inVolume, uniqueName } from './fixtures.js';
 
 const resources = new Resources();
-const helper = { engine, image: BUSYBOX_IMAGE, runId: RUN_ID };
-const seedOptions = { engine, helperImage: BUSYBOX_IMAGE, runId: RUN_ID, overwrite: false };
+const helper = { engine, image: BUSYBOX_IMAGE, runLabel: RUN_ID };
+const seedOptions = { engine, helperImage: BUSYBOX_IMAGE, runLabel: RUN_ID, overwrite: false };
 let dir: string;
 
 beforeAll(async () => {

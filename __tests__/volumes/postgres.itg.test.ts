@@ -70,7 +70,7 @@ describe('PostgreSQL data archived from a running stack and seeded into a second
     const archived = await archiveVolume(`${first}_pgdata`, file, {
       engine,
       helperImage: BUSYBOX_IMAGE,
-      runId: RUN_ID,
+      runLabel: RUN_ID,
       consistency: 'stop',
     });
     expect(archived.manifest.files).toBeGreaterThan(100);
@@ -86,7 +86,7 @@ describe('PostgreSQL data archived from a running stack and seeded into a second
     const seeded = await seedVolume(volume, file, {
       engine,
       helperImage: BUSYBOX_IMAGE,
-      runId: RUN_ID,
+      runLabel: RUN_ID,
       overwrite: false,
       compose: { project: second, key: 'pgdata' },
     });

@@ -19,7 +19,7 @@ import {
 } from './fixtures.js';
 
 const resources = new Resources();
-const helper = { engine, image: BUSYBOX_IMAGE, runId: RUN_ID };
+const helper = { engine, image: BUSYBOX_IMAGE, runLabel: RUN_ID };
 let source: string;
 let sourceListing: string;
 let dir: string;
@@ -67,7 +67,7 @@ describe.each<ArchiveFormat>(['tar', 'tar.gz', 'tar.zst'])('a round trip through
     const archived = await archiveVolume(source, file, {
       engine,
       helperImage: BUSYBOX_IMAGE,
-      runId: RUN_ID,
+      runLabel: RUN_ID,
       consistency: 'stop',
     });
     expect(archived.format).toBe(format);
@@ -79,7 +79,7 @@ describe.each<ArchiveFormat>(['tar', 'tar.gz', 'tar.zst'])('a round trip through
     const result = await seedVolume(seeded, file, {
       engine,
       helperImage: BUSYBOX_IMAGE,
-      runId: RUN_ID,
+      runLabel: RUN_ID,
       overwrite: false,
     });
     expect(result.created).toBe(true);
@@ -117,10 +117,15 @@ describe('the digest', () => {
     await archiveVolume(source, archive, {
       engine,
       helperImage: BUSYBOX_IMAGE,
-      runId: RUN_ID,
+      runLabel: RUN_ID,
       consistency: 'live',
     });
-    await seedVolume(copy, archive, { engine, helperImage: BUSYBOX_IMAGE, runId: RUN_ID, overwrite: false });
+    await seedVolume(copy, archive, {
+      engine,
+      helperImage: BUSYBOX_IMAGE,
+      runLabel: RUN_ID,
+      overwrite: false,
+    });
     const before = await fingerprintVolume(copy, helper);
     // Same size and mtime, one byte different.
     await inVolume(

@@ -30,7 +30,7 @@ import {
 } from './fixtures.js';
 
 const resources = new Resources();
-const helper = { engine, image: BUSYBOX_IMAGE, runId: RUN_ID };
+const helper = { engine, image: BUSYBOX_IMAGE, runLabel: RUN_ID };
 const mounts: string[] = [];
 const containers: string[] = [];
 let dir: string;
@@ -47,8 +47,8 @@ let longName: string;
 let big100: string;
 
 /** Seed options under a run id of the test's own, so what that run leaves can be listed. */
-function optionsOf(runId: string, overwrite = true): SeedOptions {
-  return { engine, helperImage: BUSYBOX_IMAGE, runId, overwrite };
+function optionsOf(runLabel: string, overwrite = true): SeedOptions {
+  return { engine, helperImage: BUSYBOX_IMAGE, runLabel, overwrite };
 }
 
 async function digestOf(volume: string): Promise<string> {
@@ -56,9 +56,9 @@ async function digestOf(volume: string): Promise<string> {
 }
 
 /** Containers and volumes labelled with the run id: nothing may be left of a run. */
-async function leftoversOf(runId: string): Promise<string[]> {
-  const containersLeft = await engine.listContainers([`${RUN_LABEL}=${runId}`]);
-  const volumesLeft = await engine.listVolumes([`${RUN_LABEL}=${runId}`]);
+async function leftoversOf(runLabel: string): Promise<string[]> {
+  const containersLeft = await engine.listContainers([`${RUN_LABEL}=${runLabel}`]);
+  const volumesLeft = await engine.listVolumes([`${RUN_LABEL}=${runLabel}`]);
   return [...containersLeft.map((c) => `container ${c.name}`), ...volumesLeft.map((v) => `volume ${v.name}`)];
 }
 
@@ -100,7 +100,7 @@ async function archiveOf(script: string, name: string): Promise<string> {
   await archiveVolume(source, file, {
     engine,
     helperImage: BUSYBOX_IMAGE,
-    runId: RUN_ID,
+    runLabel: RUN_ID,
     consistency: 'live',
   });
   return file;
@@ -120,10 +120,10 @@ async function withManifest(tar: Buffer, name: string): Promise<string> {
 async function expectSeedFails(
   volume: string,
   file: string,
-  runId: string,
+  runLabel: string,
   message: RegExp,
 ): Promise<string> {
-  const error = await seedVolume(volume, file, optionsOf(runId)).then(
+  const error = await seedVolume(volume, file, optionsOf(runLabel)).then(
     () => undefined,
     (e: unknown) => e as Error,
   );
@@ -161,28 +161,28 @@ describe('overwrite never loses both the old and the new contents', () => {
   it('an archive larger than the disk is refused before the volume is emptied', async () => {
     const volume = await smallVolume('size=8m');
     const before = await digestOf(volume);
-    const runId = uniqueName('run');
+    const runLabel = uniqueName('run');
     const message = await expectSeedFails(
       volume,
       big20,
-      runId,
+      runLabel,
       new RegExp(
         `^Volume ${volume} \\(at /tmp/cp-small-\\w+\\) has \\d+ bytes free .*big20\\.tar\\.zst needs 20971520`,
       ),
     );
     expect(message).toContain(`${volume} still holds its previous contents (digest ${before})`);
     expect(await digestOf(volume)).toBe(before);
-    expect(await leftoversOf(runId)).toEqual([]);
+    expect(await leftoversOf(runLabel)).toEqual([]);
   });
 
   it('running out of space mid-write (inodes): the old contents are restored, the message says so', async () => {
     const volume = await smallVolume('size=8m,nr_inodes=64');
     const before = await digestOf(volume);
-    const runId = uniqueName('run');
+    const runLabel = uniqueName('run');
     const message = await expectSeedFails(
       volume,
       manyFiles,
-      runId,
+      runLabel,
       new RegExp(
         `^Volume ${volume} \\(at /tmp/cp-small-\\w+\\) ran out of space .*many\\.tar\\.gz.*no space left on device`,
       ),
@@ -190,30 +190,30 @@ describe('overwrite never loses both the old and the new contents', () => {
     expect(message).toMatch(/needs \d+ bytes/);
     expect(message).toContain(`${volume} still holds its previous contents (digest ${before})`);
     expect(await digestOf(volume)).toBe(before);
-    expect(await leftoversOf(runId)).toEqual([]);
+    expect(await leftoversOf(runLabel)).toEqual([]);
   });
 
   it("an engine error mid-write: the engine's words and what to do, and the old contents restored", async () => {
     const volume = await userVolume();
     const before = await digestOf(volume);
-    const runId = uniqueName('run');
+    const runLabel = uniqueName('run');
     const message = await expectSeedFails(
       volume,
       longName,
-      runId,
+      runLabel,
       new RegExp(`^The Docker engine refused to write volume ${volume} \\(500: .*file name too long\\)`),
     );
     expect(message).toContain(`${volume} still holds its previous contents (digest ${before})`);
     expect(await digestOf(volume)).toBe(before);
-    expect(await leftoversOf(runId)).toEqual([]);
+    expect(await leftoversOf(runLabel)).toEqual([]);
   });
 
   it('a good archive still replaces the contents (so the checks above can fail)', async () => {
     const volume = await smallVolume('size=8m,nr_inodes=64');
-    const runId = uniqueName('run');
-    const result = await seedVolume(volume, smallArchive, optionsOf(runId));
+    const runLabel = uniqueName('run');
+    const result = await seedVolume(volume, smallArchive, optionsOf(runLabel));
     expect(await digestOf(volume)).toBe(result.manifest.digest);
-    expect(await leftoversOf(runId)).toEqual([]);
+    expect(await leftoversOf(runLabel)).toEqual([]);
   });
 });
 
@@ -257,17 +257,17 @@ describe('a volume mounted by a container in any state is in use', () => {
     await runOk('docker', ['run', '--name', names.exited, ...mount, BUSYBOX_IMAGE, 'true']);
     await runOk('docker', ['run', '-d', '--name', names.paused, ...mount, BUSYBOX_IMAGE, 'sleep', '600']);
     await runOk('docker', ['pause', names.paused]);
-    const runId = uniqueName('run');
+    const runLabel = uniqueName('run');
     const message = await expectSeedFails(
       volume,
       smallArchive,
-      runId,
+      runLabel,
       new RegExp(`^Volume ${volume} is mounted by`),
     );
     for (const [state, name] of Object.entries(names)) expect(message).toContain(`${name} (${state})`);
     expect(message).toMatch(/docker rm -f/);
     expect(await digestOf(volume)).toBe(before);
-    expect(await leftoversOf(runId)).toEqual([]);
+    expect(await leftoversOf(runLabel)).toEqual([]);
     await runOk('docker', ['rm', '-f', ...Object.values(names)]);
   });
 });

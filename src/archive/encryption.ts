@@ -12,6 +12,11 @@ import { UserError } from '../errors.js';
  */
 export const ENCRYPTION_MAGIC = Buffer.from('CPENC\x00\x01\n', 'latin1');
 export const ENCRYPTED_EXTENSION = '.enc';
+
+/** A file name without its `.enc` (the archive format's extension is what is left at its end). */
+export function withoutEncryptedExtension(name: string): string {
+  return name.endsWith(ENCRYPTED_EXTENSION) ? name.slice(0, -ENCRYPTED_EXTENSION.length) : name;
+}
 const SALT_BYTES = 16;
 const CHUNK_BYTES = 64 * 1024;
 const TAG_BYTES = 16;

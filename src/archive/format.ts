@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Duplex, PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
+import { withoutEncryptedExtension } from './encryption.js';
 import { UserError } from '../errors.js';
 
 /** Archive container formats: a tar stream, plain or compressed. */
@@ -23,7 +24,7 @@ const ZSTD_MISSING =
 /** The format a file name promises, by its extension. */
 export function formatFromFileName(name: string): ArchiveFormat {
   // An encrypted archive is NAME.<format>.enc: the envelope wraps the compressed tar.
-  const lower = name.toLowerCase().replace(/\.enc$/, '');
+  const lower = withoutEncryptedExtension(name.toLowerCase());
   for (const [format, extensions] of Object.entries(FORMAT_EXTENSIONS) as [
     ArchiveFormat,
     readonly string[],

@@ -58,7 +58,8 @@ export interface VolumeManifest {
 
 /** The name of the last entry of every archive; outside the root, so it never lands in a volume. */
 export const MANIFEST_ENTRY_NAME = 'compose-persist-manifest.json';
-export const DEFAULT_ROOT = 'volume';
+/** The root name of every archive's entries (`volume/...`): the basename of the helper's mount. */
+export const ARCHIVE_ROOT = 'volume';
 
 /** What the engine's archive API cannot carry, recorded in every manifest. */
 export const ENGINE_LIMITATIONS: readonly string[] = [
@@ -90,11 +91,6 @@ export class ManifestBuilder {
     this.entries.push(entry);
     this.byPath.set(entry.path, entry);
     return entry;
-  }
-
-  /** Records something this stream could not carry faithfully. */
-  note(limitation: string): void {
-    this.limitations.add(limitation);
   }
 
   has(path: string): boolean {

@@ -11,7 +11,7 @@ import {
   formatFromFileName,
   type ArchiveFormat,
 } from './format.js';
-import { DEFAULT_ROOT, type VolumeManifest } from './manifest.js';
+import { ARCHIVE_ROOT, type VolumeManifest } from './manifest.js';
 import { createDecryptor, ENCRYPTED_EXTENSION, isEncrypted } from './encryption.js';
 import { createArchiveVerifier, createVolumeScanner, type VolumeTarStream } from './volume-scanner.js';
 
@@ -28,7 +28,7 @@ export interface AppenderOptions {
  */
 export function createManifestAppender(options: AppenderOptions = {}): VolumeTarStream {
   return createVolumeScanner({
-    root: options.root ?? DEFAULT_ROOT,
+    root: options.root ?? ARCHIVE_ROOT,
     volumeName: options.volumeName,
     appendManifest: true,
   });
@@ -37,7 +37,7 @@ export function createManifestAppender(options: AppenderOptions = {}): VolumeTar
 /** The manifest of a volume's tar stream from the engine, without writing anything anywhere. */
 export async function manifestOfTarStream(
   tarStream: Readable | NodeJS.ReadableStream,
-  root: string = DEFAULT_ROOT,
+  root: string = ARCHIVE_ROOT,
   options: { volumeName?: string } = {},
 ): Promise<VolumeManifest> {
   const scanner = createVolumeScanner({ root, volumeName: options.volumeName, appendManifest: false });
@@ -60,48 +60,72 @@ export interface ArchiveReaderOptions {
  * OUTPUT fail with a UserError, so the engine never gets a cleanly ended tar from a bad archive.
  */
 export function createArchiveReader(options: ArchiveReaderOptions = {}): VolumeTarStream {
-  return createArchiveVerifier({ root: options.root ?? DEFAULT_ROOT, what: archivePhrase(options.label) });
+  return createArchiveVerifier({ root: options.root ?? ARCHIVE_ROOT, what: archivePhrase(options.label) });
+}
+
+/** How an archive file is to be read: the key for `.enc` files, and the largest tar it may expand to. */
+export interface ArchiveReadOptions {
+  encryptionKey?: string;
+  /** Refuse archives whose tar stream is larger (a decompression bomb); undefined = no limit. */
+  maxBytes?: number;
 }
 
 /**
- * Reads an archive file end to end (the manifest is its last entry) and returns its manifest once every
- * entry has been checked against it. The extension must match the content.
+ * An archive file inspected once: its format (from the content, checked against the name), whether it is
+ * encrypted (and the key is there), and the limit it is read with. Seeding opens it once and passes it on.
  */
-export async function verifyArchiveFile(
+export interface ArchiveSource {
+  file: string;
+  format: ArchiveFormat;
+  encrypted: boolean;
+  /** A fresh chain each call: file → decryptor (`.enc`) → decompressor → size limit; pipe it into a reader. */
+  streams(): (Readable | Duplex)[];
+}
+
+/** Inspects an archive file; a wrong name, format or a missing key fails here, before anything is read. */
+export async function openArchiveSource(
   file: string,
-  options: { root?: string; key?: string; maxBytes?: number } = {},
+  options: ArchiveReadOptions = {},
+): Promise<ArchiveSource> {
+  const { format, encrypted } = await archiveFormatOf(file, options.encryptionKey);
+  return {
+    file,
+    format,
+    encrypted,
+    streams: () => [
+      createReadStream(file),
+      ...(encrypted ? [createDecryptor(options.encryptionKey as string, file)] : []),
+      createDecompressor(format, file),
+      ...(options.maxBytes ? [createSizeLimit(options.maxBytes, file)] : []),
+    ],
+  };
+}
+
+/**
+ * Reads an archive end to end (the manifest is its last entry) and returns its manifest once every entry
+ * has been checked against it.
+ */
+export async function verifyArchive(
+  source: ArchiveSource,
+  root: string = ARCHIVE_ROOT,
 ): Promise<VolumeManifest> {
-  const reader = createArchiveReader({ root: options.root ?? DEFAULT_ROOT, label: file });
+  const reader = createArchiveReader({ root, label: source.file });
   try {
-    await pipeline([...(await archiveFileStreams(file, options)), reader, discard()]);
+    await pipeline([...source.streams(), reader, discard()]);
   } catch (error) {
     throw error instanceof UserError
       ? error
-      : new UserError(`Archive ${file} cannot be read: ${errorMessage(error)}`);
+      : new UserError(`Archive ${source.file} cannot be read: ${errorMessage(error)}`);
   }
   return reader.manifest;
 }
 
-/** The embedded manifest of an archive file, verified (the whole file is read: the manifest comes last). */
-export function readManifest(
+/** verifyArchive of a file not opened yet (`digest FILE`, tests). */
+export async function verifyArchiveFile(
   file: string,
-  options: { root?: string; key?: string; maxBytes?: number } = {},
+  options: ArchiveReadOptions = {},
 ): Promise<VolumeManifest> {
-  return verifyArchiveFile(file, options);
-}
-
-/**
- * The streams that turn an archive file into its tar stream: file → decryptor (`.enc`, needs the key) →
- * decompressor. Chain them with pipeline(); the format is checked against the name first.
- */
-export async function archiveFileStreams(
-  file: string,
-  options: { key?: string; maxBytes?: number } = {},
-): Promise<(Readable | Duplex)[]> {
-  const { format, encrypted } = await archiveFormatOf(file, options.key);
-  const decrypt = encrypted ? [createDecryptor(options.key as string, file)] : [];
-  const limit = options.maxBytes ? [createSizeLimit(options.maxBytes, file)] : [];
-  return [createReadStream(file), ...decrypt, createDecompressor(format, file), ...limit];
+  return verifyArchive(await openArchiveSource(file, options));
 }
 
 /** Fails once more than maxBytes of tar have come out of the decompressor: a decompression bomb stops early. */
@@ -138,7 +162,7 @@ export function formatBytes(bytes: number): string {
  * The format of an archive file from its first bytes, refusing a file whose extension says otherwise. An
  * encrypted file (`NAME.tar.zst.enc`) is known by its envelope; its inner format comes from the name.
  */
-export async function archiveFormatOf(
+async function archiveFormatOf(
   file: string,
   key?: string,
 ): Promise<{ format: ArchiveFormat; encrypted: boolean }> {

@@ -199,7 +199,7 @@ async function engineAndHelper(args: ParsedArgs) {
   const engine = new DockerEngine();
   await engine.ping();
   const helperImage = await resolveHelperImage(engine, flag(args, Inputs.HelperImage));
-  return { engine, helperImage, runId: readRunnerContext().uniqueId };
+  return { engine, helperImage, runLabel: readRunnerContext().uniqueId };
 }
 
 async function archiveCommand(
@@ -218,7 +218,7 @@ async function archiveCommand(
     ...(await engineAndHelper(args)),
     consistency,
     format,
-    key,
+    encryptionKey: key,
     progress: terminalProgress,
     signal,
   });
@@ -243,7 +243,7 @@ async function seedCommand(
   const result = await seedVolume(volume, path.resolve(file), {
     ...(await engineAndHelper(args)),
     overwrite: args.switches.has('overwrite'),
-    key,
+    encryptionKey: key,
     maxBytes,
     progress: terminalProgress,
     signal,
@@ -289,7 +289,7 @@ async function digestCommand(
   // Reading a file changes nothing: an interruption just leaves it.
   const manifest = isFile
     ? await Promise.race([
-        verifyArchiveFile(target, { key: encryptionKey(args), maxBytes: maxArchiveBytes(args) }),
+        verifyArchiveFile(target, { encryptionKey: encryptionKey(args), maxBytes: maxArchiveBytes(args) }),
         whenAborted(signal),
       ])
     : await volumeManifest(target, args, signal);
@@ -298,8 +298,8 @@ async function digestCommand(
 }
 
 async function volumeManifest(volume: string, args: ParsedArgs, signal: AbortSignal) {
-  const { engine, helperImage, runId } = await engineAndHelper(args);
-  return fingerprintVolume(volume, { engine, image: helperImage, runId }, signal);
+  const { engine, helperImage, runLabel } = await engineAndHelper(args);
+  return fingerprintVolume(volume, { engine, image: helperImage, runLabel }, signal);
 }
 
 async function checkCommand(
@@ -317,7 +317,7 @@ async function checkCommand(
   let tornDown: Promise<unknown> | undefined;
   // Once: the end of the run and an interrupted run's deadline may both ask for it.
   const teardown = async () => {
-    if (plan) await (tornDown ??= teardownStack(plan, new DockerEngine()));
+    if (plan) await (tornDown ??= teardownStack(plan, new DockerEngine(), actionsLog));
   };
   const { signal } = interruption;
   let stopping: Promise<void> | undefined;

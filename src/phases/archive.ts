@@ -105,10 +105,10 @@ async function archiveInto(
       archiveVolume(volume.name, file, {
         engine: stack.engine,
         helperImage: await helperImageForVolume(stack.engine, stack.model, volume, settings.helperImage),
-        runId: stack.runId,
+        runLabel: stack.runLabel,
         consistency: settings.archiveConsistency,
         format,
-        key: settings.encryptKey,
+        encryptionKey: settings.encryptKey,
         progress,
         signal,
       }),

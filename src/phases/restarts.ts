@@ -73,7 +73,7 @@ export async function checkRestarts(
       const options = {
         engine: stack.engine,
         image: await resolveHelperImage(stack.engine, settings.helperImage, store.images),
-        runId: stack.runId,
+        runLabel: stack.runLabel,
       };
       return store.kind === 'bind'
         ? fingerprintBind(store.source, options)

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as path from 'node:path';
+import { withoutEncryptedExtension } from '../archive/encryption.js';
 import { FORMAT_EXTENSIONS } from '../archive/format.js';
 import { Inputs } from '../constants.js';
 import { resolveIn, type RunnerContext } from '../context.js';
@@ -70,9 +71,9 @@ async function seedStack(
       seedVolume(volume.name, file, {
         engine: stack.engine,
         helperImage: await helperImageForVolume(stack.engine, stack.model, volume, settings.helperImage),
-        runId: stack.runId,
+        runLabel: stack.runLabel,
         overwrite: settings.overwrite,
-        key: settings.encryptKey,
+        encryptionKey: settings.encryptKey,
         maxBytes: settings.maxArchiveBytes,
         progress,
         notify: (line) => log.warning(`Seed: ${line}`),
@@ -130,7 +131,7 @@ export function pickArchive(files: string[], volume: NamedVolume, source: string
 }
 
 function archiveBaseName(file: string): string | undefined {
-  const base = path.basename(file).replace(/\.enc$/, '');
+  const base = withoutEncryptedExtension(path.basename(file));
   for (const ext of Object.values(FORMAT_EXTENSIONS).flat()) {
     if (base.endsWith(ext)) return base.slice(0, -ext.length);
   }

@@ -24,7 +24,7 @@ export interface Stack {
   cli: ComposeCli;
   compose: Compose;
   model: StackModel;
-  runId: string;
+  runLabel: string;
   /** The compose files used, and why these. */
   composeFiles: ComposeFileChoice;
   /** Why the project name is not the file's own `name:` (one line), when it is not. */
@@ -66,7 +66,7 @@ export async function openStack(
   assertServicesExist(settings, Object.keys(config.services));
   const why = settings.projectName ? 'input' : spec.projectName ? 'generated' : 'environment';
   const projectNote = projectNameNote(topLevelName(files.map(readText)), config.name, why);
-  return { engine, cli, compose, model, runId: ctx.uniqueId, composeFiles: choice, projectNote };
+  return { engine, cli, compose, model, runLabel: ctx.uniqueId, composeFiles: choice, projectNote };
 }
 
 function listDir(dir: string): string[] | undefined {
@@ -125,7 +125,7 @@ export async function teardownPlanFor(stack: Stack, settings: Settings): Promise
   return {
     cli: stack.cli,
     project: stack.compose.spec,
-    runId: stack.runId,
+    runLabel: stack.runLabel,
     createdVolumes: await volumesToBeCreated(stack.engine, stack.model, settings),
     volumesBefore: await volumesBeforeRun(stack.engine),
     keepVolumes: settings.keepVolumes,

@@ -1,21 +1,20 @@
-import * as core from '@actions/core';
 import { RUN_LABEL } from '../constants.js';
 import { Compose, type ComposeCli, type ComposeProjectSpec } from '../docker/compose.js';
 import type { Engine } from '../docker/engine.js';
 import { errorMessage } from '../errors.js';
+import type { Log } from '../log.js';
 import { anonymousVolumesOf } from './lifecycle.js';
 
 /** What post needs to tear the stack down; saved by main before anything is created. */
 export interface TeardownPlan {
   cli: ComposeCli;
   project: ComposeProjectSpec;
-  runId: string;
+  runLabel: string;
   /** Volumes this run created (seeded, or created by compose's first `up`): the only ones it may remove. */
   createdVolumes: string[];
   /** The volumes there before the run (see volumesBeforeRun): never removed, whatever their names. */
   volumesBefore: string[];
   keepVolumes: boolean;
-  keepStack?: boolean;
 }
 
 export interface TeardownResult {
@@ -30,7 +29,11 @@ export interface TeardownResult {
  * and the volumes this run created unless keep-volumes. Never throws: each failure is collected and
  * reported as a warning.
  */
-export async function teardownStack(plan: TeardownPlan, engine: Engine): Promise<TeardownResult> {
+export async function teardownStack(
+  plan: TeardownPlan,
+  engine: Engine,
+  log?: Pick<Log, 'warning'>,
+): Promise<TeardownResult> {
   const result: TeardownResult = { removedVolumes: [], keptVolumes: [], problems: [] };
   const attempt = async (what: string, action: () => Promise<void>): Promise<void> => {
     try {
@@ -50,14 +53,12 @@ export async function teardownStack(plan: TeardownPlan, engine: Engine): Promise
     );
   });
   await attempt('removing helper containers', async () => {
-    for (const helper of await engine.listContainers([`${RUN_LABEL}=${plan.runId}`])) {
+    for (const helper of await engine.listContainers([`${RUN_LABEL}=${plan.runLabel}`])) {
       await engine.removeContainer(helper.id);
     }
   });
-  if (!plan.keepStack) {
-    await attempt('compose down', () => new Compose(plan.cli, plan.project).down());
-  }
-  const removable = plan.keepVolumes || plan.keepStack ? anonymous : [...plan.createdVolumes, ...anonymous];
+  await attempt('compose down', () => new Compose(plan.cli, plan.project).down());
+  const removable = plan.keepVolumes ? anonymous : [...plan.createdVolumes, ...anonymous];
   for (const name of removable) {
     await attempt(`removing volume ${name}`, async () => {
       await engine.removeVolume(name);
@@ -65,7 +66,7 @@ export async function teardownStack(plan: TeardownPlan, engine: Engine): Promise
     });
   }
   result.keptVolumes = plan.createdVolumes.filter((v) => !result.removedVolumes.includes(v));
-  for (const problem of result.problems) core.warning(`Teardown: ${problem}`);
+  for (const problem of result.problems) log?.warning(`Teardown: ${problem}`);
   return result;
 }
 

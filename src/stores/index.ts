@@ -1,10 +1,10 @@
 import * as path from 'node:path';
-import { DirectoryStore } from './path-store.js';
+import { DirectoryStore } from './directory-store.js';
 import { parseStoreSpec } from './spec.js';
 import type { ArchiveStore, StoreOptions } from './types.js';
 
 export { parseStoreSpec } from './spec.js';
-export { DirectoryStore } from './path-store.js';
+export { DirectoryStore } from './directory-store.js';
 export type { ArchiveStore, RunRef, StoreKind, StoreOptions, StoreSpec, StoredArchives } from './types.js';
 
 /**

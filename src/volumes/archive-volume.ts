@@ -25,12 +25,12 @@ import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper, type HelperOptions } from
 export interface ArchiveOptions {
   engine: Engine;
   helperImage: string;
-  runId: string;
+  runLabel: string;
   consistency: ArchiveConsistency;
   /** Defaults to the file's extension. */
   format?: ArchiveFormat;
   /** Encrypt with this key (the file should end in `.enc`). */
-  key?: string;
+  encryptionKey?: string;
   progress?: ProgressReporter;
   /** Aborts the archive: the same path as any failure (containers started again, no partial file kept). */
   signal?: AbortSignal;
@@ -57,7 +57,12 @@ export async function archiveVolume(
 ): Promise<ArchiveResult> {
   const format = options.format ?? formatFromFileName(dest);
   await assertWritableDir(path.dirname(dest));
-  const helper = { engine: options.engine, image: options.helperImage, runId: options.runId, readOnly: true };
+  const helper = {
+    engine: options.engine,
+    image: options.helperImage,
+    runLabel: options.runLabel,
+    readOnly: true,
+  };
   return writeFileAtomically(dest, async (partial) => {
     const free = await freeBytes(path.dirname(dest));
     const manifest = await withQuiescedVolume(
@@ -93,8 +98,8 @@ async function streamArchive(
 ): Promise<VolumeManifest> {
   const appender = createManifestAppender({ root: ARCHIVE_ROOT, volumeName: volume });
   const stopProgress = options.progress?.(`archive ${volume}`, appender);
-  const toFile = options.key
-    ? [createCompressor(format), createEncryptor(options.key), createWriteStream(file)]
+  const toFile = options.encryptionKey
+    ? [createCompressor(format), createEncryptor(options.encryptionKey), createWriteStream(file)]
     : [createFileCompressor(format, file)];
   await pipeline([await container.getArchive(HELPER_MOUNT), appender, ...toFile], {
     signal: options.signal,

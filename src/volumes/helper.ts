@@ -1,3 +1,4 @@
+import { ARCHIVE_ROOT } from '../archive/manifest.js';
 import { RUN_LABEL } from '../constants.js';
 import type { Engine, HelperContainer, HelperMount } from '../docker/engine.js';
 import { UserError } from '../errors.js';
@@ -5,8 +6,8 @@ import { OWNER_LABEL, ownerLabel } from './process-owner.js';
 
 /** Where a helper mounts the volume: a path no ordinary image has, so nothing is copied up into it. */
 export const HELPER_MOUNT_PARENT = '/.compose-persist';
-/** The basename is the root name of every archive's entries (`volume/...`). */
-export const ARCHIVE_ROOT = 'volume';
+export { ARCHIVE_ROOT };
+/** The volume's mount: its basename is the root name of every archive's entries. */
 export const HELPER_MOUNT = `${HELPER_MOUNT_PARENT}/${ARCHIVE_ROOT}`;
 
 /** Docker's own rule for volume names; checked first so a typo gets our words, not the engine's. */
@@ -23,7 +24,7 @@ export function assertVolumeName(volume: string): void {
 export interface HelperOptions {
   engine: Engine;
   image: string;
-  runId: string;
+  runLabel: string;
   readOnly?: boolean;
   cmd?: string[];
 }
@@ -72,7 +73,7 @@ async function withHelper<T>(
     image: options.image,
     mounts: [mount],
     // The owner lets a later run tell a helper of a killed run (a leftover) from one in use.
-    labels: { [RUN_LABEL]: options.runId, [OWNER_LABEL]: ownerLabel() },
+    labels: { [RUN_LABEL]: options.runLabel, [OWNER_LABEL]: ownerLabel() },
     cmd: options.cmd,
   });
   try {

@@ -38,7 +38,7 @@ export async function acquireSeedLease(volume: string, helper: HelperOptions): P
         image: helper.image,
         mounts: [],
         labels: {
-          [RUN_LABEL]: helper.runId,
+          [RUN_LABEL]: helper.runLabel,
           [OWNER_LABEL]: ownerLabel(),
           [LEASE_LABEL]: volume,
           [LEASE_BACKUP_LABEL]: backup,
@@ -82,7 +82,7 @@ export async function orphanBackupsOf(
 ): Promise<Record<string, string>[]> {
   const backups = await helper.engine.listVolumes([`${BACKUP_OF_LABEL}=${volume}`]);
   return backups
-    .filter((b) => b.labels[RUN_LABEL] !== helper.runId)
+    .filter((b) => b.labels[RUN_LABEL] !== helper.runLabel)
     .filter((b) => {
       const owner = parseOwner(b.labels[OWNER_LABEL]);
       return owner !== undefined && ownerIsGone(owner);

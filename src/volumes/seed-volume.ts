@@ -1,10 +1,10 @@
 import { pipeline } from 'node:stream/promises';
 import type { VolumeManifest } from '../archive/manifest.js';
 import {
-  archiveFileStreams,
-  archiveFormatOf,
   createArchiveReader,
-  verifyArchiveFile,
+  openArchiveSource,
+  verifyArchive,
+  type ArchiveSource,
 } from '../archive/volume-tar.js';
 import { COMPOSE_PROJECT_LABEL, COMPOSE_VOLUME_LABEL, CREATED_LABEL, RUN_LABEL } from '../constants.js';
 import type { ContainerSummary, Engine } from '../docker/engine.js';
@@ -33,11 +33,11 @@ import {
 export interface SeedOptions {
   engine: Engine;
   helperImage: string;
-  runId: string;
+  runLabel: string;
   /** Replace the contents of an existing non-empty volume (only after the archive is verified). */
   overwrite: boolean;
   /** The key of an encrypted (`.enc`) archive. */
-  key?: string;
+  encryptionKey?: string;
   progress?: ProgressReporter;
   /** Refuse archives whose tar stream is larger (a decompression bomb); undefined = no limit. */
   maxBytes?: number;
@@ -64,8 +64,16 @@ export interface SeedResult {
  */
 export async function seedVolume(volume: string, file: string, options: SeedOptions): Promise<SeedResult> {
   assertVolumeName(volume);
-  await archiveFormatOf(file, options.key); // a wrong name, format or missing key fails before anything changes
-  const helper: HelperOptions = { engine: options.engine, image: options.helperImage, runId: options.runId };
+  // Opened once: a wrong name, format or missing key fails before anything changes.
+  const source = await openArchiveSource(file, {
+    encryptionKey: options.encryptionKey,
+    maxBytes: options.maxBytes,
+  });
+  const helper: HelperOptions = {
+    engine: options.engine,
+    image: options.helperImage,
+    runLabel: options.runLabel,
+  };
   await assertHelperImage(helper);
   const lease = await acquireSeedLease(volume, helper);
   try {
@@ -74,7 +82,7 @@ export async function seedVolume(volume: string, file: string, options: SeedOpti
     for (const orphan of await orphanBackupsOf(volume, helper)) {
       options.notify?.(await clearLeftover(volume, orphan, helper));
     }
-    const seed: Seed = { volume, file, options, helper, backup: lease.backup };
+    const seed: Seed = { volume, file, source, options, helper, backup: lease.backup };
     if (!(await options.engine.inspectVolume(volume)) && (await createOwnVolume(volume, options))) {
       return await seedNewVolume(seed);
     }
@@ -87,6 +95,7 @@ export async function seedVolume(volume: string, file: string, options: SeedOpti
 interface Seed {
   volume: string;
   file: string;
+  source: ArchiveSource;
   options: SeedOptions;
   helper: HelperOptions;
   /** The backup volume's name, taken from the lease. */
@@ -97,17 +106,17 @@ interface Seed {
 async function createOwnVolume(volume: string, options: SeedOptions): Promise<boolean> {
   await options.engine.createVolume(volume, volumeLabels(options));
   const labels = (await options.engine.inspectVolume(volume))?.labels ?? {};
-  return labels[RUN_LABEL] === options.runId && labels[CREATED_LABEL] === 'true';
+  return labels[RUN_LABEL] === options.runLabel && labels[CREATED_LABEL] === 'true';
 }
 
-async function seedNewVolume({ volume, file, options, helper }: Seed): Promise<SeedResult> {
+async function seedNewVolume({ volume, file, source, options, helper }: Seed): Promise<SeedResult> {
   try {
-    const manifest = await writeArchive(volume, file, options, helper);
+    const manifest = await writeArchive(volume, source, options, helper);
     await verifyVolume(volume, manifest, helper, file);
     options.signal?.throwIfAborted(); // an interrupted seed leaves nothing, even a complete one
     return { volume, created: true, manifest };
   } catch (error) {
-    const space = isOutOfSpace(error) ? await spaceOfNewVolume(volume, file, options, helper) : {};
+    const space = isOutOfSpace(error) ? await spaceOfNewVolume(volume, source, helper) : {};
     try {
       await helper.engine.removeVolume(volume);
     } catch (removal) {
@@ -136,11 +145,10 @@ async function seedNewVolume({ volume, file, options, helper }: Seed): Promise<S
 /** For an out-of-space message about a new volume: what the archive needs, and the room once emptied. */
 async function spaceOfNewVolume(
   volume: string,
-  file: string,
-  options: SeedOptions,
+  source: ArchiveSource,
   helper: HelperOptions,
 ): Promise<SpaceFacts> {
-  const needed = await verifyArchiveFile(file, { key: options.key, maxBytes: options.maxBytes }).then(
+  const needed = await verifyArchive(source).then(
     (m) => m.bytes,
     () => undefined,
   );
@@ -171,7 +179,7 @@ async function seedExistingVolume(seed: Seed): Promise<SeedResult> {
 
 /** Everything up to verified new contents; on any failure after the volume was touched, the backup is restored. */
 async function replaceContents(seed: Seed): Promise<SeedResult> {
-  const { volume, file, options, helper, backup } = seed;
+  const { volume, file, source, options, helper, backup } = seed;
   await assertNotInUse(volume, helper, options.notify);
   const old = await fingerprintVolume(volume, helper);
   const hasData = old.entries.some((e) => e.path !== '.');
@@ -181,7 +189,7 @@ async function replaceContents(seed: Seed): Promise<SeedResult> {
     );
   }
   // Validate before destroying: the whole archive is checked before the volume is touched.
-  const incoming = await verifyArchiveFile(file, { key: options.key, maxBytes: options.maxBytes });
+  const incoming = await verifyArchive(source);
   await backupVolume(volume, backup, old.digest, helper);
   const space: SpaceFacts = { needed: incoming.bytes, location: await volumeLocation(helper.engine, volume) };
   let touched = false;
@@ -192,7 +200,7 @@ async function replaceContents(seed: Seed): Promise<SeedResult> {
     options.signal?.throwIfAborted(); // interrupted while verifying or backing up: nothing was touched
     touched = true;
     if (hasData) await emptyVolume(volume, helper);
-    const manifest = await writeArchive(volume, file, options, helper);
+    const manifest = await writeArchive(volume, source, options, helper);
     await verifyVolume(volume, manifest, helper, file);
     options.signal?.throwIfAborted(); // interrupted: the previous contents are restored
     return { volume, created: false, manifest };
@@ -246,7 +254,7 @@ async function assertNotInUse(
       notify?.(
         `removed helper container ${container.name} left by run ${run} (pid ${owner.pid}), which is gone.`,
       );
-    } else if (run !== helper.runId) {
+    } else if (run !== helper.runLabel) {
       users.push(container);
     }
   }
@@ -268,7 +276,7 @@ async function assertHelperImage(helper: HelperOptions): Promise<void> {
 }
 
 function volumeLabels(options: SeedOptions): Record<string, string> {
-  const labels: Record<string, string> = { [RUN_LABEL]: options.runId, [CREATED_LABEL]: 'true' };
+  const labels: Record<string, string> = { [RUN_LABEL]: options.runLabel, [CREATED_LABEL]: 'true' };
   if (options.compose) {
     labels[COMPOSE_PROJECT_LABEL] = options.compose.project;
     labels[COMPOSE_VOLUME_LABEL] = options.compose.key;
@@ -276,13 +284,17 @@ function volumeLabels(options: SeedOptions): Record<string, string> {
   return labels;
 }
 
-async function writeArchive(volume: string, file: string, options: SeedOptions, helper: HelperOptions) {
-  const source = await archiveFileStreams(file, options);
+async function writeArchive(
+  volume: string,
+  source: ArchiveSource,
+  options: SeedOptions,
+  helper: HelperOptions,
+) {
   return withVolumeHelper(volume, helper, async (container) => {
-    const reader = createArchiveReader({ root: ARCHIVE_ROOT, label: file });
+    const reader = createArchiveReader({ root: ARCHIVE_ROOT, label: source.file });
     const stopProgress = options.progress?.(`seed ${volume}`, reader);
     // An error anywhere (file, decryption, decompressor, manifest check) destroys the reader: the PUT aborts.
-    const feeding = pipeline([...source, reader], { signal: options.signal });
+    const feeding = pipeline([...source.streams(), reader], { signal: options.signal });
     // PUT to the parent with `volume/...` entries restores the volume root's own owner and mode.
     const putting = container.putArchive(reader, HELPER_MOUNT_PARENT).catch((error: unknown) => {
       reader.destroy(error as Error); // stop reading the file once the engine has given up

@@ -20,7 +20,7 @@ export async function backupVolume(
   helper: HelperOptions,
 ): Promise<void> {
   const labels = {
-    [RUN_LABEL]: helper.runId,
+    [RUN_LABEL]: helper.runLabel,
     [OWNER_LABEL]: ownerLabel(),
     [BACKUP_OF_LABEL]: volume,
     [BACKUP_DIGEST_LABEL]: digest,
