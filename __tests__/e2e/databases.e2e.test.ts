@@ -1,6 +1,9 @@
 // Verdicts on real databases and common compose layouts: a stack that loses data must FAIL, one that keeps
 // it must PASS with no ignore globs. Each test runs the built action (dist/main.js + dist/post.js).
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Report } from '../../src/report/schema.js';
 import { BUSYBOX_IMAGE, MARIADB_IMAGE, REDIS_IMAGE } from '../support/images.js';
 import { runStep } from '../support/runner.js';
 import {
@@ -247,6 +250,42 @@ volumes:
     expect(report.modes.map((m) => [m.mode, m.passed])).toEqual(ALL_MODES.split(', ').map((m) => [m, true]));
     expect(report.modes[0]?.probes[0]?.before).toMatch(/^200\s+[0-9a-f]{32}$/);
     expect(report.modes.flatMap((m) => m.volumes.map((v) => v.ok))).not.toContain(false);
+    expect(post.exitCode).toBe(0);
+    expect(leftovers).toEqual(NOTHING_LEFT);
+  });
+});
+
+describe('PostgreSQL', () => {
+  it('passes all five modes with no ignore globs (no false alarm), and the stored report.json is the final one', async () => {
+    const store = await cleanup.tempDir();
+    const project = cleanup.project(uniqueName('pg-noignore'));
+    const { main, post, leftovers } = await runAction(project, {
+      'compose-file': path.resolve('examples/postgres/compose.yml'),
+      exec: 'db: psql -U postgres -d shop -c "insert into orders (item, qty) select \'x\' || g, g from generate_series(1, 500) g"',
+      probes:
+        'db: psql -U postgres -d shop -tAc "select count(*), md5(string_agg(id::text, chr(44) order by id)) from orders"',
+      'restart-modes': ALL_MODES,
+      'archive-to': `path:${store}`,
+    });
+    expect(main.exitCode, main.stdout).toBe(0);
+    const report = await reportOf(main);
+    expect(report.modes.map((m) => [m.mode, m.passed])).toEqual([
+      ['kill', true],
+      ['restart', true],
+      ['stop-start', true],
+      ['recreate', true],
+      ['down-up', true],
+    ]);
+    expect(report.modes.flatMap((m) => m.volumes.map((v) => v.ok))).not.toContain(false);
+    // The report stored beside the archives is the run's final one, not a snapshot taken halfway.
+    const stored = JSON.parse(await readFile(path.join(store, 'report.json'), 'utf8')) as Report;
+    expect(stored.result).toBe('passed');
+    expect(stored.finishedAt).toBeDefined();
+    expect(stored.timings.archive).toBeGreaterThan(0);
+    expect(stored.modes).toHaveLength(5);
+    expect(stored.archives.map((a) => [a.volume, a.file])).toEqual([[`${project}_pgdata`, 'pgdata.tar.zst']]);
+    expect(stored.archives[0]?.store).toContain(store);
+    expect(stored.volumes.map((v) => v.digest)).toEqual([stored.archives[0]?.digest]);
     expect(post.exitCode).toBe(0);
     expect(leftovers).toEqual(NOTHING_LEFT);
   });
