@@ -5,7 +5,9 @@ import {
   upAndWait,
   type RestartBaseline,
 } from '../stack/lifecycle.js';
-import { commandEnv, type Stack } from '../stack/stack.js';
+import { userCommandEnv } from '../check/commands.js';
+import * as path from 'node:path';
+import type { Stack } from '../stack/stack.js';
 import type { RunningStack, StartPhase } from './phase.js';
 
 export type UpSettings = Pick<Settings, 'services' | 'waitTimeoutSeconds' | 'pull'>;
@@ -72,4 +74,32 @@ async function anonymousVolumes(stack: Stack): Promise<string[]> {
     }
   }
   return found;
+}
+
+/**
+ * The environment of the user's commands: the runner's without our inputs and secrets (userCommandEnv), plus
+ * COMPOSE_PROJECT_NAME, COMPOSE_FILE and `<SERVICE>_PORT_<target>` = published host port.
+ */
+export async function commandEnv(
+  stack: Stack,
+  settings: Pick<Settings, 'encryptKey' | 'githubToken'>,
+): Promise<Record<string, string>> {
+  const secrets = [settings.encryptKey, settings.githubToken, process.env.COMPOSE_PERSIST_KEY];
+  return userCommandEnv(process.env, secrets, await documentedEnv(stack));
+}
+
+async function documentedEnv(stack: Stack): Promise<Record<string, string>> {
+  const env: Record<string, string> = {
+    COMPOSE_PROJECT_NAME: stack.compose.projectName,
+    COMPOSE_FILE: stack.compose.spec.files.join(path.delimiter),
+  };
+  for (const { service, details } of await serviceContainers(stack.engine, stack.model.project)) {
+    for (const port of details.ports) {
+      const key = `${service}_PORT_${port.containerPort.split('/')[0]}`
+        .toUpperCase()
+        .replace(/[^A-Z0-9_]/g, '_');
+      env[key] = port.hostPort;
+    }
+  }
+  return env;
 }

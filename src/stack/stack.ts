@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { userCommandEnv } from '../check/commands.js';
 import { Inputs } from '../constants.js';
 import { resolveIn, toProjectName, type RunnerContext } from '../context.js';
 import { Compose, detectComposeCli, type ComposeCli, type ComposeProjectSpec } from '../docker/compose.js';
@@ -14,7 +13,6 @@ import {
   topLevelName,
   type ComposeFileChoice,
 } from './compose-files.js';
-import { serviceContainers } from './lifecycle.js';
 import { stackModelFrom, type StackModel } from './model.js';
 import { volumesBeforeRun, type TeardownPlan } from './teardown.js';
 
@@ -146,32 +144,4 @@ async function volumesToBeCreated(engine: Engine, model: StackModel, settings: S
     if (!exists) created.push(volume.name);
   }
   return created;
-}
-
-/**
- * The environment of the user's commands: the runner's without our inputs and secrets (userCommandEnv), plus
- * COMPOSE_PROJECT_NAME, COMPOSE_FILE and `<SERVICE>_PORT_<target>` = published host port.
- */
-export async function commandEnv(
-  stack: Stack,
-  settings: Pick<Settings, 'encryptKey' | 'githubToken'>,
-): Promise<Record<string, string>> {
-  const secrets = [settings.encryptKey, settings.githubToken, process.env.COMPOSE_PERSIST_KEY];
-  return userCommandEnv(process.env, secrets, await documentedEnv(stack));
-}
-
-async function documentedEnv(stack: Stack): Promise<Record<string, string>> {
-  const env: Record<string, string> = {
-    COMPOSE_PROJECT_NAME: stack.compose.projectName,
-    COMPOSE_FILE: stack.compose.spec.files.join(path.delimiter),
-  };
-  for (const { service, details } of await serviceContainers(stack.engine, stack.model.project)) {
-    for (const port of details.ports) {
-      const key = `${service}_PORT_${port.containerPort.split('/')[0]}`
-        .toUpperCase()
-        .replace(/[^A-Z0-9_]/g, '_');
-      env[key] = port.hostPort;
-    }
-  }
-  return env;
 }
