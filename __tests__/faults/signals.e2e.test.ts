@@ -148,11 +148,21 @@ async function helpersOf(runLabel: string): Promise<string[]> {
   return helpers.filter((c) => (c.labels[RUN_LABEL] ?? '').startsWith(`${runLabel}-`)).map((c) => c.name);
 }
 
-/** Waits until a file has data in it (the archive is being written), polling fast. */
-async function untilGrowing(file: string, timeoutMs = 60_000): Promise<void> {
+/** The partial files under dir, at any depth: archives are written as `.NAME.<random>.partial`. */
+async function partialsUnder(dir: string, name = ''): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
+  return entries
+    .filter((e) => e.endsWith('.partial') && path.basename(e).startsWith(`.${name}`))
+    .map((e) => path.join(dir, e));
+}
+
+/** Waits until a partial file of NAME under dir has data in it (the archive is being written), polling fast. */
+async function untilGrowing(dir: string, name: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(existsSync(file) && statSync(file).size > 1024 * 1024)) {
-    if (Date.now() > deadline) throw new Error(`${file} was never written`);
+  const written = async () =>
+    (await partialsUnder(dir, name)).some((f) => existsSync(f) && statSync(f).size > 1024 * 1024);
+  while (!(await written())) {
+    if (Date.now() > deadline) throw new Error(`no partial file of ${name} under ${dir} was ever written`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -194,12 +204,12 @@ describe.each([
         ['-s', 'TERM', '--preserve-status', '4', process.execPath, CLI, ...args],
         env,
       );
-      await untilGrowing(`${dest}.partial`);
+      await untilGrowing(path.dirname(dest), path.basename(dest));
       stateWhenSignalled = await appState(app);
       return within('the CLI to exit', started.exited, 60_000);
     }
     const started = startCli(args, env);
-    await untilGrowing(`${dest}.partial`);
+    await untilGrowing(path.dirname(dest), path.basename(dest));
     stateWhenSignalled = await appState(app);
     if (interrupt === 'Ctrl-C') process.kill(-(started.child.pid as number), 'SIGINT');
     else started.child.kill(interrupt);
@@ -227,7 +237,7 @@ describe.each([
 
   it('the application runs again, unpaused; no archive, no partial file, no helper is left', async () => {
     expect(await appState(app)).toEqual({ running: true, paused: false, status: 'running' });
-    expect(existsSync(`${dest}.partial`)).toBe(false);
+    expect(await partialsUnder(path.dirname(dest), path.basename(dest))).toEqual([]);
     expect(existsSync(dest)).toBe(false);
     expect(await helpersOf(runLabel)).toEqual([]);
   });
@@ -413,13 +423,12 @@ describe('the runner cancels a step while it archives or seeds', () => {
       env,
     });
     cleanup.process(step.pid);
-    const partial = path.join(temp, `compose-persist-${project}`, 'appdata.tar.gz.partial');
-    await untilGrowing(partial, 150_000);
+    await untilGrowing(temp, 'appdata.tar.gz', 150_000);
     const stateWhenSignalled = await appState(container);
     step.kill('SIGTERM');
     const main: StepRun = await within('the step to exit after SIGTERM', step.finished, 60_000);
     const stateAfter = await appState(container);
-    const partials = [...(await readdir(path.dirname(partial))), ...(await readdir(target))];
+    const partials = [...(await partialsUnder(temp)), ...(await readdir(target))];
     return {
       project,
       env,
