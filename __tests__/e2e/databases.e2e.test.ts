@@ -195,6 +195,28 @@ describe('Redis', () => {
     expect(leftovers).toEqual(NOTHING_LEFT);
   });
 
+  it('with AOF and fresh writes before every mode (write) it passes all five: the key of each round survives', async () => {
+    const dir = await cleanup.tempDir();
+    const file = await composeFile(dir, redisStack('redis-server --appendonly yes --appendfsync always'));
+    const project = cleanup.project(uniqueName('redis-write'));
+    const { main, post, leftovers } = await runAction(project, {
+      'compose-file': file,
+      exec: WRITE_1000_KEYS,
+      write: 'redis: redis-cli set "round:$COMPOSE_PERSIST_ROUND" written',
+      probes: REDIS_PROBE,
+      'restart-modes': ALL_MODES,
+    });
+    expect(main.exitCode, main.stdout).toBe(0);
+    const report = await reportOf(main);
+    expect(report.modes.map((m) => [m.mode, m.passed, m.comparedWith])).toEqual(
+      CRASH_FIRST.map((m, i) => [m, true, `the evidence after write round ${i + 1}`]),
+    );
+    // Round n's key is in the evidence before mode n and still there after it.
+    expect(report.modes.map((m) => m.probes[0]?.after)).toEqual(['1001', '1002', '1003', '1004', '1005']);
+    expect(post.exitCode).toBe(0);
+    expect(leftovers).toEqual(NOTHING_LEFT);
+  });
+
   it('with AOF (appendonly, fsync always) passes all five modes with no ignore globs', async () => {
     const dir = await cleanup.tempDir();
     const file = await composeFile(dir, redisStack('redis-server --appendonly yes --appendfsync always'));
