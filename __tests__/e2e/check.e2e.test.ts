@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../src/docker/engine.js';
+import type { Report } from '../../src/report/schema.js';
 import { runStep, type StepRun } from '../support/runner.js';
 import '../support/images.js';
 
@@ -24,14 +25,7 @@ async function runAction(inputs: Record<string, string>, project: string) {
 }
 
 async function report(main: StepRun) {
-  return JSON.parse(await readFile(main.outputs.report as string, 'utf8')) as {
-    result: string;
-    failures: string[];
-    modes: { mode: string; passed: boolean }[];
-    layer: { service: string; path: string }[];
-    serviceLogs: { service: string; tail: string }[];
-    stack: { anonymous: string[] };
-  };
+  return JSON.parse(await readFile(main.outputs.report as string, 'utf8')) as Report;
 }
 
 function expectNothingLeft(leftovers: { containers: unknown[]; volumes: unknown[] }) {

@@ -1,3 +1,4 @@
+import type { Report } from '../../src/report/schema.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -71,9 +72,7 @@ describe('the seed/, check/ and archive/ sub-actions around the user’s own com
       },
     });
     expect(checked.exitCode, checked.stdout).toBe(0);
-    const report = JSON.parse(await readFile(checked.outputs.report as string, 'utf8')) as {
-      modes: { mode: string; passed: boolean; probes: { before: string }[] }[];
-    };
+    const report = JSON.parse(await readFile(checked.outputs.report as string, 'utf8')) as Report;
     expect(report.modes.map((m) => [m.mode, m.passed, m.probes[0]?.before])).toEqual([
       ['kill', true, '1001'],
       ['recreate', true, '1001'],

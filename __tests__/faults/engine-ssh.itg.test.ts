@@ -1,3 +1,4 @@
+import type { Report } from '../../src/report/schema.js';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE } from '../support/images.js';
@@ -102,10 +103,7 @@ describe('DOCKER_HOST=ssh://root@127.0.0.1:PORT (a remote engine over ssh)', () 
       sshEnv(),
     );
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
-    const report = JSON.parse(result.stdout) as {
-      result: string;
-      modes: { mode: string; passed: boolean }[];
-    };
+    const report = JSON.parse(result.stdout) as Report;
     expect(report.result).toBe('passed');
     expect(report.modes.map((m) => [m.mode, m.passed])).toEqual([
       ['restart', true],
