@@ -4,9 +4,9 @@ import * as path from 'node:path';
 import { Inputs, Outputs, State } from './constants.js';
 import { stopRunningCommands } from './check/commands.js';
 import { readRunnerContext } from './context.js';
-import { describeError } from './boundary.js';
+import { describeError, echoOfInterruption } from './boundary.js';
 import { DockerEngine } from './docker/engine.js';
-import { UserError, errorMessage } from './errors.js';
+import { errorMessage } from './errors.js';
 import { readSettings } from './inputs.js';
 import { trapInterrupts } from './interrupt.js';
 import { runPipeline, type PipelineMode } from './pipeline.js';
@@ -62,8 +62,7 @@ async function runStep(mode: PipelineMode): Promise<void> {
     if (report.result === 'failed') core.setFailed(report.failures[0] ?? 'compose-persist check failed');
   } catch (error) {
     core.setOutput(Outputs.Result, 'failed');
-    const echo = interruption.signal.aborted && !(error instanceof UserError);
-    reportError(echo ? interruption.signal.reason : error);
+    reportError(echoOfInterruption(error, interruption.signal));
   } finally {
     await stopping;
     interruption.dispose();

@@ -16,3 +16,8 @@ export function describeError(thrown: unknown): DescribedError {
   const stack = error instanceof UserError ? undefined : error instanceof Error ? error.stack : String(error);
   return { error, message: errorMessage(error), ...(stack ? { stack } : {}) };
 }
+
+/** Once interrupted, errors other than ours (AbortError, a cut stream) are echoes: the signal is the cause. */
+export function echoOfInterruption(error: unknown, signal: AbortSignal | undefined): unknown {
+  return signal?.aborted === true && !(error instanceof UserError) ? signal.reason : error;
+}

@@ -1,7 +1,6 @@
 import type { RunnerContext } from './context.js';
 import { stopsTheRun } from './check/verdict.js';
-import { describeError } from './boundary.js';
-import { UserError } from './errors.js';
+import { describeError, echoOfInterruption } from './boundary.js';
 import type { Settings } from './inputs.js';
 import type { Log } from './log.js';
 import { PhaseInterrupted, type Phase, type PhaseInput, type StartPhase } from './phases/phase.js';
@@ -114,11 +113,6 @@ async function runPhase(phase: Phase | StartPhase, input: PhaseInput): Promise<P
   const { outcome, running } = await phase.start(input);
   input.running = running;
   return outcome;
-}
-
-/** Once interrupted, errors other than ours (AbortError, a cut stream) are echoes: the signal is the cause. */
-function echoOfInterruption(error: unknown, signal: AbortSignal | undefined): unknown {
-  return signal?.aborted === true && !(error instanceof UserError) ? signal.reason : error;
 }
 
 /** Once the report exists every error lands in it, so outputs and the summary tell what happened. */
