@@ -151,6 +151,15 @@ export async function freeBytes(dir: string): Promise<number | undefined> {
   }
 }
 
+const NO_SPACE = /no space left on device|ENOSPC|disk quota exceeded/i;
+
+/** A full disk: Node's ENOSPC, or the words of a tool (zstd) or of the engine that hit it. */
+export function isOutOfSpace(error: unknown): boolean {
+  return (
+    errorCode(error) === 'ENOSPC' || NO_SPACE.test(error instanceof Error ? error.message : String(error))
+  );
+}
+
 export function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;

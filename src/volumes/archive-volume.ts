@@ -15,7 +15,7 @@ import type { VolumeManifest } from '../archive/manifest.js';
 import { createVolumeScanner, type VolumeTarStream } from '../archive/volume-scanner.js';
 import { createManifestAppender, formatBytes } from '../archive/volume-tar.js';
 import type { Engine, HelperContainer } from '../docker/engine.js';
-import { errorCode, freeBytes, writeFileAtomically } from '../stores/files.js';
+import { freeBytes, isOutOfSpace, writeFileAtomically } from '../stores/files.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
@@ -75,7 +75,7 @@ export async function archiveVolume(
           streamArchive(container, volume, partial, format, options),
         ),
     ).catch(async (error: unknown) => {
-      throw isNoSpace(error) ? await noSpaceError(dest, partial, free, error) : error;
+      throw isOutOfSpace(error) ? await noSpaceError(dest, partial, free, error) : error;
     });
     const changedWhileReading =
       options.consistency === 'live' ? await changedSince(volume, manifest, helper) : [];
@@ -131,11 +131,6 @@ function changedWhileRead(volume: string, appender: VolumeTarStream, error: unkn
 function fileCutShort(stream: VolumeTarStream, error: unknown): string | undefined {
   const file = stream.entryInProgress();
   return file !== undefined && /ends in the middle of an entry/.test(errorMessage(error)) ? file : undefined;
-}
-
-/** ENOSPC from Node's file stream, or zstd's own words when it writes the file itself. */
-function isNoSpace(error: unknown): boolean {
-  return errorCode(error) === 'ENOSPC' || /No space left on device/.test(errorMessage(error));
 }
 
 async function noSpaceError(

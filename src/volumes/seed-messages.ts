@@ -1,5 +1,6 @@
 import { engineRefusal } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
+import { isOutOfSpace } from '../stores/files.js';
 
 /** What we know about the space a seed needed, for an out-of-space message. */
 export interface SpaceFacts {
@@ -9,12 +10,6 @@ export interface SpaceFacts {
   needed?: number;
   /** Bytes the volume had room for (free space, plus what emptying it freed). */
   room?: number;
-}
-
-const NO_SPACE = /no space left on device|ENOSPC|disk quota exceeded/i;
-
-export function isOutOfSpace(error: unknown): boolean {
-  return NO_SPACE.test(errorMessage(error));
 }
 
 /**

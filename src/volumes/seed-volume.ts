@@ -20,7 +20,8 @@ import {
 } from './helper.js';
 import { OWNER_LABEL, ownerIsGone, parseOwner } from './process-owner.js';
 import { acquireSeedLease, clearLeftover, orphanBackupsOf } from './seed-lease.js';
-import { isOutOfSpace, seedFailureMessage, stillHoldsPrevious, type SpaceFacts } from './seed-messages.js';
+import { isOutOfSpace } from '../stores/files.js';
+import { seedFailureMessage, stillHoldsPrevious, type SpaceFacts } from './seed-messages.js';
 import {
   backupVolume,
   emptyVolume,
