@@ -13,6 +13,20 @@ const { Server, utils } = ssh2;
  * dockerode (docker-modem's ssh2 client, key from SSH_AUTH_SOCK) and the docker/compose CLIs (the system
  * `ssh` binary, behind a wrapper that pins this server's host key). Only that one command is served.
  */
+/**
+ * An ed25519 pair that ssh2 can read back. Its generator strips leading zero bytes from the public key, so
+ * about 1 pair in 256 cannot be parsed (mscdex/ssh2#1390, #1513): draw again until both halves parse.
+ */
+function parseableKeyPair(): { private: string; public: string } {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(pair.public) instanceof Error) && !(utils.parseKey(pair.private) instanceof Error)) {
+      return pair;
+    }
+  }
+  throw new Error('ssh2 produced 20 unparseable ed25519 key pairs in a row');
+}
+
 export class SshEngine {
   /** Connections authenticated, and dial-stdio sessions run (to prove traffic went through ssh). */
   readonly traffic = { logins: 0, dials: 0 };
@@ -32,8 +46,8 @@ export class SshEngine {
 
   async start(): Promise<void> {
     this.dir = await mkdtemp(path.join(tmpdir(), 'cp-ssh-'));
-    const clientKey = utils.generateKeyPairSync('ed25519');
-    const hostKey = utils.generateKeyPairSync('ed25519');
+    const clientKey = parseableKeyPair();
+    const hostKey = parseableKeyPair();
     const allowed = utils.parseKey(clientKey.public);
     if (allowed instanceof Error) throw allowed;
     this.server = new Server({ hostKeys: [hostKey.private] }, (client) => {
