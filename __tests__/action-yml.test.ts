@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { Inputs, Outputs } from '../src/constants.js';
 
 interface ActionYml {
+  description: string;
   inputs: Record<string, { description: string; default?: string }>;
   outputs: Record<string, { description: string }>;
   runs: { using: string; main: string; post: string };
@@ -21,6 +22,16 @@ describe('action.yml', () => {
   it('declares exactly the outputs the code sets', () => {
     expect(Object.keys(action.outputs).sort()).toEqual(Object.values(Outputs).sort());
   });
+
+  // The marketplace cuts a longer description off.
+  it.each(['action.yml', 'seed/action.yml', 'check/action.yml', 'archive/action.yml'])(
+    '%s has a description of at most 125 characters',
+    (file) => {
+      const { description } = parse(readFileSync(file, 'utf8')) as ActionYml;
+      expect(description.length, description).toBeLessThanOrEqual(125);
+      expect(description.length).toBeGreaterThan(20);
+    },
+  );
 
   it('runs the bundled entry points on node20 with a post step', () => {
     expect(action.runs).toMatchObject({ using: 'node20', main: 'dist/main.js', post: 'dist/post.js' });

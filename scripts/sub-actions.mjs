@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 
-const STACK = ['compose-file', 'project-name', 'profiles', 'env-file', 'services'];
+const STACK = ['compose-file', 'project-name', 'profiles', 'env-file', 'services', 'working-directory'];
 export const SUB_ACTIONS = {
   seed: {
     description:
@@ -23,11 +23,11 @@ export const SUB_ACTIONS = {
       'max-archive-size',
       'helper-image',
     ],
-    outputs: ['result', 'report', 'volumes'],
+    outputs: ['result', 'report', 'volumes', 'project-name'],
   },
   check: {
     description:
-      'Prove that the data of a running compose stack survives restarts and re-creation (probes, volume fingerprints, writable-layer audit).',
+      'Prove that the data of a running compose stack survives restarts and re-creation (probes, volume fingerprints, layer audit).',
     inputs: [
       ...STACK,
       'wait-timeout',
@@ -41,7 +41,7 @@ export const SUB_ACTIONS = {
       'layer-ignore',
       'helper-image',
     ],
-    outputs: ['result', 'report', 'volumes'],
+    outputs: ['result', 'report', 'volumes', 'project-name'],
   },
   archive: {
     description:
@@ -56,7 +56,7 @@ export const SUB_ACTIONS = {
       'encrypt',
       'helper-image',
     ],
-    outputs: ['result', 'report', 'volumes', 'archives'],
+    outputs: ['result', 'report', 'volumes', 'archives', 'project-name'],
   },
 };
 

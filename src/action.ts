@@ -54,6 +54,7 @@ async function runStep(mode: PipelineMode): Promise<void> {
       {
         saveTeardown: (plan) => core.saveState(State.Teardown, JSON.stringify(plan)),
         signal: interruption.signal,
+        projectKnown: (name) => core.setOutput(Outputs.ProjectName, name),
       },
       { engine: new DockerEngine(), log: actionsLog },
       mode,
@@ -90,6 +91,7 @@ async function publishReport(report: Report, tempDir: string): Promise<void> {
   await writeFile(reportFile, JSON.stringify(report, null, 2));
   core.setOutput(Outputs.Result, report.result);
   core.setOutput(Outputs.Report, reportFile);
+  core.setOutput(Outputs.ProjectName, report.project);
   core.setOutput(Outputs.Volumes, JSON.stringify(report.volumes));
   core.setOutput(Outputs.Archives, JSON.stringify(report.archives));
   // The first failure becomes the step's error (setFailed); the others are annotations of their own.

@@ -36,6 +36,7 @@ export enum Inputs {
   MaxArchiveSize = 'max-archive-size',
   HelperImage = 'helper-image',
   KeepVolumes = 'keep-volumes',
+  WorkingDirectory = 'working-directory',
 }
 
 export enum Outputs {
@@ -43,6 +44,7 @@ export enum Outputs {
   Report = 'report',
   Volumes = 'volumes',
   Archives = 'archives',
+  ProjectName = 'project-name',
 }
 
 /** What main hands to post through the runner's state file. */

@@ -67,6 +67,8 @@ export interface Settings {
   maxArchiveBytes: number;
   helperImage?: string;
   keepVolumes: boolean;
+  /** As given (relative to the workspace); inWorkingDirectory resolves it. Unset: the workspace. */
+  workingDirectory?: string;
 }
 
 /** Reads one raw input by name ('' when unset): core.getInput on GitHub, flags in the CLI. */
@@ -116,6 +118,7 @@ export function readSettings(read: InputReader): Settings {
     maxArchiveBytes: byteSize(read, Inputs.MaxArchiveSize, DEFAULT_MAX_ARCHIVE_SIZE),
     helperImage: optional(read(Inputs.HelperImage)),
     keepVolumes: bool(read, Inputs.KeepVolumes, false),
+    workingDirectory: optional(read(Inputs.WorkingDirectory)),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { RunnerContext } from './context.js';
+import { inWorkingDirectory, type RunnerContext } from './context.js';
 import { stopsTheRun } from './check/verdict.js';
 import { describeError, echoOfInterruption } from './boundary.js';
 import type { Settings } from './inputs.js';
@@ -20,6 +20,8 @@ export interface PipelineHooks {
   saveTeardown(plan: TeardownPlan): void;
   /** Aborted when the run is interrupted: no further phase starts; a seed or archive undoes its work. */
   signal?: AbortSignal;
+  /** Called with the compose project name as soon as it is known (the stack stays up until post). */
+  projectKnown?(name: string): void;
 }
 
 export type PipelineMode = EntryMode;
@@ -35,13 +37,15 @@ export interface PipelineDeps {
  */
 export async function runPipeline(
   settings: Settings,
-  ctx: RunnerContext,
+  runner: RunnerContext,
   hooks: PipelineHooks,
   deps: PipelineDeps,
   mode: PipelineMode = 'full',
 ): Promise<Report> {
+  const ctx = inWorkingDirectory(runner, settings.workingDirectory);
   const owns = ownsStack(mode);
   const stack = await openStack(settings, ctx, deps.engine, owns);
+  hooks.projectKnown?.(stack.compose.projectName);
   for (const note of stack.composeFiles.notes) deps.log.warning(note);
   const archiveTo = archives(mode) ? archiveTargets(settings, ctx) : [];
   if (owns) hooks.saveTeardown(await teardownPlanFor(stack, settings));

@@ -76,6 +76,7 @@ export function phaseInput(engine: Engine, options: { settings?: Settings; model
       model,
       runLabel: 'test-run',
       composeFiles: { files: ['/nonexistent/compose.yml'], from: 'input', notes: [] },
+      workingDir: '/work',
     },
     archiveTo: [],
     reportSoFar: () => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { RunnerContext } from '../../src/context.js';
-import { archiveTargets, storeOptions, type StoreSettings } from '../../src/phases/stores.js';
+import {
+  archiveTargets,
+  defaultArchiveSkipped,
+  storeOptions,
+  type StoreSettings,
+} from '../../src/phases/stores.js';
 
 const ctx = (overrides: Partial<RunnerContext> = {}): RunnerContext => ({
   onGitHub: false,
@@ -40,6 +45,19 @@ describe('archiveTargets: where archives go', () => {
       'cache:k1',
     ]);
     expect(archiveTargets(settings({ archiveTo: ['path:out', 'none'] }), ctx())).toEqual([]);
+  });
+  it('on pull requests the default uploads nothing, and says how to turn it on', () => {
+    for (const eventName of ['pull_request', 'pull_request_target']) {
+      const pr = ctx({ onGitHub: true, actionsServices: true, eventName });
+      expect(archiveTargets(settings(), pr)).toEqual([]);
+      expect(defaultArchiveSkipped(settings(), pr)).toMatch(/archive-to: artifact/);
+      // Asked for explicitly: archived, and nothing to explain.
+      expect(archiveTargets(settings({ archiveTo: ['artifact'] }), pr)).toEqual(['artifact:volumes-verify']);
+      expect(defaultArchiveSkipped(settings({ archiveTo: ['artifact'] }), pr)).toBeUndefined();
+    }
+    const push = ctx({ onGitHub: true, actionsServices: true, eventName: 'push' });
+    expect(archiveTargets(settings(), push)).toEqual(['artifact:volumes-verify']);
+    expect(defaultArchiveSkipped(settings(), push)).toBeUndefined();
   });
   it('a bad target fails before any work is done', () => {
     expect(() => archiveTargets(settings({ archiveTo: ['ftp:somewhere'] }), ctx())).toThrow(/ftp/);

@@ -27,6 +27,8 @@ export interface EvidenceSources {
   probes: CommandSpec[];
   probeEnv: Record<string, string>;
   probeTimeoutMs: number;
+  /** Where host probes and writes run (the working directory). */
+  hostCwd: string;
   /** The places to read now (anonymous volumes are found on the containers); none when check-files is off. */
   stores: () => Promise<StoreRef[]>;
   /** Reads one place's manifest through a helper container. */
@@ -42,6 +44,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
   for (const probe of sources.probes) {
     const result = await runCommandSpec(sources.compose, probe, {
       env: sources.probeEnv,
+      cwd: sources.hostCwd,
       timeoutMs: sources.probeTimeoutMs,
     });
     probes.push({ probe: probeLabel(probe), result });

@@ -44,7 +44,9 @@ const USAGE: Record<string, string> = {
   check: `compose-persist check -f compose.yml [--INPUT VALUE]... [--json] [--verbose]
   Runs the action's main job on this machine: up, tests, restarts, evidence, layer audit, teardown.
   Every action input is a flag of the same name (repeat a flag for multi-line inputs), e.g.
-    --restart-modes restart,recreate --probes 'db: psql -U postgres -tAc "select count(*) from t"'`,
+    --restart-modes restart,recreate --probes 'db: psql -U postgres -tAc "select count(*) from t"'
+  --working-directory DIR (default: the current directory) is where run and host: commands run and where
+  relative paths (-f, --env-file, path: seeds and targets) resolve.`,
 };
 
 const GENERAL = `compose-persist — seed, archive and verify Docker volumes.
@@ -310,6 +312,8 @@ async function checkCommand(
   const ctx = readRunnerContext();
   const read = (name: Inputs) => {
     if (args.switches.has(name)) return 'true';
+    // A command line works where it is typed, even inside a GitHub step (whose workspace may be elsewhere).
+    if (name === Inputs.WorkingDirectory && !args.flags.has(name)) return process.cwd();
     return (args.flags.get(name) ?? []).join('\n');
   };
   const settings = readSettings(read);

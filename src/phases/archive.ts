@@ -16,7 +16,7 @@ import type { ArchiveOutcome, PhaseOutcome } from '../types/outcomes.js';
 import { archiveVolume } from '../volumes/archive-volume.js';
 import { helperImageForVolume } from '../volumes/helper-image.js';
 import type { Phase, PhaseInput } from './phase.js';
-import { storeOptions, type StoreSettings } from './stores.js';
+import { defaultArchiveSkipped, storeOptions, type StoreSettings } from './stores.js';
 
 export type ArchiveSettings = StoreSettings &
   Pick<Settings, 'archiveFormat' | 'archiveConsistency' | 'encryptKey' | 'helperImage'>;
@@ -56,7 +56,10 @@ async function archiveStack(
   log: Log,
   destination: ArchiveDestination,
 ): Promise<{ archives: ArchiveOutcome[]; notices: string[] }> {
-  if (destination.targets.length === 0) return { archives: [], notices: [] };
+  if (destination.targets.length === 0) {
+    const skipped = defaultArchiveSkipped(settings, ctx);
+    return { archives: [], notices: skipped ? [skipped] : [] };
+  }
   const started = Date.now();
   const { signal } = destination;
   const dir = await mkdtemp(path.join(ctx.tempDir, `compose-persist-${stack.model.project}-`));

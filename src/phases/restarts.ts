@@ -67,6 +67,7 @@ export async function checkRestarts(
     probes: settings.probes,
     probeEnv: await stack.commandEnv(),
     probeTimeoutMs: PROBE_TIMEOUT_MS,
+    hostCwd: stack.workingDir,
     stores: async () =>
       settings.checkFiles === 'off' ? [] : listStores(stack.engine, stack.model, settings.services),
     fingerprint: async (store) => {
@@ -142,6 +143,7 @@ async function runWrites(
         spec,
         {
           env: { ...sources.probeEnv, [ROUND_VARIABLE]: String(round) },
+          cwd: sources.hostCwd,
           stream: true,
           timeoutMs: sources.probeTimeoutMs,
         },

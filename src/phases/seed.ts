@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { withoutEncryptedExtension } from '../archive/encryption.js';
 import { FORMAT_EXTENSIONS } from '../archive/format.js';
 import { Inputs } from '../constants.js';
-import { resolveIn, type RunnerContext } from '../context.js';
+import { resolveIn, workingDirOf, type RunnerContext } from '../context.js';
 import { UserError } from '../errors.js';
 import type { Settings } from '../inputs.js';
 import type { Log } from '../log.js';
@@ -102,7 +102,7 @@ async function fetchSource(
 ): Promise<string[]> {
   const { kind, name } = parseStoreSpec(source);
   if (kind === 'path') {
-    const file = resolveIn(ctx.workspace, name);
+    const file = resolveIn(workingDirOf(ctx), name);
     if (!existsSync(file)) throw new UserError(`Input '${Inputs.Seed}': ${file} does not exist.`);
     return [file];
   }

@@ -36,7 +36,7 @@ export async function runTests(
       runCommandSpec(stack.compose, spec, {
         env,
         stream: true,
-        cwd: stack.compose.spec.cwd,
+        cwd: stack.workingDir,
         timeoutMs: settings.testTimeoutSeconds * 1000,
       }),
     );

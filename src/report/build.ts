@@ -1,7 +1,7 @@
 import { judgeModes, judgeRun } from '../check/verdict.js';
 import type { StackModel } from '../stack/model.js';
 import type { PhaseName, PhaseOutcome, RunError, VolumeSummary } from '../types/outcomes.js';
-import type { Report, StackDescription } from './schema.js';
+import { REPORT_SCHEMA_VERSION, type Report, type StackDescription } from './schema.js';
 
 /** Where the stack keeps its data: the stack description without the files it came from. */
 type StackPlaces = Omit<StackDescription, 'composeFiles' | 'composeFilesFrom'>;
@@ -37,6 +37,7 @@ export function buildReport(run: RunRecord): Report {
   const modes = restarts?.modes ?? [];
   const modeVerdicts = judgeModes(modes);
   return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
     result: verdict.result,
     ...(verdict.firstLoss ? { firstLoss: verdict.firstLoss } : {}),
     failures: verdict.failures,

@@ -11,8 +11,16 @@ import type {
 
 export type * from '../types/outcomes.js';
 
+/**
+ * The version of report.json's shape. Bump it when a field is removed or renamed, or changes meaning or type
+ * (what a reader of an older report would misread); adding an optional field does not bump it.
+ */
+export const REPORT_SCHEMA_VERSION = 1;
+
 /** Everything a run found, in one object: outputs, summary and report.json are all views of it. */
 export interface Report {
+  /** REPORT_SCHEMA_VERSION of the code that wrote it. */
+  schemaVersion: number;
   result: 'passed' | 'failed';
   /** The first data loss found, named in the summary's first line. */
   firstLoss?: string;

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Inputs } from '../constants.js';
-import { resolveIn, toProjectName, type RunnerContext } from '../context.js';
+import { resolveIn, toProjectName, workingDirOf, type RunnerContext } from '../context.js';
 import { Compose, detectComposeCli, type ComposeCli, type ComposeProjectSpec } from '../docker/compose.js';
 import type { Engine } from '../docker/engine.js';
 import { UserError } from '../errors.js';
@@ -27,6 +27,8 @@ export interface Stack {
   composeFiles: ComposeFileChoice;
   /** Why the project name is not the file's own `name:` (one line), when it is not. */
   projectNote?: string;
+  /** Where host commands run (workingDirOf): `run`, `host:` probes and writes. */
+  workingDir: string;
 }
 
 /**
@@ -40,7 +42,8 @@ export async function openStack(
   generateProject: boolean,
 ): Promise<Stack> {
   await engine.ping();
-  const choice = chooseComposeFiles(settings.composeFiles, ctx.composeEnv ?? {}, ctx.workspace, listDir);
+  const workingDir = workingDirOf(ctx);
+  const choice = chooseComposeFiles(settings.composeFiles, ctx.composeEnv ?? {}, workingDir, listDir);
   const missing = missingFilesError(choice, existsSync);
   if (missing) throw missing;
   const files = choice.files;
@@ -54,7 +57,7 @@ export async function openStack(
     // '' lets compose pick its default (top-level name:, COMPOSE_PROJECT_NAME, or the directory).
     projectName: settings.projectName ?? (generateProject ? toProjectName(`cp-${ctx.uniqueId}`) : ''),
     profiles: settings.profiles,
-    envFile: settings.envFile ? resolveIn(ctx.workspace, settings.envFile) : undefined,
+    envFile: settings.envFile ? resolveIn(workingDir, settings.envFile) : undefined,
     cwd: path.dirname(files[0] as string),
   };
   const cli = await detectComposeCli();
@@ -64,7 +67,16 @@ export async function openStack(
   assertServicesExist(settings, Object.keys(config.services));
   const why = settings.projectName ? 'input' : spec.projectName ? 'generated' : 'environment';
   const projectNote = projectNameNote(topLevelName(files.map(readText)), config.name, why);
-  return { engine, cli, compose, model, runLabel: ctx.uniqueId, composeFiles: choice, projectNote };
+  return {
+    engine,
+    cli,
+    compose,
+    model,
+    runLabel: ctx.uniqueId,
+    composeFiles: choice,
+    projectNote,
+    workingDir,
+  };
 }
 
 function listDir(dir: string): string[] | undefined {

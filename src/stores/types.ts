@@ -48,7 +48,7 @@ export interface RunRef {
 
 /** What the runner context provides; the stores never read these from process.env themselves. */
 export interface StoreOptions {
-  /** Base for relative `path:DIR` specs. */
+  /** Base for relative `path:DIR` specs: the working directory (context.ts workingDirOf). */
   workspaceDir: string;
   /** Scratch space (RUNNER_TEMP on a runner); also where the cache store stages its files. */
   tempDir: string;
