@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Compose, projectArgs, upArgs } from '../../src/docker/compose.js';
+import { chooseComposeCli, Compose, projectArgs, upArgs } from '../../src/docker/compose.js';
 import { stackModelFrom } from '../../src/stack/model.js';
 
 describe('compose argument builders', () => {
@@ -116,5 +116,30 @@ describe('stackModelFrom', () => {
     expect(model.services).toEqual(['app']);
     expect(model.images).toEqual({ app: 'shop-app' });
     expect(model.volumes.map((v) => v.key)).toEqual(['shared']);
+  });
+});
+
+describe('chooseComposeCli: the plugin, else a standalone docker-compose v2 or later', () => {
+  it.each([
+    ['2.26.1', undefined, 'docker'],
+    ['v5.0.2', '1.29.2', 'docker'], // the plugin wins over whatever else is installed
+    [undefined, '2.26.1', 'docker-compose'],
+    [undefined, 'v2.40.3', 'docker-compose'],
+    [undefined, '5.0.1', 'docker-compose'],
+    [undefined, 'v12.3.0', 'docker-compose'],
+  ])('plugin %s, standalone %s: %s', (plugin, standalone, tool) => {
+    expect(chooseComposeCli(plugin, standalone).tool).toBe(tool);
+  });
+
+  it.each([
+    [undefined, /^Docker Compose was not found: install the Docker Compose plugin/],
+    [
+      '1.29.2',
+      /^docker-compose 1\.29\.2 is Compose v1 \(the Python one, end of life\).*docker-compose v2 or later/,
+    ],
+    ['0.9', /^docker-compose 0\.9 is Compose v0, which compose-persist cannot use/],
+    ['docker-compose version x', /answered "docker-compose version x".*not a version/],
+  ])('standalone %s alone is refused, naming what was found and what to install', (standalone, message) => {
+    expect(() => chooseComposeCli(undefined, standalone)).toThrow(message);
   });
 });

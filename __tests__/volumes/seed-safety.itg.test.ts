@@ -230,10 +230,10 @@ describe('the backup of an overwritten volume', () => {
     await inVolume(volume, 'rm -rf /v/sub && echo changed > /v/zero');
     const commands = restoreCommand(volume, backup).split(' && ');
     for (const command of commands) {
-      const [npx, tool, ...args] = command
+      const [node, tool, ...args] = command
         .replace(`${backup}.tar`, path.join(dir, `${backup}.tar`))
         .split(' ');
-      expect([npx, tool]).toEqual(['npx', 'compose-persist']);
+      expect([node, tool]).toEqual(['node', 'dist/cli.js']);
       const result = await cli([...args, '--helper-image', BUSYBOX_IMAGE]);
       expect(result.code, result.stderr).toBe(0);
     }

@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 import { runTool, ToolError, type ToolResult } from './exec.js';
 
-/** How compose is invoked here: the `docker compose` plugin, or a standalone v2 `docker-compose`. */
+/** How compose is invoked here: the `docker compose` plugin, or a standalone `docker-compose` (v2 or later). */
 export interface ComposeCli {
   tool: string;
   prefix: string[];
@@ -46,20 +46,40 @@ export interface UpOptions {
   pull?: string;
 }
 
-/** Decides once whether compose is the docker plugin or a standalone binary. */
+/** Decides once whether compose is the docker plugin or a standalone binary (`version --short` of each). */
 export async function detectComposeCli(): Promise<ComposeCli> {
-  const plugin = await runTool('docker', ['compose', 'version', '--short'], { allowFailure: true }).catch(
-    () => undefined,
-  );
-  if (plugin?.exitCode === 0) return { tool: 'docker', prefix: ['compose'] };
-  const standalone = await runTool('docker-compose', ['version', '--short'], { allowFailure: true }).catch(
-    () => undefined,
-  );
-  if (standalone?.exitCode === 0 && /^v?2\./.test(standalone.stdout.trim()))
-    return { tool: 'docker-compose', prefix: [] };
-  throw new UserError(
-    'Docker Compose v2 was not found: install the compose plugin (docker compose version must work) or a v2 docker-compose binary.',
-  );
+  const plugin = await shortVersion('docker', ['compose', 'version', '--short']);
+  // The standalone binary is only asked when there is no plugin.
+  const standalone = plugin ? undefined : await shortVersion('docker-compose', ['version', '--short']);
+  return chooseComposeCli(plugin, standalone);
+}
+
+/** The first compose major this project runs on: v1 (Python) lacks `--wait`, `config --format json`... */
+const MIN_COMPOSE_MAJOR = 2;
+
+const INSTALL_COMPOSE =
+  'install the Docker Compose plugin (`docker compose version` must work) or a standalone docker-compose v2 or later';
+
+/**
+ * The plugin when `docker compose version` answered; else a standalone `docker-compose` of any major from
+ * MIN_COMPOSE_MAJOR on (v5 is current). An older one is refused with the version found.
+ */
+export function chooseComposeCli(plugin?: string, standalone?: string): ComposeCli {
+  if (plugin !== undefined) return { tool: 'docker', prefix: ['compose'] };
+  if (standalone === undefined) throw new UserError(`Docker Compose was not found: ${INSTALL_COMPOSE}.`);
+  const major = Number(/^v?(\d+)\./.exec(standalone)?.[1] ?? NaN);
+  if (major >= MIN_COMPOSE_MAJOR) return { tool: 'docker-compose', prefix: [] };
+  const found = Number.isNaN(major)
+    ? `docker-compose answered "${standalone.slice(0, 80)}" to \`version --short\` (not a version)`
+    : `docker-compose ${standalone} is Compose v${major}${major === 1 ? ' (the Python one, end of life)' : ''}`;
+  throw new UserError(`${found}, which compose-persist cannot use: ${INSTALL_COMPOSE}.`);
+}
+
+/** The first line a tool prints for its version, or undefined when it is missing or fails. */
+async function shortVersion(tool: string, args: string[]): Promise<string | undefined> {
+  const result = await runTool(tool, args, { allowFailure: true }).catch(() => undefined);
+  if (result?.exitCode !== 0) return undefined;
+  return result.stdout.trim().split('\n')[0]?.trim() || undefined;
 }
 
 /** The -f/-p/--profile/--env-file arguments shared by every command, so config and up see the same stack. */

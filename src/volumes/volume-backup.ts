@@ -51,10 +51,11 @@ export async function restoreBackup(
 
 /**
  * The commands that restore a kept backup by hand (printed when restoring failed): our own archive and
- * seed, so the copy is exact and verified (a `cp -a` in a helper loses symlink and directory times).
+ * seed, so the copy is exact and verified (a `cp -a` in a helper loses symlink and directory times). The
+ * CLI as it ships: dist/cli.js of a compose-persist checkout or release tarball (no npm package of ours).
  */
 export function restoreCommand(volume: string, backup: string): string {
-  return `npx compose-persist archive ${backup} ${backup}.tar && npx compose-persist seed ${volume} ${backup}.tar --overwrite`;
+  return `node dist/cli.js archive ${backup} ${backup}.tar && node dist/cli.js seed ${volume} ${backup}.tar --overwrite`;
 }
 
 /** Volume → volume through the engine's archive API (owners, modes, links, the root's own mode kept). */
