@@ -28,12 +28,15 @@ interface Job {
 }
 interface Workflow {
   on?: {
-    workflow_call?: { inputs?: Record<string, { default?: unknown }>; secrets?: Record<string, unknown> };
+    workflow_call?: {
+      inputs?: Record<string, { default?: unknown; type?: string; description?: string }>;
+      secrets?: Record<string, unknown>;
+    };
   };
   jobs?: Record<string, Job>;
 }
 interface ActionYml {
-  inputs?: Record<string, { default?: string }>;
+  inputs?: Record<string, { default?: string; description?: string }>;
 }
 
 /** This repository's action metadata: action.yml and the sub-actions' <dir>/action.yml. */
@@ -168,6 +171,65 @@ describe('uses of this action and of the reusable workflow', () => {
     expect(unknown).toEqual([]);
   });
 
+  describe('persistence.yml forwards every input of action.yml', () => {
+    const action = readAction('action.yml').inputs ?? {};
+    const inputs = call.inputs ?? {};
+    const secrets = call.secrets ?? {};
+    const step = reusable.jobs?.check?.steps?.find((s) => s.id === 'check');
+    const forwarded = step?.with ?? {};
+    /** Inputs that hold a key or a token: `secrets:` entries, never inputs (inputs are logged and visible). */
+    const SECRET_INPUTS = ['encrypt', 'github-token', 'decrypt-passphrase'];
+    /** Inputs of the workflow that shape its jobs; no action input of that name. */
+    const WORKFLOW_ONLY = ['stacks', 'runs-on', 'timeout-minutes'];
+    /**
+     * Action inputs the workflow does not forward, each with why. None today: add a line here (with the
+     * reason) only for an input that means nothing in a called workflow.
+     */
+    const NOT_FORWARDED: Record<string, string> = {};
+    /** Defaults that differ from the action's on purpose. */
+    const OWN_DEFAULTS: Record<string, string> = {
+      'compose-file': 'the stack name is made from it, so the workflow needs a file (compose.yml)',
+      'retention-days': 'a number input cannot be empty: 0 means the repository default',
+    };
+    const wanted = Object.keys(action).filter((name) => !(name in NOT_FORWARDED));
+
+    it('has an input for every action input, and a secret for every secret one', () => {
+      const missing = wanted.filter((name) =>
+        SECRET_INPUTS.includes(name) ? !(name in secrets) : !(name in inputs),
+      );
+      expect(missing, 'add these to on.workflow_call of persistence.yml').toEqual([]);
+    });
+
+    it('declares no input or secret the action lacks, and no secret as an input', () => {
+      const extra = [
+        ...Object.keys(inputs).filter((name) => !(name in action) && !WORKFLOW_ONLY.includes(name)),
+        ...Object.keys(secrets).filter((name) => !(name in action)),
+        ...Object.keys(inputs).filter((name) => SECRET_INPUTS.includes(name)),
+      ];
+      expect(extra).toEqual([]);
+      for (const name of Object.keys(NOT_FORWARDED)) expect(action, name).toHaveProperty(name);
+    });
+
+    it('hands each of them to the action step, inputs through the stack plan', () => {
+      const wrong = wanted.filter((name) => {
+        const value = String(forwarded[name] ?? '');
+        const source = SECRET_INPUTS.includes(name) ? `secrets.${name}` : `matrix.stack.${name}`;
+        return !value.includes(source);
+      });
+      expect(wrong, 'the with: of the compose-persist step must pass these on').toEqual([]);
+      expect(Object.keys(forwarded).filter((name) => !(name in action))).toEqual([]);
+    });
+
+    it("keeps the action's defaults, except where it says why not", () => {
+      const differing = Object.entries(inputs)
+        .filter(([name]) => name in action && !(name in OWN_DEFAULTS))
+        .filter(([name, input]) => String(input.default ?? '') !== String(action[name]?.default ?? ''))
+        .map(([name, input]) => `${name}: ${String(input.default)} (action: ${action[name]?.default})`);
+      expect(differing).toEqual([]);
+      for (const input of Object.values(inputs)) expect(input.description).toMatch(/\w{3,}/);
+    });
+  });
+
   describe('the stacks plan of persistence.yml', () => {
     const step = reusable.jobs?.prepare?.steps?.find((s) => s.id === 'plan');
     const script = String(step?.with?.script ?? '');
@@ -201,6 +263,27 @@ describe('uses of this action and of the reusable workflow', () => {
           'archive-artifacts': ['volumes-compose'],
         }),
       ]);
+    });
+
+    it('takes every action input as a per-stack key', async () => {
+      const action = readAction('action.yml').inputs ?? {};
+      const stack = Object.fromEntries(
+        Object.keys(action)
+          .filter((name) => name in (call.inputs ?? {}))
+          .map((name) => [name, `given-${name}`]),
+      );
+      const [planned] = await plan({ stacks: JSON.stringify([{ name: 'all', ...stack }]) });
+      for (const [name, value] of Object.entries(stack)) expect(planned?.[name], name).toBe(value);
+    });
+
+    it('refuses one project-name shared by several stacks', async () => {
+      const stacks = JSON.stringify([{ 'compose-file': 'a.yml' }, { 'compose-file': 'b.yml' }]);
+      await expect(plan({ stacks, 'project-name': 'shop' })).rejects.toThrow(/share project-name "shop"/);
+      const own = JSON.stringify([
+        { 'compose-file': 'a.yml', 'project-name': 'a' },
+        { 'compose-file': 'b.yml', 'project-name': 'b' },
+      ]);
+      expect((await plan({ stacks: own })).map((s) => s['project-name'])).toEqual(['a', 'b']);
     });
 
     it('merges each stack over the inputs and keeps artifact names apart', async () => {
