@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildReport, describeStack, type RunRecord } from '../../src/report/build.js';
+import { REPORT_SCHEMA_VERSION } from '../../src/report/schema.js';
+import { renderSummary } from '../../src/report/summary.js';
 import type { PhaseOutcome } from '../../src/types/outcomes.js';
 import { stackModel } from '../__fixtures__/phase-input.js';
 
@@ -17,6 +19,26 @@ const restartsOutcome = (extra: object = {}): PhaseOutcome =>
   ({ phase: 'restarts', brokenProbes: [], modes: [], notices: [], ...extra }) as PhaseOutcome;
 
 describe('buildReport', () => {
+  it('carries the schema version of the code that wrote it', () => {
+    expect(REPORT_SCHEMA_VERSION).toBe(1);
+    expect(buildReport(record([])).schemaVersion).toBe(REPORT_SCHEMA_VERSION);
+  });
+
+  it('the summary names the run a seed came from', () => {
+    const seed = {
+      volume: 'shop_pgdata',
+      source: 'artifact:volumes-shop',
+      from: 'run 42 of acme/shop, the latest successful run of nightly.yml with this artifact',
+      files: 3,
+      bytes: 100,
+      digest: 'sha256:0123456789abcdef0123',
+    };
+    const summary = renderSummary(
+      buildReport(record([{ phase: 'seed', seeds: [{ ...seed, durationMs: 1 }] }])),
+    );
+    expect(summary).toContain(`| artifact:volumes-shop (${seed.from}) | 3 | 100 |`);
+  });
+
   it('the verdict decides result, failures and warnings', () => {
     const report = buildReport(
       record([

@@ -98,6 +98,52 @@ describe('artifact:NAME store', () => {
     ).rejects.toThrow(/No successful run of workflow seed.yml on branch nowhere/);
   });
 
+  it("walks 'latest' back past newer runs whose artifact expired or was never uploaded, and names the run used", async () => {
+    const kept = svc.createRun({ workflow: 'walk.yml', branch: 'main' });
+    const expired = svc.createRun({ workflow: 'walk.yml', branch: 'main' });
+    const empty = svc.createRun({ workflow: 'walk.yml', branch: 'main' }); // succeeded, uploaded nothing
+    const keptFiles = await makeArchives(path.join(work, 'kept'), 'kept');
+    svc.applyEnv(kept.id);
+    await (await stores.createStore('artifact:volumes-walk', options())).put(keptFiles);
+    svc.applyEnv(expired.id);
+    await (await stores.createStore('artifact:volumes-walk', options())).put(seedFiles);
+    svc.expireArtifact(expired.id, 'volumes-walk');
+
+    svc.applyEnv(verifyRun.id);
+    const store = await stores.createStore(
+      'artifact:volumes-walk',
+      options(fromRun('latest', { workflow: 'walk.yml', branch: 'main' })),
+    );
+    const restored = await store.get(path.join(work, 'walked'));
+    expect(await digests(restored)).toEqual(await digests(keptFiles));
+    expect(store.origin?.()).toBe(
+      `run ${kept.id} of ${svc.repository}, the latest successful run of walk.yml on main with this artifact; ` +
+        `2 newer runs (${empty.id}, ${expired.id}) no longer had it`,
+    );
+  });
+
+  it('gives up after the newest runs, bounded, naming the runs it looked at', async () => {
+    const runs = Array.from({ length: 12 }, () => svc.createRun({ workflow: 'gone.yml', branch: 'main' }));
+    const oldest = runs[0] as Run;
+    svc.applyEnv(oldest.id); // beyond the bound: never looked at
+    await (await stores.createStore('artifact:volumes-gone', options())).put(seedFiles);
+    svc.applyEnv(verifyRun.id);
+    const before = svc.calls('ListRunArtifacts');
+    const store = await stores.createStore(
+      'artifact:volumes-gone',
+      options(fromRun('latest', { workflow: 'gone.yml' })),
+    );
+    const newest = runs
+      .slice(2)
+      .reverse()
+      .map((run) => run.id)
+      .join(', ');
+    await expect(store.get(work)).rejects.toThrow(
+      `None of the 10 newest successful runs of workflow gone.yml in ${svc.repository} still has an artifact named "volumes-gone" (runs ${newest}: expired, or never uploaded)`,
+    );
+    expect(svc.calls('ListRunArtifacts') - before).toBe(10);
+  });
+
   it('lists the artifacts that do exist when the name is wrong', async () => {
     svc.applyEnv(seedRun.id);
     const store = await stores.createStore('artifact:volumes-typo', options());

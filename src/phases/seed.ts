@@ -47,7 +47,7 @@ async function seedStack(
   signal?: AbortSignal,
 ): Promise<SeedOutcome[]> {
   const outcomes: SeedOutcome[] = [];
-  const fetched = new Map<string, string[]>();
+  const fetched = new Map<string, FetchedSource>();
   const progress = createProgressReporter((text) => log.info(text.trimEnd()), false);
   for (const seed of settings.seeds) {
     signal?.throwIfAborted();
@@ -60,7 +60,7 @@ async function seedStack(
     }
     if (!fetched.has(seed.source))
       fetched.set(seed.source, await fetchSource(seed.source, settings, ctx, log));
-    const files = fetched.get(seed.source) ?? [];
+    const { files, from } = fetched.get(seed.source) ?? { files: [] };
     if (files.length === 0) {
       log.warning(`No archive found for ${volume.key} in ${seed.source} (seed-optional): it starts empty.`);
       continue;
@@ -84,6 +84,7 @@ async function seedStack(
     outcomes.push({
       volume: volume.name,
       source: seed.source,
+      ...(from ? { from } : {}),
       files: result.manifest.files,
       bytes: result.manifest.bytes,
       digest: result.manifest.digest,
@@ -93,18 +94,24 @@ async function seedStack(
   return outcomes;
 }
 
+/** A source's local archive files, and which run they came from when that is another run's. */
+interface FetchedSource {
+  files: string[];
+  from?: string;
+}
+
 /** Local archive files for a source; [] for a cache miss when seed-optional allows it. */
 async function fetchSource(
   source: string,
   settings: SeedSettings,
   ctx: SeedContext,
   log: Log,
-): Promise<string[]> {
+): Promise<FetchedSource> {
   const { kind, name } = parseStoreSpec(source);
   if (kind === 'path') {
     const file = resolveIn(workingDirOf(ctx), name);
     if (!existsSync(file)) throw new UserError(`Input '${Inputs.Seed}': ${file} does not exist.`);
-    return [file];
+    return { files: [file] };
   }
   const store = await createStore(source, storeOptions(settings, ctx, true));
   const dest = await mkdtemp(path.join(ctx.tempDir, 'compose-persist-seed-'));
@@ -115,7 +122,9 @@ async function fetchSource(
       `${store.description}: nothing to seed from (cache miss). Check the key, or set ${Inputs.SeedOptional}: true to start with empty volumes.`,
     );
   }
-  return files;
+  const from = store.origin?.();
+  if (from) log.info(`Seeded from ${from}.`);
+  return { files, ...(from ? { from } : {}) };
 }
 
 /** The archive for a volume: `<key>.<ext>` or `<name>.<ext>`, or the only archive there is. */

@@ -57,7 +57,7 @@ function seedSection(report: Report): string[] {
   if (report.seeds.length === 0) return [];
   const rows = report.seeds.map(
     (s) =>
-      `| \`${s.volume}\` | ${escape(s.source)} | ${s.files} | ${s.bytes} | \`${s.digest.slice(0, 19)}…\` |`,
+      `| \`${s.volume}\` | ${escape(s.source)}${s.from ? ` (${escape(s.from)})` : ''} | ${s.files} | ${s.bytes} | \`${s.digest.slice(0, 19)}…\` |`,
   );
   return [
     '### Seeded',

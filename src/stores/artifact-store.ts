@@ -9,7 +9,7 @@ import {
 } from '@actions/artifact';
 import { UserError, errorMessage } from '../errors.js';
 import { commonRoot, moveFiles, totalBytes } from './files.js';
-import { findLatestSuccessfulRun, tokenError } from './latest-run.js';
+import { findLatestRunWithArtifact, tokenError, type LatestRun } from './latest-run.js';
 import type { ArchiveStore, RunRef, StoreOptions, StoredArchives } from './types.js';
 
 const DEFAULT_API_URL = 'https://api.github.com';
@@ -22,6 +22,8 @@ const DEFAULT_API_URL = 'https://api.github.com';
 export class ArtifactStore implements ArchiveStore {
   readonly description: string;
   private findBy?: Promise<FindOptions['findBy']>;
+  /** What 'latest' resolved to, once it has. */
+  private latest?: LatestRun;
 
   constructor(
     private readonly name: string,
@@ -107,8 +109,30 @@ export class ArtifactStore implements ArchiveStore {
   private resolveFindBy(): Promise<FindOptions['findBy']> {
     const ref = this.options.fromRun;
     if (!ref) return Promise.resolve(undefined);
-    this.findBy ??= findByFor(ref, this.options.apiUrl ?? DEFAULT_API_URL);
+    this.findBy ??= this.findByFor(ref, this.options.apiUrl ?? DEFAULT_API_URL);
     return this.findBy;
+  }
+
+  private async findByFor(ref: RunRef, apiUrl: string): Promise<FindOptions['findBy']> {
+    const [owner, repo, extra] = ref.repository.split('/');
+    if (!owner || !repo || extra !== undefined) {
+      throw new UserError(`Invalid repository "${ref.repository}": use "owner/name".`);
+    }
+    if (ref.runId === 'latest') this.latest = await findLatestRunWithArtifact(ref, apiUrl, this.name);
+    const runId = ref.runId === 'latest' ? (this.latest as LatestRun).runId : ref.runId;
+    return { token: ref.token, workflowRunId: runId, repositoryOwner: owner, repositoryName: repo };
+  }
+
+  /** The run the files came from, for the summary: another run's id, and why that one when 'latest'. */
+  origin(): string | undefined {
+    const ref = this.options.fromRun;
+    if (!ref) return undefined;
+    if (ref.runId !== 'latest' || !this.latest) return describeRun(ref);
+    const { runId, passedOver } = this.latest;
+    const skipped = passedOver.length
+      ? `; ${passedOver.length} newer run${passedOver.length > 1 ? 's' : ''} (${passedOver.join(', ')}) no longer had it`
+      : '';
+    return `run ${runId} of ${ref.repository}, the latest successful run of ${ref.workflow ?? ''}${ref.branch ? ` on ${ref.branch}` : ''} with this artifact${skipped}`;
   }
 
   private runLabel(): string {
@@ -140,15 +164,6 @@ export class ArtifactStore implements ArchiveStore {
     }
     return new Error(`${this.description}: ${message}`, { cause: error });
   }
-}
-
-async function findByFor(ref: RunRef, apiUrl: string): Promise<FindOptions['findBy']> {
-  const [owner, repo, extra] = ref.repository.split('/');
-  if (!owner || !repo || extra !== undefined) {
-    throw new UserError(`Invalid repository "${ref.repository}": use "owner/name".`);
-  }
-  const runId = ref.runId === 'latest' ? await findLatestSuccessfulRun(ref, apiUrl) : ref.runId;
-  return { token: ref.token, workflowRunId: runId, repositoryOwner: owner, repositoryName: repo };
 }
 
 function describeRun(ref: RunRef): string {

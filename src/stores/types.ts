@@ -13,6 +13,8 @@ export interface ArchiveStore {
    */
   list(): Promise<string[]>;
   exists(): Promise<boolean>;
+  /** Where the last get() found its files, when that is more than the description says (another run). */
+  origin?(): string | undefined;
 }
 
 export interface StoredArchives {

@@ -5,6 +5,8 @@ import type { CheckFilesPolicy, LayerAuditMode } from './domain.js';
 export interface SeedOutcome {
   volume: string;
   source: string;
+  /** The run the archive came from, when another run's (seed-run-id): which one `latest` chose, and why. */
+  from?: string;
   files: number;
   bytes: number;
   digest: string;
