@@ -31,25 +31,14 @@ need_pkg() { # need_pkg COMMAND PACKAGE
 apt_update_once() { [ "$apt_updated" = 1 ] || { as_root apt-get update -qq; apt_updated=1; }; }
 
 # The machine's Debian mirror for $SUITE, read from its apt sources (no host is written in this repository).
-debian_mirror() {
-  if [ -n "${CP_DEBIAN_MIRROR:-}" ]; then echo "$CP_DEBIAN_MIRROR"; return; fi
-  local uri
-  uri=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Created-By: Packages' 2>/dev/null |
-    awk -v suite="$SUITE" '$2 == suite { print $1; exit }')
-  if [ -z "$uri" ]; then
-    apt_update_once
-    uri=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Created-By: Packages' 2>/dev/null |
-      awk -v suite="$SUITE" '$2 == suite { print $1; exit }')
-  fi
-  [ -n "$uri" ] || { log "no '$SUITE' source in the apt sources: set CP_DEBIAN_MIRROR"; exit 1; }
-  echo "$uri"
-}
+# shellcheck source=scripts/debian-mirror.sh
+. "$here/debian-mirror.sh"
 
 # debootstrap_rootfs ROOT PACKAGES: a minbase $SUITE rootfs with PACKAGES; .debs shared through the cache dir.
 debootstrap_rootfs() {
   need_pkg debootstrap debootstrap
   local mirror
-  mirror=$(debian_mirror)
+  mirror=$(debian_mirror "$SUITE")
   as_root mkdir -p "$DEBOOTSTRAP_CACHE"
   as_root debootstrap --variant=minbase --cache-dir="$DEBOOTSTRAP_CACHE" --include="$2" \
     "$SUITE" "$1" "$mirror" >/dev/null

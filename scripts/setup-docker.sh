@@ -11,6 +11,9 @@ PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
 COMPOSE_SUITE=${CP_COMPOSE_SUITE:-trixie}
 
 log() { echo "setup-docker: $*" >&2; }
+# shellcheck source=scripts/debian-mirror.sh
+. "$(dirname "$0")/debian-mirror.sh"
+
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 engine_ok() { docker info >/dev/null 2>&1; }
@@ -36,16 +39,17 @@ install_engine() {
 }
 
 # Trixie's docker-compose package ships the v2 plugin binary (linked to libc only). Fetch it with a private
-# sources list so the machine's own sources stay bookworm-only.
+# sources list so the machine's own sources stay bookworm-only; the mirror is the one those sources use.
 install_compose() {
   compose_ok && return 0
-  log "installing the Compose v2 plugin from Debian $COMPOSE_SUITE"
-  local work
+  local mirror work
+  mirror=$(debian_mirror "$(. /etc/os-release && echo "$VERSION_CODENAME")")
+  log "installing the Compose v2 plugin from Debian $COMPOSE_SUITE ($mirror)"
   work=$(mktemp -d)
   chmod 755 "$work"  # apt drops to _apt for downloads
   mkdir -p "$work/lists/partial" "$work/archives/partial"
   cat >"$work/sources.list" <<SRC
-deb http://deb.debian.org/debian $COMPOSE_SUITE main
+deb $mirror $COMPOSE_SUITE main
 SRC
   local opts=(-o Dir::Etc::SourceList="$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
     -o Dir::State::Lists="$work/lists" -o Dir::Cache::Archives="$work/archives" -o APT::Get::List-Cleanup=0)
