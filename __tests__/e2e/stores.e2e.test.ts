@@ -96,6 +96,9 @@ describe('archives through the real @actions/artifact and @actions/cache clients
       ['artifact:pg-nightly', reportA.archives[0]?.digest],
     ]);
     expect(reportB.modes[0]?.probes[0]?.before).toBe(rowsA);
+    // The summary names the run the seed came from.
+    expect(reportB.seeds[0]?.from).toBe(`run ${runA.id} of ${svc.repository}`);
+    expect(b.summary).toContain(`artifact:pg-nightly (run ${runA.id} of ${svc.repository})`);
     // The token reaches the log only as the runner's ::add-mask:: command (consumed, never shown).
     const shown = b.stdout.replace(/^::add-mask::.*$/gm, '');
     expect(b.stdout).toContain(`::add-mask::${svc.githubToken}`);

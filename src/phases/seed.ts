@@ -123,7 +123,7 @@ async function fetchSource(
     );
   }
   const from = store.origin?.();
-  if (from) log.info(`Seeded from ${from}.`);
+  if (from) log.info(`The archives come from ${from}.`);
   return { files, ...(from ? { from } : {}) };
 }
 
