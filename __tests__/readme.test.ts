@@ -23,6 +23,15 @@ describe('README.md', () => {
     ]);
   });
 
+  it('never tells anyone to fetch the CLI by a package name this project does not own', () => {
+    const texts = ['README.md', 'docs/faults.md', 'src/volumes/volume-backup.ts'].map((file) =>
+      readFileSync(file, 'utf8'),
+    );
+    for (const text of texts)
+      expect(text).not.toMatch(/npx (-y )?compose-persist|npm (i|install) -g compose-persist/);
+    expect(readFileSync('README.md', 'utf8')).toContain('node ~/compose-persist/dist/cli.js check');
+  });
+
   it('the example command exists and runs the CLI on the example stack', () => {
     const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as {
       scripts: Record<string, string>;
