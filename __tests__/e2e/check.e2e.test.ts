@@ -42,7 +42,7 @@ describe('the built action (dist/main.js + dist/post.js) on the real engine', ()
         exec: 'db: psql -U postgres -d shop -c "insert into orders (item, qty) values (\'e2e\', 3)"',
         probes: COUNT_PROBE,
         'restart-modes': 'restart, stop-start, kill, recreate, down-up',
-        ignore: '*: postmaster.pid\n*: pg_stat_tmp/**',
+        ignore: '*: postmaster.pid\n*: pg_stat_tmp/**\n*: pg_internal.init',
       },
       project,
     );

@@ -61,7 +61,7 @@ describe('archives through the real @actions/artifact and @actions/cache clients
     const a = await runAction(runA.id, `cp-e2e-a-${process.pid}`, {
       exec: LOAD,
       'archive-to': 'artifact:pg-nightly\ncache:pg-golden-v1',
-      ignore: 'pgdata: pg_wal/**',
+      ignore: 'pgdata: pg_wal/**\npgdata: pg_internal.init',
     });
     expect(a.exitCode, a.stdout).toBe(0);
     const reportA = await reportOf(a);

@@ -68,7 +68,7 @@ describe('the seed/, check/ and archive/ sub-actions around the user’s own com
         ...inputs,
         probes: COUNT,
         'restart-modes': 'kill, recreate',
-        ignore: '*: postmaster.pid\n*: pg_stat_tmp/**',
+        ignore: '*: postmaster.pid\n*: pg_stat_tmp/**\n*: pg_internal.init',
       },
     });
     expect(checked.exitCode, checked.stdout).toBe(0);
