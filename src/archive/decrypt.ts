@@ -51,8 +51,9 @@ export function createGpgDecryptor(secrets: DecryptSecrets, label: string, names
         child.on('error', (error) =>
           reject(new UserError(`gpg could not be started (${error.message}): apt-get install gpg.`)),
         );
+        // On exit, not close: a child killed mid-stream with unread output may never emit close.
+        child.once('exit', () => removeGpgHome(home));
         child.on('close', (code, signal) => {
-          removeGpgHome(home);
           if (code === 0) resolve();
           else reject(new Error(gpgFailure(stderr, code ?? signal ?? 'unknown', names)));
         });
@@ -68,7 +69,12 @@ export function createGpgDecryptor(secrets: DecryptSecrets, label: string, names
 }
 
 function gpgFailure(stderr: string, status: number | string, names: SecretNames): string {
-  const said = stderr.trim().split('\n').slice(-2).join('; ');
+  const said = stderr
+    .trim()
+    .split('\n')
+    .slice(-2)
+    .map((line) => line.replace(/^gpg: /, ''))
+    .join('; ');
   if (/bad session key|bad passphrase|no secret key/i.test(stderr)) {
     return `wrong passphrase (gpg: ${said}): check ${names.passphrase}`;
   }
@@ -78,7 +84,11 @@ function gpgFailure(stderr: string, status: number | string, names: SecretNames)
 /** Stops the throwaway home's agent (gpg may have started one) and removes the home with its sockets. */
 function removeGpgHome(home: string): void {
   spawnSync('gpgconf', ['--homedir', home, '--kill', 'all'], { stdio: 'ignore', timeout: 5000 });
-  rmSync(home, { recursive: true, force: true });
+  try {
+    rmSync(home, { recursive: true, force: true, maxRetries: 3 });
+  } catch {
+    // a temp folder of a few bytes, no secret in it: not worth failing a seed over
+  }
 }
 
 /**

@@ -149,7 +149,8 @@ export function pickArchive(files: string[], volume: NamedVolume, source: string
   if (match) return match;
   if (archives.length === 1) return archives[0] as string;
   // path:FILE names one file: a foreign backup's name need not say its format (its content does).
-  if (archives.length === 0 && files.length === 1) return files[0] as string;
+  if (archives.length === 0 && files.length === 1 && parseStoreSpec(source).kind === 'path')
+    return files[0] as string;
   const names = archives.map((f) => path.basename(f)).join(', ') || 'no archives';
   throw new UserError(
     `${source} has no archive for volume ${volume.key} (expected ${volume.key}.tar.zst or similar; found ${names}).`,
