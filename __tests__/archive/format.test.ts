@@ -39,7 +39,7 @@ describe('formatFromFileName', () => {
   it('names the file and the valid extensions otherwise', () => {
     expect(() => formatFromFileName('db.zip')).toThrow(UserError);
     expect(() => formatFromFileName('db.zip')).toThrow(
-      'Archive db.zip has no known extension: name it with one of .tar.zst, .tzst, .tar.gz, .tgz, .tar.',
+      'Archive db.zip has no known extension: name it with one of .tar.zst, .tzst, .tar.gz, .tgz, .tar.bz2, .tbz2, .tbz, .tar.xz, .txz, .tar.',
     );
   });
 });
