@@ -92,4 +92,14 @@ describe('foreign archives: every safety rule of ours, with the real reason', ()
     const file = await archive(DOT, undefined, 'backup-2026-12-01.bin');
     expect((await verifySeedArchiveFile(file)).files).toBe(1);
   });
+
+  it('an envelope the name promises must be there; armored files are refused', async () => {
+    const gz = await archive(DOT, undefined, 'plain.tar.gz.gpg');
+    await expect(verifySeedArchiveFile(gz)).rejects.toThrow(
+      /is named as gpg-encrypted but its content is not/,
+    );
+    const armored = path.join(dir, 'armored.tar.gz.gpg');
+    await writeFile(armored, '-----BEGIN PGP MESSAGE-----\n\njA0ECQMC\n-----END PGP MESSAGE-----\n');
+    await expect(verifySeedArchiveFile(armored)).rejects.toThrow(/is ASCII-armored: store it binary/);
+  });
 });

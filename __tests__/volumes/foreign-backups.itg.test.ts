@@ -131,6 +131,8 @@ describe('encrypted backups', () => {
       plain,
     ]);
     await runOk('gpgconf', ['--homedir', home, '--kill', 'all']);
+    const none = await cli(['seed', uniqueName('nopass'), `${plain}.gpg`, ...IMAGE]);
+    expect(none.stderr).toMatch(/is gpg-encrypted: give its passphrase \(--decrypt-passphrase/);
     const env = { ...process.env, COMPOSE_PERSIST_DECRYPT_PASSPHRASE: 'correct horse battery' };
     await seedsLikeSource(`${plain}.gpg`, [], env);
 
