@@ -143,7 +143,8 @@ async function decryptAge(
 
 /** `AGE-SECRET-KEY-1…` lines, given directly (a secret) or in a file (`age-keygen -o key.txt`). */
 function ageIdentities(identity: string, names: SecretNames): string[] {
-  const text = identity.trim().startsWith('AGE-SECRET-KEY-') ? identity : readIdentityFile(identity, names);
+  // A secret pasted whole (age-keygen's comment lines included) is content; anything else names a file.
+  const text = /AGE-SECRET-KEY-|\n/.test(identity) ? identity : readIdentityFile(identity, names);
   const keys = text
     .split('\n')
     .map((line) => line.trim())
@@ -156,11 +157,15 @@ function ageIdentities(identity: string, names: SecretNames): string[] {
   return keys;
 }
 
+/** The value is never quoted back: it may be a secret that is not a key line. */
 function readIdentityFile(file: string, names: SecretNames): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UserError(`${names.identity}: ${file} cannot be read (${(error as Error).message}).`);
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new UserError(
+      `${names.identity} is neither an AGE-SECRET-KEY-1… line nor a file that can be read (${code}).`,
+    );
   }
 }
 
