@@ -1,5 +1,4 @@
-import { open } from 'node:fs/promises';
-import { UserError, errorMessage } from '../errors.js';
+import { UserError } from '../errors.js';
 import { ENCRYPTED_EXTENSION, FOREIGN_ENVELOPE_EXTENSIONS, isEncrypted } from './encryption.js';
 
 /** Who encrypted an archive: our own envelope (`.enc`), OpenPGP (`gpg -c`, offen's GPG option), or age. */
@@ -58,21 +57,4 @@ export function checkedEnvelope(head: Buffer, file: string): Envelope | undefine
     );
   }
   return envelope;
-}
-
-/** The first `bytes` bytes of a file (fewer if it is shorter); an unreadable file is the user's to fix. */
-export async function readHead(file: string, bytes = 512): Promise<Buffer> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    throw new UserError(`Archive ${file} cannot be opened: ${errorMessage(error)}`, { cause: error });
-  }
-  try {
-    const buffer = Buffer.alloc(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }

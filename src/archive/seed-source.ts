@@ -3,7 +3,7 @@ import { Writable, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UserError, errorMessage } from '../errors.js';
 import { createAgeDecryptor, createGpgDecryptor, type DecryptSecrets, type SecretNames } from './decrypt.js';
-import { checkedEnvelope, readHead, type Envelope } from './detect.js';
+import { checkedEnvelope, type Envelope } from './detect.js';
 import { withoutEncryptedExtension } from './encryption.js';
 import { createForeignReader, layoutOf, looksLikeOurs } from './foreign.js';
 import {
@@ -17,6 +17,7 @@ import { TarScanner, type TarEntryHeader } from './tar-scanner.js';
 import {
   createSizeLimit,
   openArchiveSource,
+  readHead,
   verifyArchive,
   type ArchiveReadOptions,
   type ArchiveSource,
@@ -43,7 +44,7 @@ export async function openSeedArchive(
   file: string,
   options: SeedArchiveOptions = {},
 ): Promise<ArchiveSource> {
-  const head = await readHead(file);
+  const head = await readHead(file, 512);
   if (head.length === 0) throw new UserError(`Archive ${file} is empty (0 bytes).`);
   const envelope = checkedEnvelope(head, file);
   const base =

@@ -195,7 +195,8 @@ async function archiveFormatOf(
   return { format: detected, encrypted };
 }
 
-async function readHead(file: string, bytes: number): Promise<Buffer> {
+/** The first `bytes` bytes of a file (fewer if it is shorter); an unreadable file is the user's to fix. */
+export async function readHead(file: string, bytes: number): Promise<Buffer> {
   let handle;
   try {
     handle = await open(file, 'r');
