@@ -43,6 +43,16 @@ describe('readSettings', () => {
     ]);
   });
 
+  it('seed SOURCE#PATH names the directory of a foreign backup that holds the volume', () => {
+    const s = readSettings(reader({ [Inputs.Seed]: 'pgdata: path:backups/db.tar.gz#backup/pgdata' }));
+    expect(s.seeds).toEqual([{ volume: 'pgdata', source: 'path:backups/db.tar.gz', from: 'backup/pgdata' }]);
+    for (const bad of ['pg: path:x.tar.gz#', 'pg: path:x.tar.gz#/abs', 'pg: path:x.tar.gz#a/../b']) {
+      expect(() => readSettings(reader({ [Inputs.Seed]: bad }))).toThrow(
+        /after # give the directory inside the archive/,
+      );
+    }
+  });
+
   it.each([
     [
       Inputs.RestartModes,

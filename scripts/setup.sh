@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian bookworm machine needs to run compose-persist and its tests:
-# a Docker engine with Compose v2, zstd, the ssh client and agent (the ssh:// engine tests), the locally
+# a Docker engine with Compose v2, zstd, bzip2, xz, gpg, age, the ssh client and agent (the ssh:// engine tests), the locally
 # built test images, Node 24 (for the tests run again on it) and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,12 @@ missing=()
 command -v zstd >/dev/null 2>&1 || missing+=(zstd)
 command -v ssh-agent >/dev/null 2>&1 || missing+=(openssh-client)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+# Foreign backups: bzip2 and xz archives, gpg-encrypted ones; age makes the age test files.
+command -v bzip2 >/dev/null 2>&1 || missing+=(bzip2)
+command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
+command -v gpg >/dev/null 2>&1 || missing+=(gpg)
+command -v gpgconf >/dev/null 2>&1 || missing+=(gpgconf)
+command -v age >/dev/null 2>&1 || missing+=(age)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   as_root apt-get update -qq

@@ -20,6 +20,8 @@ export const SUB_ACTIONS = {
       'github-token',
       'overwrite',
       'encrypt',
+      'decrypt-passphrase',
+      'decrypt-identity',
       'max-archive-size',
       'helper-image',
     ],

@@ -33,6 +33,8 @@ export enum Inputs {
   ArchiveFormat = 'archive-format',
   ArchiveConsistency = 'archive-consistency',
   Encrypt = 'encrypt',
+  DecryptPassphrase = 'decrypt-passphrase',
+  DecryptIdentity = 'decrypt-identity',
   MaxArchiveSize = 'max-archive-size',
   HelperImage = 'helper-image',
   KeepVolumes = 'keep-volumes',

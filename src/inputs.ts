@@ -24,6 +24,8 @@ export interface SeedSpec {
   /** The compose volume key (or a full volume name). */
   volume: string;
   source: string;
+  /** SOURCE#PATH: where the volume sits inside a foreign archive. */
+  from?: string;
 }
 
 /** Every input, parsed and validated once. */
@@ -63,6 +65,10 @@ export interface Settings {
   archiveConsistency: ArchiveConsistency;
   /** Key (from a secret) that encrypts archives written and decrypts `.enc` archives seeded. */
   encryptKey?: string;
+  /** Passphrase of gpg/age backups seeded (else encryptKey); never logged. */
+  decryptPassphrase?: string;
+  /** age identity: an AGE-SECRET-KEY-1… line or a file of them. */
+  decryptIdentity?: string;
   /** Largest tar stream a seed may expand to (decompression bombs stop there). */
   maxArchiveBytes: number;
   helperImage?: string;
@@ -84,10 +90,10 @@ export function readSettings(read: InputReader): Settings {
     services: list(read(Inputs.Services)),
     waitTimeoutSeconds: positiveInt(read, Inputs.WaitTimeout, 120, 'seconds'),
     pull: optional(oneOf(read, Inputs.Pull, PULL_POLICIES, '')),
-    seeds: keyedLines(read(Inputs.Seed), Inputs.Seed, 'VOLUME: SOURCE').map(([volume, source]) => ({
-      volume,
-      source: withArtifactNameChecked(source, Inputs.Seed),
-    })),
+    seeds: keyedLines(read(Inputs.Seed), Inputs.Seed, 'VOLUME: SOURCE').map(([volume, line]) => {
+      const { source, from } = sourceAndFrom(line);
+      return { volume, source: withArtifactNameChecked(source, Inputs.Seed), ...(from ? { from } : {}) };
+    }),
     seedRun: seedRun(read),
     seedOptional: bool(read, Inputs.SeedOptional, false),
     restoreKeys: lines(read(Inputs.RestoreKeys)),
@@ -115,6 +121,8 @@ export function readSettings(read: InputReader): Settings {
     archiveFormat: oneOf(read, Inputs.ArchiveFormat, ARCHIVE_FORMATS, 'auto'),
     archiveConsistency: oneOf(read, Inputs.ArchiveConsistency, CONSISTENCY_MODES, 'stop'),
     encryptKey: encryptKey(read),
+    decryptPassphrase: optional(read(Inputs.DecryptPassphrase)),
+    decryptIdentity: optional(read(Inputs.DecryptIdentity)),
     maxArchiveBytes: byteSize(read, Inputs.MaxArchiveSize, DEFAULT_MAX_ARCHIVE_SIZE),
     helperImage: optional(read(Inputs.HelperImage)),
     keepVolumes: bool(read, Inputs.KeepVolumes, false),
@@ -167,6 +175,19 @@ function keyedLines(raw: string, input: Inputs, shape: string): [string, string]
     }
     return [key, value];
   });
+}
+
+/** `SOURCE#PATH` → the source and the directory inside the archive that holds the volume (the last `#`). */
+function sourceAndFrom(line: string): { source: string; from?: string } {
+  const hash = line.lastIndexOf('#');
+  if (hash < 0) return { source: line };
+  const from = line.slice(hash + 1).trim();
+  if (from === '' || from.startsWith('/') || from.split('/').includes('..')) {
+    throw new UserError(
+      `Input '${Inputs.Seed}': "${line}" ends in #${from}: after # give the directory inside the archive that holds the volume, relative, without '..' (e.g. #backup/pgdata).`,
+    );
+  }
+  return { source: line.slice(0, hash).trim(), from };
 }
 
 /** The part of a command line before its colon: `host` or a compose service name. */

@@ -39,7 +39,7 @@ describe('formatFromFileName', () => {
   it('names the file and the valid extensions otherwise', () => {
     expect(() => formatFromFileName('db.zip')).toThrow(UserError);
     expect(() => formatFromFileName('db.zip')).toThrow(
-      'Archive db.zip has no known extension: name it with one of .tar.zst, .tzst, .tar.gz, .tgz, .tar.',
+      'Archive db.zip has no known extension: name it with one of .tar.zst, .tzst, .tar.gz, .tgz, .tar.bz2, .tbz2, .tbz, .tar.xz, .txz, .tar.',
     );
   });
 });
@@ -58,7 +58,7 @@ describe('detectFormat', () => {
 
   it('refuses anything else, naming the file', () => {
     expect(() => detectFormat(Buffer.from('PK\u0003\u0004zip'), 'x.tar')).toThrow(
-      'Archive x.tar is not a tar, tar.gz or tar.zst archive (its first bytes are 504b03047a6970).',
+      'Archive x.tar is not a tar, tar.gz, tar.zst, tar.bz2 or tar.xz archive (its first bytes are 504b03047a6970).',
     );
     expect(() => detectFormat(Buffer.alloc(100))).toThrow(/^The archive is not a tar/);
   });

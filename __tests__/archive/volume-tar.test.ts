@@ -284,7 +284,9 @@ describe('archive files', () => {
     await expect(verifyArchiveFile(empty)).rejects.toThrow(/empty \(0 bytes\)/);
     const foreign = path.join(work, 'foreign.tar');
     await writeFile(foreign, 'PK\u0003\u0004 this is a zip file');
-    await expect(verifyArchiveFile(foreign)).rejects.toThrow(/is not a tar, tar\.gz or tar\.zst archive/);
+    await expect(verifyArchiveFile(foreign)).rejects.toThrow(
+      /is not a tar, tar\.gz, tar\.zst, tar\.bz2 or tar\.xz archive/,
+    );
   });
 });
 

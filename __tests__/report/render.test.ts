@@ -183,3 +183,30 @@ describe('the compose files and the project name in the report', () => {
     expect(bare.stack.composeFiles).toEqual([]);
   });
 });
+
+describe('a seed from a foreign archive', () => {
+  const seed = {
+    volume: 'shop_pgdata',
+    source: 'path:b.tar.gz',
+    files: 3,
+    bytes: 9,
+    digest: 'sha256:ab',
+    durationMs: 1,
+  };
+  const report = (foreign: boolean) =>
+    buildReport({
+      project: 'shop',
+      model,
+      timings: {},
+      startedAt: new Date().toISOString(),
+      complete: true,
+      outcomes: [{ phase: 'seed', seeds: [{ ...seed, ...(foreign ? { foreign: true } : {}) }] }],
+    });
+  const proof = 'foreign archive: verified by read-back (no per-file manifest)';
+
+  it('says in the summary and on the terminal that the read-back is the proof', () => {
+    expect(renderSummary(report(true))).toContain(`\`shop_pgdata\`: ${proof}`);
+    expect(renderTerminalSummary(report(true), false)).toContain(proof);
+    expect(renderSummary(report(false))).not.toContain(proof);
+  });
+});

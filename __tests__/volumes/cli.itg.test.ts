@@ -9,7 +9,7 @@ import { Resources, RUN_ID, cli, createVolume, engine, inVolume, uniqueName } fr
 
 const resources = new Resources();
 const IMAGE = ['--helper-image', BUSYBOX_IMAGE];
-const VALID_EXTENSIONS = '.tar.zst, .tzst, .tar.gz, .tgz, .tar';
+const VALID_EXTENSIONS = '.tar.zst, .tzst, .tar.gz, .tgz, .tar.bz2, .tbz2, .tbz, .tar.xz, .txz, .tar';
 let dir: string;
 let source: string;
 

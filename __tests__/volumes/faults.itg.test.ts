@@ -132,7 +132,10 @@ describe('seeding a bad archive into a new volume fails clearly and leaves no vo
     await expectSeedRefused(empty, /empty\.tar\.zst is empty \(0 bytes\)/);
     const text = path.join(dir, 'notes.tar.gz');
     await writeFile(text, 'these are my notes, not an archive\n'.repeat(40));
-    await expectSeedRefused(text, /notes\.tar\.gz is not a tar, tar\.gz or tar\.zst archive/);
+    await expectSeedRefused(
+      text,
+      /notes\.tar\.gz is not a tar, tar\.gz, tar\.zst, tar\.bz2 or tar\.xz archive/,
+    );
     await expectSeedRefused(path.join(dir, 'nope.tar.zst'), /nope\.tar\.zst cannot be opened: ENOENT/);
   });
 

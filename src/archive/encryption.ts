@@ -13,9 +13,14 @@ import { UserError } from '../errors.js';
 export const ENCRYPTION_MAGIC = Buffer.from('CPENC\x00\x01\n', 'latin1');
 export const ENCRYPTED_EXTENSION = '.enc';
 
-/** A file name without its `.enc` (the archive format's extension is what is left at its end). */
+/** The endings of foreign encrypted backups: gpg (OpenPGP) and age. */
+export const FOREIGN_ENVELOPE_EXTENSIONS = { gpg: ['.gpg', '.pgp'], age: ['.age'] } as const;
+const ENVELOPE_ENDINGS = [ENCRYPTED_EXTENSION, ...Object.values(FOREIGN_ENVELOPE_EXTENSIONS).flat()];
+
+/** A file name without its `.enc`, `.gpg` or `.age` (the archive format's extension is what is left). */
 export function withoutEncryptedExtension(name: string): string {
-  return name.endsWith(ENCRYPTED_EXTENSION) ? name.slice(0, -ENCRYPTED_EXTENSION.length) : name;
+  const ending = ENVELOPE_ENDINGS.find((end) => name.endsWith(end));
+  return ending === undefined ? name : name.slice(0, -ending.length);
 }
 const SALT_BYTES = 16;
 const CHUNK_BYTES = 64 * 1024;

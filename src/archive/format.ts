@@ -9,17 +9,26 @@ import { withoutEncryptedExtension } from './encryption.js';
 import { UserError } from '../errors.js';
 
 /** Archive container formats: a tar stream, plain or compressed. */
-export type ArchiveFormat = 'tar' | 'tar.gz' | 'tar.zst';
+export type ArchiveFormat = 'tar' | 'tar.gz' | 'tar.zst' | 'tar.bz2' | 'tar.xz';
 
 /** File name endings per format (lowercase); the first one is the canonical extension. */
 export const FORMAT_EXTENSIONS: Readonly<Record<ArchiveFormat, readonly string[]>> = {
   'tar.zst': ['.tar.zst', '.tzst'],
   'tar.gz': ['.tar.gz', '.tgz'],
+  'tar.bz2': ['.tar.bz2', '.tbz2', '.tbz'],
+  'tar.xz': ['.tar.xz', '.txz'],
   tar: ['.tar'],
 };
 
-const ZSTD_MISSING =
-  'tar.zst needs the zstd binary: install it (apt-get install zstd) or use a .tar.gz archive';
+/**
+ * The host binaries behind the formats zlib does not cover, and the Debian package each comes in. Child
+ * processes rather than npm ports: Debian's tools stream, use native code, and are on every runner image.
+ */
+const TOOL_OF: Readonly<Partial<Record<ArchiveFormat, { binary: string; pkg: string }>>> = {
+  'tar.zst': { binary: 'zstd', pkg: 'zstd' },
+  'tar.bz2': { binary: 'bzip2', pkg: 'bzip2' },
+  'tar.xz': { binary: 'xz', pkg: 'xz-utils' },
+};
 
 /** The format a file name promises, by its extension. */
 export function formatFromFileName(name: string): ArchiveFormat {
@@ -47,16 +56,34 @@ export function archivePhrase(label?: string): string {
 export function detectFormat(firstBytes: Buffer, label?: string): ArchiveFormat {
   if (firstBytes.length >= 2 && firstBytes[0] === 0x1f && firstBytes[1] === 0x8b) return 'tar.gz';
   if (firstBytes.length >= 4 && firstBytes.readUInt32BE(0) === 0x28b52ffd) return 'tar.zst';
-  if (firstBytes.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
+  if (firstBytes.subarray(0, 3).toString('latin1') === 'BZh') return 'tar.bz2';
+  if (firstBytes.subarray(0, 6).equals(XZ_MAGIC)) return 'tar.xz';
+  if (isTarHeader(firstBytes)) return 'tar';
   throw new UserError(
-    `${archivePhrase(label)} is not a tar, tar.gz or tar.zst archive (its first bytes are ${firstBytes.subarray(0, 8).toString('hex')}).`,
+    `${archivePhrase(label)} is not a tar, tar.gz, tar.zst, tar.bz2 or tar.xz archive (its first bytes are ${firstBytes.subarray(0, 8).toString('hex')}).`,
   );
+}
+
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
+/** A ustar/GNU header says so at offset 257; an old v7 header (no magic) is known by its checksum. */
+function isTarHeader(block: Buffer): boolean {
+  if (block.subarray(257, 262).toString('latin1') === 'ustar') return true;
+  if (block.length < 512) return false;
+  const stored = parseInt(block.toString('latin1', 148, 156).replace(/\0.*$/, '').trim(), 8);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : (block[i] as number);
+  return stored === sum && block[0] !== 0;
 }
 
 /** True when a `zstd` executable is on PATH. */
 export function zstdAvailable(): boolean {
+  return onPath('zstd');
+}
+
+function onPath(binary: string): boolean {
   const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  return dirs.some((dir) => isExecutable(path.join(dir, 'zstd')));
+  return dirs.some((dir) => isExecutable(path.join(dir, binary)));
 }
 
 function isExecutable(file: string): boolean {
@@ -94,7 +121,8 @@ export function createCompressor(format: ArchiveFormat, options: CompressorOptio
       return { input: gzip, output: gzip, abort: () => gzip.destroy() };
     }, describe);
   }
-  return zstdDuplex([...zstdCompressArgs(options), '--stdout'], describe);
+  if (format === 'tar.zst') return toolDuplex(format, [...zstdCompressArgs(options), '--stdout'], describe);
+  return toolDuplex(format, ['-c', `-${options.level ?? 6}`], describe);
 }
 
 function compressionError(format: ArchiveFormat): (error: Error) => Error {
@@ -123,10 +151,10 @@ export function createFileCompressor(
       return { input: compressor, done: writing, abort: () => compressor.destroy() };
     });
   }
-  assertZstdAvailable();
+  assertToolAvailable(format);
   const describe = compressionError(format);
   return new ForwardingWriter(() => {
-    const child = spawnZstd([...zstdCompressArgs(options), '-f', '-o', file], 'ignore');
+    const child = spawnTool('zstd', [...zstdCompressArgs(options), '-f', '-o', file], 'ignore');
     const done = child.done.catch((error: Error) => Promise.reject(describe(error)));
     return { input: child.process.stdin, done, abort: child.kill };
   });
@@ -151,23 +179,31 @@ export function createDecompressor(format: ArchiveFormat, label?: string): Duple
       return { input: gunzip, output: gunzip, abort: () => gunzip.destroy() };
     }, describe);
   }
-  return zstdDuplex(['-d', '-q', '--stdout'], describe);
+  return toolDuplex(format, ['-d', '-q', '-c'], describe);
 }
 
 /**
- * The host zstd binary as a stream stage: stdin → stdout; a non-zero exit becomes an error with its stderr.
- * zstd starts when data first flows: a stage built for a pipeline that never runs leaves no child behind.
+ * A host binary (zstd, bzip2, xz) as a stream stage: stdin → stdout; a non-zero exit becomes an error with
+ * its stderr. It starts when data first flows: a stage built for a pipeline that never runs leaves no child.
  */
-function zstdDuplex(args: string[], describe: (error: Error) => Error): Duplex {
-  assertZstdAvailable();
+function toolDuplex(format: ArchiveFormat, args: string[], describe: (error: Error) => Error): Duplex {
+  const binary = assertToolAvailable(format);
   return new BridgeDuplex(() => {
-    const { process: child, done, kill } = spawnZstd(args, 'pipe');
+    const { process: child, done, kill } = spawnTool(binary, args, 'pipe');
     return { input: child.stdin, output: child.stdout as Readable, abort: kill, done };
   }, describe);
 }
 
-function assertZstdAvailable(): void {
-  if (!zstdAvailable()) throw new UserError(ZSTD_MISSING);
+/** The binary a format needs, refused with the package to install when it is not on PATH. */
+function assertToolAvailable(format: ArchiveFormat): string {
+  const tool = TOOL_OF[format];
+  if (!tool) throw new Error(`${format} needs no host tool`);
+  if (!onPath(tool.binary)) {
+    throw new UserError(
+      `${format} needs the ${tool.binary} binary: install it (apt-get install ${tool.pkg})${format === 'tar.zst' ? ' or use a .tar.gz archive' : ''}`,
+    );
+  }
+  return tool.binary;
 }
 
 /**
@@ -180,9 +216,9 @@ function zstdThreads(): string[] {
   return spare < 2 ? ['--single-thread'] : [`-T${spare}`];
 }
 
-/** zstd as a child; `done` settles when it exits (an error with its stderr unless the exit code is 0). */
-function spawnZstd(args: string[], stdout: 'pipe' | 'ignore') {
-  const child = spawn('zstd', args, { stdio: ['pipe', stdout, 'pipe'] }) as ChildProcessByStdio<
+/** A tool as a child; `done` settles when it exits (an error with its stderr unless the exit code is 0). */
+export function spawnTool(binary: string, args: string[], stdout: 'pipe' | 'ignore') {
+  const child = spawn(binary, args, { stdio: ['pipe', stdout, 'pipe'] }) as ChildProcessByStdio<
     Writable,
     Readable | null,
     Readable
@@ -197,7 +233,9 @@ function spawnZstd(args: string[], stdout: 'pipe' | 'ignore') {
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
       else
-        reject(new Error(`zstd exited with ${code ?? signal}${stderr.trim() ? `: ${stderr.trim()}` : ''}`));
+        reject(
+          new Error(`${binary} exited with ${code ?? signal}${stderr.trim() ? `: ${stderr.trim()}` : ''}`),
+        );
     });
   });
   done.catch(() => undefined); // the caller awaits it; this only keeps an early failure from going unhandled
@@ -250,7 +288,7 @@ class WriteBatch {
 }
 
 /** The work a stream stage drives, started when data first flows (a zstd child, a zlib stream, a file). */
-interface StageWork {
+export interface StageWork {
   input: Writable;
   /** Settles when the work is complete (the file written, the child exited). */
   done: Promise<void>;
@@ -331,7 +369,7 @@ function withStarted<W>(start: () => W, use: (work: W) => void, fail: (error: Er
 }
 
 /** A StageWork that also produces output (a child's stdout, the other side of a zlib stream). */
-interface BridgeWork extends Omit<StageWork, 'done'> {
+export interface BridgeWork extends Omit<StageWork, 'done'> {
   output: Readable;
   /** Settles when the underlying process has exited; the output only ends cleanly after it resolves. */
   done?: Promise<void>;
@@ -342,7 +380,7 @@ interface BridgeWork extends Omit<StageWork, 'done'> {
  * stream), so the stage keeps backpressure and reports its errors in our words (`describe`). The work starts
  * when data first flows either way.
  */
-class BridgeDuplex extends Duplex {
+export class BridgeDuplex extends Duplex {
   private readonly batch = new WriteBatch();
   private work?: BridgeWork;
 

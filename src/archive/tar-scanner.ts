@@ -62,9 +62,10 @@ export interface TarEntryHeader {
 
 /**
  * What the visitor says of a header: false withholds it and everything after it from the output; with
- * `rewritten` output, the bytes to write in place of the entry's header records.
+ * `rewritten` output, the bytes to write in place of the entry's header records, or 'skip' to leave this
+ * one entry (header and content) out (a foreign archive's entries outside the volume's directory).
  */
-export type HeaderVerdict = boolean | void | Buffer;
+export type HeaderVerdict = boolean | void | Buffer | 'skip';
 
 /** What a TarScanner reports, synchronously and in stream order. */
 export interface TarScanVisitor {
@@ -133,6 +134,8 @@ export class TarScanner extends Transform {
   private forwarding: boolean;
   /** Rewritten output of the current chunk, pushed at once (one push per chunk, not per piece). */
   private rewritten: Buffer[] = [];
+  /** The current entry is left out of a rewritten output (a 'skip' verdict). */
+  private skippingEntry = false;
 
   constructor(
     private readonly visitor: TarScanVisitor,
@@ -183,9 +186,14 @@ export class TarScanner extends Transform {
     if ((this.forwarding || last) && bytes.length > 0) this.push(bytes);
   }
 
+  /** True once the end-of-archive block was read: a stream that stops without it may have lost entries. */
+  get sawEndOfArchive(): boolean {
+    return this.state.kind === 'end';
+  }
+
   /** Adds to the rewritten output (content slices are views of the input chunk: no copy until the push). */
   private rewrite(bytes: Buffer): void {
-    if (this.options.output === 'rewritten' && this.forwarding && bytes.length > 0)
+    if (this.options.output === 'rewritten' && this.forwarding && !this.skippingEntry && bytes.length > 0)
       this.rewritten.push(bytes);
   }
 
@@ -281,6 +289,8 @@ export class TarScanner extends Transform {
   }
 
   private applyVerdict(verdict: HeaderVerdict): void {
+    this.skippingEntry = verdict === 'skip';
+    if (this.skippingEntry) return;
     if (verdict === false) {
       this.forwarding = false;
       return;

@@ -48,7 +48,7 @@ export class VolumeTarStream extends TarScanner {
 }
 
 /** The entries of one volume's tar: paths checked, each file hashed as it streams, added to a manifest. */
-class EntryHasher {
+export class EntryHasher {
   readonly builder: ManifestBuilder;
   private readonly guard: EntryPathGuard;
   private current: { entry: ManifestEntry; hash: Hash | null } | null = null;

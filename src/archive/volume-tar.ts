@@ -80,6 +80,10 @@ export interface ArchiveSource {
   encrypted: boolean;
   /** A fresh chain each call: file → decryptor (`.enc`) → decompressor → size limit; pipe it into a reader. */
   streams(): (Readable | Duplex)[];
+  /** The reader its tar goes through (default: ours, checked against the embedded manifest); see foreign.ts. */
+  reader?: () => VolumeTarStream;
+  /** No manifest of ours: the proof is the read-back alone. */
+  foreign?: boolean;
 }
 
 /** Inspects an archive file; a wrong name, format or a missing key fails here, before anything is read. */
@@ -109,7 +113,7 @@ export async function verifyArchive(
   source: ArchiveSource,
   root: string = ARCHIVE_ROOT,
 ): Promise<VolumeManifest> {
-  const reader = createArchiveReader({ root, label: source.file });
+  const reader = source.reader?.() ?? createArchiveReader({ root, label: source.file });
   try {
     await pipeline([...source.streams(), reader, discard()]);
   } catch (error) {
@@ -129,7 +133,7 @@ export async function verifyArchiveFile(
 }
 
 /** Fails once more than maxBytes of tar have come out of the decompressor: a decompression bomb stops early. */
-function createSizeLimit(maxBytes: number, file: string): Transform {
+export function createSizeLimit(maxBytes: number, file: string): Transform {
   let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -191,7 +195,8 @@ async function archiveFormatOf(
   return { format: detected, encrypted };
 }
 
-async function readHead(file: string, bytes: number): Promise<Buffer> {
+/** The first `bytes` bytes of a file (fewer if it is shorter); an unreadable file is the user's to fix. */
+export async function readHead(file: string, bytes: number): Promise<Buffer> {
   let handle;
   try {
     handle = await open(file, 'r');

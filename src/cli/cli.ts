@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { verifyArchiveFile } from '../archive/volume-tar.js';
+import { verifySeedArchiveFile, type SeedArchiveOptions } from '../archive/seed-source.js';
 import { encryptionKeyProblem } from '../archive/encryption.js';
 import { formatFromFileName } from '../archive/format.js';
 import {
@@ -23,6 +23,7 @@ import { archiveVolume } from '../volumes/archive-volume.js';
 import { fingerprintVolume } from '../volumes/fingerprint.js';
 import { resolveHelperImage } from '../volumes/helper-image.js';
 import { seedVolume } from '../volumes/seed-volume.js';
+import { FOREIGN_SEED_PROOF } from '../types/outcomes.js';
 import { parseArgs, type ParsedArgs } from './args.js';
 import { installConsole } from './console.js';
 import { stopRunningCommands } from '../check/commands.js';
@@ -34,12 +35,15 @@ const USAGE: Record<string, string> = {
   Archives a named volume into FILE; the format follows the extension (.tar, .tar.gz, .tar.zst).
   FILE.tar.zst.enc with --encrypt KEY (or COMPOSE_PERSIST_KEY) writes an authenticated, encrypted archive.
   Running containers that mount the volume are stopped while it is read (stop) and started again.`,
-  seed: `compose-persist seed VOLUME FILE [--overwrite] [--helper-image IMAGE] [--encrypt KEY] [--max-archive-size 20G] [--project P --key K]
+  seed: `compose-persist seed VOLUME FILE [--overwrite] [--helper-image IMAGE] [--encrypt KEY] [--max-archive-size 20G] [--project P --key K] [--from PATH] [--decrypt-passphrase P] [--decrypt-identity FILE]
   Creates VOLUME (or fills an empty one) from FILE, checks every file against the archive's manifest and reads
   the volume back. A non-empty volume is only replaced with --overwrite, after the archive is verified.
+  Any tar backup seeds too (plain, gzip, zstd, bzip2, xz, known by content; .gpg or .age encrypted), verified
+  by read-back: the volume is its ./ entries or its one top directory, else --from PATH (the directory inside
+  the archive). The passphrase: --decrypt-passphrase, COMPOSE_PERSIST_DECRYPT_PASSPHRASE, or the encrypt key.
   --project P --key K label a volume it creates as compose project P's volume K, so \`compose up\` adopts it
   silently (and \`down -v\` removes it).`,
-  digest: `compose-persist digest VOLUME|FILE [--helper-image IMAGE] [--encrypt KEY]
+  digest: `compose-persist digest VOLUME|FILE [--helper-image IMAGE] [--encrypt KEY] [--from PATH] [--decrypt-passphrase P] [--decrypt-identity FILE]
   Prints the volume digest as the last line: the same value for a volume and for an archive made from it.`,
   check: `compose-persist check -f compose.yml [--INPUT VALUE]... [--json] [--verbose]
   Runs the action's main job on this machine: up, tests, restarts, evidence, layer audit, teardown.
@@ -57,6 +61,9 @@ ${Object.values(USAGE)
   .map((u) => u.split('\n')[0])
   .join('\n')}`;
 
+/** Flags of a foreign backup: where its volume sits, and its gpg/age secrets. */
+const FOREIGN_FLAGS = ['from', Inputs.DecryptPassphrase, Inputs.DecryptIdentity];
+
 const SWITCHES = ['help', 'json', 'verbose', 'overwrite', 'keep-volumes'] as const;
 
 /** The flags (with a value) and switches each verb accepts; anything else is a usage error. */
@@ -66,10 +73,13 @@ const ACCEPTS: Record<string, { flags: string[]; switches: string[] }> = {
     switches: ['json', 'verbose'],
   },
   seed: {
-    flags: [Inputs.HelperImage, Inputs.Encrypt, Inputs.MaxArchiveSize, 'project', 'key'],
+    flags: [Inputs.HelperImage, Inputs.Encrypt, Inputs.MaxArchiveSize, 'project', 'key', ...FOREIGN_FLAGS],
     switches: ['json', 'verbose', 'overwrite'],
   },
-  digest: { flags: [Inputs.HelperImage, Inputs.Encrypt, Inputs.MaxArchiveSize], switches: ['verbose'] },
+  digest: {
+    flags: [Inputs.HelperImage, Inputs.Encrypt, Inputs.MaxArchiveSize, ...FOREIGN_FLAGS],
+    switches: ['verbose'],
+  },
   check: { flags: Object.values(Inputs), switches: ['json', 'verbose', 'keep-volumes', 'overwrite'] },
 };
 
@@ -251,13 +261,38 @@ async function seedCommand(
     signal,
     notify: (line) => process.stderr.write(`compose-persist seed: ${line}\n`),
     compose: composeLabels(args),
+    foreign: foreignOptions(args, key),
   });
+  const proof = result.foreign ? `; ${FOREIGN_SEED_PROOF}` : '';
   out(
     args.switches.has('json')
-      ? `${JSON.stringify({ volume, created: result.created, digest: result.manifest.digest, files: result.manifest.files })}\n`
-      : `seeded ${volume} from ${file} (${result.manifest.files} files, ${result.created ? 'new volume' : 'existing volume'})\n${result.manifest.digest}\n`,
+      ? `${JSON.stringify({ volume, created: result.created, digest: result.manifest.digest, files: result.manifest.files, foreign: result.foreign })}\n`
+      : `seeded ${volume} from ${file} (${result.manifest.files} files, ${result.created ? 'new volume' : 'existing volume'}${proof})\n${result.manifest.digest}\n`,
   );
   return 0;
+}
+
+/** The CLI's names for the decrypt secrets, in messages. */
+const SECRET_FLAGS = {
+  passphrase: `--${Inputs.DecryptPassphrase} (or COMPOSE_PERSIST_DECRYPT_PASSPHRASE)`,
+  identity: `--${Inputs.DecryptIdentity}`,
+};
+
+/** --from PATH and the gpg/age secrets; the passphrase from the environment keeps it out of shell history. */
+function foreignOptions(
+  args: ParsedArgs,
+  encryptKey: string | undefined,
+): Pick<SeedArchiveOptions, 'from' | 'decrypt' | 'secretNames'> {
+  const passphrase =
+    flag(args, Inputs.DecryptPassphrase) ??
+    (process.env.COMPOSE_PERSIST_DECRYPT_PASSPHRASE || undefined) ??
+    encryptKey;
+  const identity = flag(args, Inputs.DecryptIdentity);
+  return {
+    from: flag(args, 'from'),
+    decrypt: { ...(passphrase === undefined ? {} : { passphrase }), ...(identity ? { identity } : {}) },
+    secretNames: SECRET_FLAGS,
+  };
 }
 
 /** --project P --key K: the compose volume a seeded volume stands for (both or neither). */
@@ -289,9 +324,14 @@ async function digestCommand(
   if (!target || extra) throw new UsageError('digest takes one VOLUME or FILE.');
   const isFile = existsSync(target) && statSync(target).isFile();
   // Reading a file changes nothing: an interruption just leaves it.
+  const key = isFile ? encryptionKey(args) : undefined;
   const manifest = isFile
     ? await Promise.race([
-        verifyArchiveFile(target, { encryptionKey: encryptionKey(args), maxBytes: maxArchiveBytes(args) }),
+        verifySeedArchiveFile(target, {
+          encryptionKey: key,
+          maxBytes: maxArchiveBytes(args),
+          ...foreignOptions(args, key),
+        }),
         whenAborted(signal),
       ])
     : await volumeManifest(target, args, signal);

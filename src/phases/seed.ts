@@ -19,7 +19,17 @@ import type { Phase, PhaseInput } from './phase.js';
 import { storeOptions, type StoreSettings } from './stores.js';
 
 export type SeedSettings = StoreSettings &
-  Pick<Settings, 'seeds' | 'seedOptional' | 'overwrite' | 'encryptKey' | 'maxArchiveBytes' | 'helperImage'>;
+  Pick<
+    Settings,
+    | 'seeds'
+    | 'seedOptional'
+    | 'overwrite'
+    | 'encryptKey'
+    | 'decryptPassphrase'
+    | 'decryptIdentity'
+    | 'maxArchiveBytes'
+    | 'helperImage'
+  >;
 
 /** Fills the stack's volumes from the `seed` lines before the stack starts; one download per source. */
 export const seedPhase: Phase = {
@@ -79,6 +89,7 @@ async function seedStack(
         notify: (line) => log.warning(`Seed: ${line}`),
         compose: volume.external ? undefined : { project: stack.model.project, key: volume.key },
         signal,
+        foreign: foreignOptions(seed.from, settings),
       }),
     );
     outcomes.push({
@@ -89,6 +100,7 @@ async function seedStack(
       bytes: result.manifest.bytes,
       digest: result.manifest.digest,
       durationMs: Date.now() - started,
+      ...(result.foreign ? { foreign: true } : {}),
     });
   }
   return outcomes;
@@ -98,6 +110,18 @@ async function seedStack(
 interface FetchedSource {
   files: string[];
   from?: string;
+}
+
+/** Where a foreign backup keeps the volume, and its gpg/age secrets (the passphrase defaults to `encrypt`). */
+function foreignOptions(from: string | undefined, settings: SeedSettings) {
+  const passphrase = settings.decryptPassphrase ?? settings.encryptKey;
+  return {
+    from,
+    decrypt: {
+      ...(passphrase === undefined ? {} : { passphrase }),
+      ...(settings.decryptIdentity === undefined ? {} : { identity: settings.decryptIdentity }),
+    },
+  };
 }
 
 /** Local archive files for a source; [] for a cache miss when seed-optional allows it. */
@@ -133,6 +157,9 @@ export function pickArchive(files: string[], volume: NamedVolume, source: string
   const match = archives.find((f) => [volume.key, volume.name].includes(archiveBaseName(f) as string));
   if (match) return match;
   if (archives.length === 1) return archives[0] as string;
+  // path:FILE names one file: a foreign backup's name need not say its format (its content does).
+  if (archives.length === 0 && files.length === 1 && parseStoreSpec(source).kind === 'path')
+    return files[0] as string;
   const names = archives.map((f) => path.basename(f)).join(', ') || 'no archives';
   throw new UserError(
     `${source} has no archive for volume ${volume.key} (expected ${volume.key}.tar.zst or similar; found ${names}).`,

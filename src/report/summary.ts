@@ -1,4 +1,5 @@
 import type { Report } from './schema.js';
+import { FOREIGN_SEED_PROOF } from '../types/outcomes.js';
 
 const MAX_LIST = 50;
 
@@ -66,6 +67,8 @@ function seedSection(report: Report): string[] {
     '|---|---|---|---|---|',
     ...rows,
     '',
+    ...report.seeds.filter((s) => s.foreign).map((s) => `- \`${s.volume}\`: ${FOREIGN_SEED_PROOF}`),
+    ...(report.seeds.some((s) => s.foreign) ? [''] : []),
   ];
 }
 

@@ -1,5 +1,6 @@
 import { describeVolumeLoss } from '../check/verdict.js';
 import type { Report } from './schema.js';
+import { FOREIGN_SEED_PROOF } from '../types/outcomes.js';
 import { FILES_FROM } from './summary.js';
 
 /** The check's verdict for a terminal: one line per finding, coloured when the terminal allows it. */
@@ -16,7 +17,9 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
     out.push(`  compose files ${files.join(', ')} ${FILES_FROM[report.stack.composeFilesFrom ?? 'input']}`);
   for (const v of report.stack.volumes) out.push(`  volume ${v.key} → ${v.name} (${v.mounts.join(', ')})`);
   for (const seed of report.seeds)
-    out.push(`  ${ok(`seeded ${seed.volume} from ${seed.source} (${seed.files} files)`)}`);
+    out.push(
+      `  ${ok(`seeded ${seed.volume} from ${seed.source} (${seed.files} files${seed.foreign ? `; ${FOREIGN_SEED_PROOF}` : ''})`)}`,
+    );
   for (const t of report.tests) {
     const line = `test ${t.where}: ${t.command} (${(t.durationMs / 1000).toFixed(1)} s)`;
     out.push(`  ${t.exitCode === 0 && !t.timedOut ? ok(line) : bad(line)}`);

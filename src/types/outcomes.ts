@@ -2,6 +2,9 @@
 // A leaf: it imports only the domain vocabulary.
 import type { CheckFilesPolicy, LayerAuditMode } from './domain.js';
 
+/** What the report says of a seed from a foreign archive (no manifest of ours). */
+export const FOREIGN_SEED_PROOF = 'foreign archive: verified by read-back (no per-file manifest)';
+
 export interface SeedOutcome {
   volume: string;
   source: string;
@@ -11,6 +14,8 @@ export interface SeedOutcome {
   bytes: number;
   digest: string;
   durationMs: number;
+  /** A foreign archive (no manifest of ours): verified by the read-back alone. */
+  foreign?: boolean;
 }
 
 export interface TestOutcome {

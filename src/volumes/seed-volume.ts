@@ -1,11 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { VolumeManifest } from '../archive/manifest.js';
-import {
-  createArchiveReader,
-  openArchiveSource,
-  verifyArchive,
-  type ArchiveSource,
-} from '../archive/volume-tar.js';
+import { createArchiveReader, verifyArchive, type ArchiveSource } from '../archive/volume-tar.js';
+import { openSeedArchive, type SeedArchiveOptions } from '../archive/seed-source.js';
 import { COMPOSE_PROJECT_LABEL, COMPOSE_VOLUME_LABEL, CREATED_LABEL, RUN_LABEL } from '../constants.js';
 import type { ContainerSummary, Engine } from '../docker/engine.js';
 import type { ProgressReporter } from '../report/progress.js';
@@ -48,12 +44,16 @@ export interface SeedOptions {
   notify?: (line: string) => void;
   /** Aborts the seed: the same path as any failure (a created volume removed, an existing one restored). */
   signal?: AbortSignal;
+  /** Foreign backups: where the volume sits in the archive, and the gpg/age secrets (seed-source.ts). */
+  foreign?: Pick<SeedArchiveOptions, 'from' | 'decrypt' | 'secretNames'>;
 }
 
 export interface SeedResult {
   volume: string;
   created: boolean;
   manifest: VolumeManifest;
+  /** A foreign archive (no manifest of ours): proven by the read-back alone. */
+  foreign: boolean;
 }
 
 /**
@@ -66,9 +66,10 @@ export interface SeedResult {
 export async function seedVolume(volume: string, file: string, options: SeedOptions): Promise<SeedResult> {
   assertVolumeName(volume);
   // Opened once: a wrong name, format or missing key fails before anything changes.
-  const source = await openArchiveSource(file, {
+  const source = await openSeedArchive(file, {
     encryptionKey: options.encryptionKey,
     maxBytes: options.maxBytes,
+    ...options.foreign,
   });
   const helper: HelperOptions = {
     engine: options.engine,
@@ -115,7 +116,7 @@ async function seedNewVolume({ volume, file, source, options, helper }: Seed): P
     const manifest = await writeArchive(volume, source, options, helper);
     await verifyVolume(volume, manifest, helper, file);
     options.signal?.throwIfAborted(); // an interrupted seed leaves nothing, even a complete one
-    return { volume, created: true, manifest };
+    return { volume, created: true, manifest, foreign: source.foreign === true };
   } catch (error) {
     const space = isOutOfSpace(error) ? await spaceOfNewVolume(volume, source, helper) : {};
     try {
@@ -204,7 +205,7 @@ async function replaceContents(seed: Seed): Promise<SeedResult> {
     const manifest = await writeArchive(volume, source, options, helper);
     await verifyVolume(volume, manifest, helper, file);
     options.signal?.throwIfAborted(); // interrupted: the previous contents are restored
-    return { volume, created: false, manifest };
+    return { volume, created: false, manifest, foreign: source.foreign === true };
   } catch (error) {
     const holds = touched ? await restoreOrKeep(seed, old.digest) : stillHoldsPrevious(volume, old.digest);
     if (!touched) await helper.engine.removeVolume(backup);
@@ -292,7 +293,7 @@ async function writeArchive(
   helper: HelperOptions,
 ) {
   return withVolumeHelper(volume, helper, async (container) => {
-    const reader = createArchiveReader({ root: ARCHIVE_ROOT, label: source.file });
+    const reader = source.reader?.() ?? createArchiveReader({ root: ARCHIVE_ROOT, label: source.file });
     const stopProgress = options.progress?.(`seed ${volume}`, reader);
     // An error anywhere (file, decryption, decompressor, manifest check) destroys the reader: the PUT aborts.
     const feeding = pipeline([...source.streams(), reader], { signal: options.signal });
