@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { locationOf, type ArchiveInput } from '../archive/blob.js';
 import { withoutEncryptedExtension } from '../archive/encryption.js';
 import { FORMAT_EXTENSIONS } from '../archive/format.js';
 import { Inputs } from '../constants.js';
@@ -10,16 +11,33 @@ import type { Settings } from '../inputs.js';
 import type { Log } from '../log.js';
 import { createProgressReporter } from '../report/progress.js';
 import { findVolume, type NamedVolume } from '../stack/model.js';
-import { createStore, parseStoreSpec } from '../stores/index.js';
+import { createStore, isStreamingStore, parseStoreSpec } from '../stores/index.js';
 import type { PhaseOutcome, SeedOutcome } from '../types/outcomes.js';
 import { helperImageForVolume } from '../volumes/helper-image.js';
 import { seedVolume } from '../volumes/seed-volume.js';
 import type { Stack } from '../stack/stack.js';
 import type { Phase, PhaseInput } from './phase.js';
+import {
+  assertFresh,
+  assertLargeEnough,
+  manifestTime,
+  type BackupTime,
+  type SeedGuards,
+} from './seed-guards.js';
 import { storeOptions, type StoreSettings } from './stores.js';
 
 export type SeedSettings = StoreSettings &
-  Pick<Settings, 'seeds' | 'seedOptional' | 'overwrite' | 'encryptKey' | 'maxArchiveBytes' | 'helperImage'>;
+  Pick<
+    Settings,
+    | 'seeds'
+    | 'seedOptional'
+    | 'overwrite'
+    | 'encryptKey'
+    | 'maxArchiveBytes'
+    | 'helperImage'
+    | 'seedMaxAgeMs'
+    | 'seedMinBytes'
+  >;
 
 /** Fills the stack's volumes from the `seed` lines before the stack starts; one download per source. */
 export const seedPhase: Phase = {
@@ -47,7 +65,8 @@ async function seedStack(
   signal?: AbortSignal,
 ): Promise<SeedOutcome[]> {
   const outcomes: SeedOutcome[] = [];
-  const fetched = new Map<string, string[]>();
+  const fetched = new Map<string, ArchiveInput[]>();
+  const guards: SeedGuards = { maxAgeMs: settings.seedMaxAgeMs, minBytes: settings.seedMinBytes };
   const progress = createProgressReporter((text) => log.info(text.trimEnd()), false);
   for (const seed of settings.seeds) {
     signal?.throwIfAborted();
@@ -66,8 +85,11 @@ async function seedStack(
       continue;
     }
     const file = pickArchive(files, volume, seed.source);
+    const location = locationOf(file);
+    const stored = await storedTimes(file);
+    assertFresh(location, stored, guards); // the store's own time: refused before anything is read
     const started = Date.now();
-    const result = await log.group(`Seed ${volume.name} from ${path.basename(file)}`, async () =>
+    const result = await log.group(`Seed ${volume.name} from ${location}`, async () =>
       seedVolume(volume.name, file, {
         engine: stack.engine,
         helperImage: await helperImageForVolume(stack.engine, stack.model, volume, settings.helperImage),
@@ -79,11 +101,16 @@ async function seedStack(
         notify: (line) => log.warning(`Seed: ${line}`),
         compose: volume.external ? undefined : { project: stack.model.project, key: volume.key },
         signal,
+        accept: (manifest) => {
+          assertFresh(location, [...stored, ...manifestTime(manifest)], guards);
+          assertLargeEnough(location, manifest, guards);
+        },
       }),
     );
     outcomes.push({
       volume: volume.name,
-      source: seed.source,
+      // a prefix names the object it resolved to
+      source: isPrefix(seed.source) ? `${seed.source} → ${location}` : seed.source,
       files: result.manifest.files,
       bytes: result.manifest.bytes,
       digest: result.manifest.digest,
@@ -93,13 +120,22 @@ async function seedStack(
   return outcomes;
 }
 
-/** Local archive files for a source; [] for a cache miss when seed-optional allows it. */
+/** When the store wrote the archive: an object's LastModified, a local file's mtime. */
+async function storedTimes(file: ArchiveInput): Promise<BackupTime[]> {
+  if (typeof file !== 'string') return file.modifiedAt ? [{ at: file.modifiedAt, of: 'stored' }] : [];
+  return [{ at: (await stat(file)).mtime, of: 'file written' }];
+}
+
+/**
+ * The archives of a source: local files (downloaded, or a path), or objects read as streams (s3://, newest
+ * first); [] for a cache miss when seed-optional allows it.
+ */
 async function fetchSource(
   source: string,
   settings: SeedSettings,
   ctx: SeedContext,
   log: Log,
-): Promise<string[]> {
+): Promise<ArchiveInput[]> {
   const { kind, name } = parseStoreSpec(source);
   if (kind === 'path') {
     const file = resolveIn(ctx.workspace, name);
@@ -107,6 +143,7 @@ async function fetchSource(
     return [file];
   }
   const store = await createStore(source, storeOptions(settings, ctx, true));
+  if (isStreamingStore(store)) return log.group(`List ${store.description}`, () => store.objects());
   const dest = await mkdtemp(path.join(ctx.tempDir, 'compose-persist-seed-'));
   ctx.downloads.push(dest);
   const files = await log.group(`Download ${store.description}`, () => store.get(dest));
@@ -118,13 +155,18 @@ async function fetchSource(
   return files;
 }
 
-/** The archive for a volume: `<key>.<ext>` or `<name>.<ext>`, or the only archive there is. */
-export function pickArchive(files: string[], volume: NamedVolume, source: string): string {
-  const archives = files.filter((f) => archiveBaseName(f) !== undefined);
-  const match = archives.find((f) => [volume.key, volume.name].includes(archiveBaseName(f) as string));
+/**
+ * The archive for a volume: `<key>.<ext>` or `<name>.<ext>`, or the only archive there is. Under a prefix
+ * (`s3://B/P/`, newest first) the newest archive of that name, else the newest archive there.
+ */
+export function pickArchive<T extends ArchiveInput>(files: T[], volume: NamedVolume, source: string): T {
+  const archives = files.filter((f) => archiveBaseName(locationOf(f)) !== undefined);
+  const match = archives.find((f) =>
+    [volume.key, volume.name].includes(archiveBaseName(locationOf(f)) as string),
+  );
   if (match) return match;
-  if (archives.length === 1) return archives[0] as string;
-  const names = archives.map((f) => path.basename(f)).join(', ') || 'no archives';
+  if (archives.length === 1 || (isPrefix(source) && archives.length > 0)) return archives[0] as T;
+  const names = archives.map((f) => path.basename(locationOf(f))).join(', ') || 'no archives';
   throw new UserError(
     `${source} has no archive for volume ${volume.key} (expected ${volume.key}.tar.zst or similar; found ${names}).`,
   );
@@ -136,4 +178,9 @@ function archiveBaseName(file: string): string | undefined {
     if (base.endsWith(ext)) return base.slice(0, -ext.length);
   }
   return undefined;
+}
+
+/** `s3://BUCKET/PREFIX/` (or a whole bucket): a folder of backups, of which the newest is used. */
+function isPrefix(source: string): boolean {
+  return source.startsWith('s3://') && (source.endsWith('/') || !source.slice(5).includes('/'));
 }
