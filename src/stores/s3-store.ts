@@ -30,6 +30,15 @@ export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client 
     forcePathStyle: endpoint !== undefined,
     // S3-compatible servers rarely care; AWS itself redirects a wrong region with a clear error
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    // keys in env are used as given; without them the SDK's chain (profiles, web identity, roles) applies
+    credentials:
+      env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+        ? {
+            accessKeyId: env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+            sessionToken: env.AWS_SESSION_TOKEN || undefined,
+          }
+        : undefined,
   });
 }
 
