@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 function store(url: string, env: Record<string, string> = server.env): S3Store {
-  return new S3Store(url, { workspaceDir: scratch, tempDir: scratch }, s3ClientFromEnv(env));
+  return new S3Store(url, s3ClientFromEnv(env));
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {

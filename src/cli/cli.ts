@@ -1,6 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { locationOf, type ArchiveBlob } from '../archive/blob.js';
 import { verifyArchiveFile } from '../archive/volume-tar.js';
+import { guardSeed, type SeedGuards } from '../phases/seed-guards.js';
 import { encryptionKeyProblem } from '../archive/encryption.js';
 import { formatFromFileName } from '../archive/format.js';
 import {
@@ -34,9 +36,10 @@ const USAGE: Record<string, string> = {
   Archives a named volume into FILE; the format follows the extension (.tar, .tar.gz, .tar.zst).
   FILE.tar.zst.enc with --encrypt KEY (or COMPOSE_PERSIST_KEY) writes an authenticated, encrypted archive.
   Running containers that mount the volume are stopped while it is read (stop) and started again.`,
-  seed: `compose-persist seed VOLUME FILE [--overwrite] [--helper-image IMAGE] [--encrypt KEY] [--max-archive-size 20G] [--project P --key K]
+  seed: `compose-persist seed VOLUME FILE|s3://BUCKET/KEY [--overwrite] [--helper-image IMAGE] [--encrypt KEY] [--max-archive-size 20G] [--seed-max-age 26h] [--seed-min-size 100M] [--project P --key K]
   Creates VOLUME (or fills an empty one) from FILE, checks every file against the archive's manifest and reads
-  the volume back. A non-empty volume is only replaced with --overwrite, after the archive is verified.
+  the volume back. An s3:// object is streamed (a prefix ending in / uses its newest object; AWS_* variables
+  give the endpoint and credentials). --seed-max-age and --seed-min-size refuse a stale or too small backup. A non-empty volume is only replaced with --overwrite, after the archive is verified.
   --project P --key K label a volume it creates as compose project P's volume K, so \`compose up\` adopts it
   silently (and \`down -v\` removes it).`,
   digest: `compose-persist digest VOLUME|FILE [--helper-image IMAGE] [--encrypt KEY]
@@ -64,7 +67,15 @@ const ACCEPTS: Record<string, { flags: string[]; switches: string[] }> = {
     switches: ['json', 'verbose'],
   },
   seed: {
-    flags: [Inputs.HelperImage, Inputs.Encrypt, Inputs.MaxArchiveSize, 'project', 'key'],
+    flags: [
+      Inputs.HelperImage,
+      Inputs.Encrypt,
+      Inputs.MaxArchiveSize,
+      Inputs.SeedMaxAge,
+      Inputs.SeedMinSize,
+      'project',
+      'key',
+    ],
     switches: ['json', 'verbose', 'overwrite'],
   },
   digest: { flags: [Inputs.HelperImage, Inputs.Encrypt, Inputs.MaxArchiveSize], switches: ['verbose'] },
@@ -187,6 +198,22 @@ function maxArchiveBytes(args: ParsedArgs): number {
   return bytes;
 }
 
+/** --seed-max-age / --seed-min-size, read as the action reads its inputs (same errors). */
+function seedGuards(args: ParsedArgs): SeedGuards {
+  const settings = readSettings((name) =>
+    name === Inputs.SeedMaxAge || name === Inputs.SeedMinSize ? (flag(args, name) ?? '') : '',
+  );
+  return { maxAgeMs: settings.seedMaxAgeMs, minBytes: settings.seedMinBytes };
+}
+
+/** The object an s3:// URL names, or the newest under a prefix (the SDK is loaded only here). */
+async function newestObject(url: string): Promise<ArchiveBlob> {
+  const { S3Store } = await import('../stores/s3-store.js');
+  const [newest] = await new S3Store(url).objects();
+  if (!newest) throw new UserError(`No objects under ${url}.`);
+  return newest;
+}
+
 /** --encrypt KEY, or COMPOSE_PERSIST_KEY so the key stays out of shell history; checked before anything starts. */
 function encryptionKey(args: ParsedArgs): string | undefined {
   const key = flag(args, Inputs.Encrypt) ?? (process.env.COMPOSE_PERSIST_KEY || undefined);
@@ -240,7 +267,10 @@ async function seedCommand(
   const [volume, file] = twoPositionals(args, 'seed');
   const key = encryptionKey(args);
   const maxBytes = maxArchiveBytes(args);
-  const result = await seedVolume(volume, path.resolve(file), {
+  const guards = seedGuards(args);
+  const input = file.startsWith('s3://') ? await newestObject(file) : path.resolve(file);
+  const result = await seedVolume(volume, input, {
+    accept: await guardSeed(input, guards),
     ...(await engineAndHelper(args)),
     overwrite: args.switches.has('overwrite'),
     encryptionKey: key,
@@ -253,7 +283,7 @@ async function seedCommand(
   out(
     args.switches.has('json')
       ? `${JSON.stringify({ volume, created: result.created, digest: result.manifest.digest, files: result.manifest.files })}\n`
-      : `seeded ${volume} from ${file} (${result.manifest.files} files, ${result.created ? 'new volume' : 'existing volume'})\n${result.manifest.digest}\n`,
+      : `seeded ${volume} from ${locationOf(input)} (${result.manifest.files} files, ${result.created ? 'new volume' : 'existing volume'})\n${result.manifest.digest}\n`,
   );
   return 0;
 }

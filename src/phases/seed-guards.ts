@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import { locationOf, type ArchiveInput } from '../archive/blob.js';
 import type { VolumeManifest } from '../archive/manifest.js';
 import { formatBytes } from '../archive/volume-tar.js';
 import { Inputs } from '../constants.js';
@@ -13,6 +15,29 @@ export interface SeedGuards {
 export interface BackupTime {
   at: Date;
   of: string;
+}
+
+/**
+ * Checks what can be checked before anything is read (the store's time), and returns the check of the
+ * manifest, for seedVolume's `accept`: a refusal there undoes the seed.
+ */
+export async function guardSeed(
+  file: ArchiveInput,
+  guards: SeedGuards,
+): Promise<(manifest: VolumeManifest) => void> {
+  const location = locationOf(file);
+  const stored = await storedTimes(file);
+  if (stored.length > 0) assertFresh(location, stored, guards);
+  return (manifest) => {
+    assertFresh(location, [...stored, ...manifestTime(manifest)], guards);
+    assertLargeEnough(location, manifest, guards);
+  };
+}
+
+/** When the store wrote the archive: an object's LastModified, a local file's mtime. */
+async function storedTimes(file: ArchiveInput): Promise<BackupTime[]> {
+  if (typeof file !== 'string') return file.modifiedAt ? [{ at: file.modifiedAt, of: 'stored' }] : [];
+  return [{ at: (await stat(file)).mtime, of: 'file written' }];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { locationOf, type ArchiveInput } from '../archive/blob.js';
 import { withoutEncryptedExtension } from '../archive/encryption.js';
@@ -17,13 +17,7 @@ import { helperImageForVolume } from '../volumes/helper-image.js';
 import { seedVolume } from '../volumes/seed-volume.js';
 import type { Stack } from '../stack/stack.js';
 import type { Phase, PhaseInput } from './phase.js';
-import {
-  assertFresh,
-  assertLargeEnough,
-  manifestTime,
-  type BackupTime,
-  type SeedGuards,
-} from './seed-guards.js';
+import { guardSeed, type SeedGuards } from './seed-guards.js';
 import { storeOptions, type StoreSettings } from './stores.js';
 
 export type SeedSettings = StoreSettings &
@@ -86,8 +80,7 @@ async function seedStack(
     }
     const file = pickArchive(files, volume, seed.source);
     const location = locationOf(file);
-    const stored = await storedTimes(file);
-    assertFresh(location, stored, guards); // the store's own time: refused before anything is read
+    const accept = await guardSeed(file, guards); // a stale object is refused before anything is read
     const started = Date.now();
     const result = await log.group(`Seed ${volume.name} from ${location}`, async () =>
       seedVolume(volume.name, file, {
@@ -101,10 +94,7 @@ async function seedStack(
         notify: (line) => log.warning(`Seed: ${line}`),
         compose: volume.external ? undefined : { project: stack.model.project, key: volume.key },
         signal,
-        accept: (manifest) => {
-          assertFresh(location, [...stored, ...manifestTime(manifest)], guards);
-          assertLargeEnough(location, manifest, guards);
-        },
+        accept,
       }),
     );
     outcomes.push({
@@ -118,12 +108,6 @@ async function seedStack(
     });
   }
   return outcomes;
-}
-
-/** When the store wrote the archive: an object's LastModified, a local file's mtime. */
-async function storedTimes(file: ArchiveInput): Promise<BackupTime[]> {
-  if (typeof file !== 'string') return file.modifiedAt ? [{ at: file.modifiedAt, of: 'stored' }] : [];
-  return [{ at: (await stat(file)).mtime, of: 'file written' }];
 }
 
 /**

@@ -37,7 +37,7 @@ export async function createStore(spec: string, options: StoreOptions): Promise<
       return new DirectoryStore(name, path.resolve(options.workspaceDir, name));
     case 's3': {
       const { S3Store } = await import('./s3-store.js');
-      return new S3Store(name, options);
+      return new S3Store(name);
     }
   }
 }

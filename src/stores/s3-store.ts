@@ -16,7 +16,7 @@ import type { ArchiveBlob } from '../archive/blob.js';
 import { UserError, errorMessage } from '../errors.js';
 import { commonRoot, totalBytes } from './files.js';
 import { parseS3Url } from './spec.js';
-import type { ArchiveUpload, StoreOptions, StoredArchives, StreamingStore } from './types.js';
+import type { ArchiveUpload, StoredArchives, StreamingStore } from './types.js';
 
 /**
  * The client from the standard AWS environment (the SDK's own chain: AWS_ACCESS_KEY_ID,
@@ -60,7 +60,6 @@ export class S3Store implements StreamingStore {
 
   constructor(
     private readonly url: string,
-    _options: StoreOptions,
     private readonly client: S3Client = s3ClientFromEnv(),
   ) {
     ({ bucket: this.bucket, key: this.key } = parseS3Url(url));
