@@ -19,9 +19,10 @@ import {
   type StreamingStore,
 } from '../stores/index.js';
 import type { ArchiveOutcome, PhaseOutcome } from '../types/outcomes.js';
-import type { NamedVolume } from '../stack/model.js';
+import { dataBinds, imagesMounting } from '../stack/model.js';
+import { errorMessage } from '../errors.js';
 import { archiveVolume, archiveVolumeToUpload, type ArchiveResult } from '../volumes/archive-volume.js';
-import { helperImageForVolume } from '../volumes/helper-image.js';
+import { resolveHelperImage } from '../volumes/helper-image.js';
 import type { Phase, PhaseInput } from './phase.js';
 import { storeOptions, type StoreSettings } from './stores.js';
 
@@ -29,7 +30,7 @@ export type ArchiveSettings = StoreSettings &
   Pick<Settings, 'archiveFormat' | 'archiveConsistency' | 'encryptKey' | 'helperImage'>;
 
 /**
- * Archives every named volume (one `<key>.<ext>` each) into a temp folder of this run's own, writes the
+ * Archives every named volume (one `<key>.<ext>` each) and every data bind (`bind-<service>-<target>.<ext>`) into a temp folder of this run's own, writes the
  * final report.json beside them, and stores them as one unit; the folder is removed once they are stored
  * (or when anything fails). The outcomes name each file as stored (`<key>.<ext>`): the temp copy is gone.
  */
@@ -123,7 +124,8 @@ async function archiveStreamed(
 ): Promise<{ archives: ArchiveOutcome[]; notices: string[] }> {
   const started = Date.now();
   const format = formatOf(settings);
-  const names = stack.model.volumes.map((volume) => archiveName(volume.key, format, settings.encryptKey));
+  const data = dataOf(stack);
+  const names = data.map((item) => archiveName(item.key, format, settings.encryptKey));
   const reportName = reportFileName(settings.encryptKey);
   for (const name of [...names, reportName]) await store.assertAbsent(store.objectKey(name));
   const progress = createProgressReporter((text) => log.info(text.trimEnd()), false);
@@ -131,20 +133,23 @@ async function archiveStreamed(
   try {
     const archives: ArchiveOutcome[] = [];
     const notices: string[] = [];
-    for (const [index, volume] of stack.model.volumes.entries()) {
+    for (const [index, item] of data.entries()) {
       destination.signal?.throwIfAborted();
       const upload = store.upload(names[index] as string);
       uploads.push(upload);
-      const result = await log.group(`Archive ${volume.name} to ${upload.location}`, async () =>
-        archiveVolumeToUpload(volume.name, upload, {
-          ...(await volumeArchiveOptions(settings, stack, volume)),
-          format,
-          progress,
-          signal: destination.signal,
-        }),
+      const result = await log.group(`Archive ${item.source} to ${upload.location}`, async () =>
+        skippingFileBind(item, notices, async () =>
+          archiveVolumeToUpload(item.source, upload, {
+            ...(await archiveOptionsOf(settings, stack, item)),
+            format,
+            progress,
+            signal: destination.signal,
+          }),
+        ),
       );
-      notices.push(...changedNotices(volume.name, result.changedWhileReading));
-      archives.push(outcomeOf(volume.name, names[index] as string, result, store.description));
+      if (!result) continue;
+      notices.push(...changedNotices(item.source, result.changedWhileReading));
+      archives.push(outcomeOf(item.source, names[index] as string, result, store.description));
     }
     const final = destination.reportSoFar(
       { phase: 'archive', archives, notices },
@@ -172,20 +177,23 @@ async function archiveInto(
   const files: string[] = [];
   const archives: ArchiveOutcome[] = [];
   const notices: string[] = [];
-  for (const volume of stack.model.volumes) {
+  for (const item of dataOf(stack)) {
     signal?.throwIfAborted();
-    const file = path.join(dir, archiveName(volume.key, format, settings.encryptKey));
-    const result = await log.group(`Archive ${volume.name}`, async () =>
-      archiveVolume(volume.name, file, {
-        ...(await volumeArchiveOptions(settings, stack, volume)),
-        format,
-        progress,
-        signal,
-      }),
+    const file = path.join(dir, archiveName(item.key, format, settings.encryptKey));
+    const result = await log.group(`Archive ${item.source}`, async () =>
+      skippingFileBind(item, notices, async () =>
+        archiveVolume(item.source, file, {
+          ...(await archiveOptionsOf(settings, stack, item)),
+          format,
+          progress,
+          signal,
+        }),
+      ),
     );
-    notices.push(...changedNotices(volume.name, result.changedWhileReading));
+    if (!result) continue;
+    notices.push(...changedNotices(item.source, result.changedWhileReading));
     files.push(file);
-    archives.push(outcomeOf(volume.name, path.basename(file), result, ''));
+    archives.push(outcomeOf(item.source, path.basename(file), result, ''));
   }
   return { files, archives, notices };
 }
@@ -199,14 +207,59 @@ function archiveName(key: string, format: ArchiveFormat, encryptKey: string | un
   return `${key}.${format}${encryptKey ? ENCRYPTED_EXTENSION : ''}`;
 }
 
-async function volumeArchiveOptions(settings: ArchiveSettings, stack: Stack, volume: NamedVolume) {
+/** What an archive holds: a named volume (`<key>.<ext>`), or a data bind (`bind-<service>-<target>.<ext>`). */
+interface StackData {
+  key: string;
+  /** The volume's name, or the bind's source directory on the engine's host. */
+  source: string;
+  bind: boolean;
+  /** Images of the services that mount it: candidates for the helper. */
+  images: string[];
+}
+
+/** The named volumes, then the data binds (see dataBinds: writable, not system or project directories). */
+function dataOf(stack: Stack): StackData[] {
+  const { model } = stack;
+  const volumes = model.volumes.map((v) => ({
+    key: v.key,
+    source: v.name,
+    bind: false,
+    images: imagesMounting(model, v),
+  }));
+  const projectDir = path.dirname(stack.composeFiles.files[0] ?? path.join(process.cwd(), 'compose.yml'));
+  const binds = dataBinds(model, projectDir).map((b) => ({
+    key: b.name,
+    source: b.source,
+    bind: true,
+    images: [model.images[b.service]].filter((i): i is string => Boolean(i)),
+  }));
+  return [...volumes, ...binds];
+}
+
+async function archiveOptionsOf(settings: ArchiveSettings, stack: Stack, item: StackData) {
   return {
     engine: stack.engine,
-    helperImage: await helperImageForVolume(stack.engine, stack.model, volume, settings.helperImage),
+    helperImage: await resolveHelperImage(stack.engine, settings.helperImage, item.images),
     runLabel: stack.runLabel,
     consistency: settings.archiveConsistency,
     encryptionKey: settings.encryptKey,
+    bind: item.bind,
   };
+}
+
+/** A writable bind of a single file (a config, a socket) is not a data directory: said, and skipped. */
+async function skippingFileBind(
+  item: StackData,
+  notices: string[],
+  archive: () => Promise<ArchiveResult>,
+): Promise<ArchiveResult | undefined> {
+  try {
+    return await archive();
+  } catch (error) {
+    if (!item.bind || !/is a file, not a directory|has no root entry/.test(errorMessage(error))) throw error;
+    notices.push(`bind ${item.source}: not a directory, not archived.`);
+    return undefined;
+  }
 }
 
 function changedNotices(volume: string, changed: string[]): string[] {

@@ -21,7 +21,13 @@ import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
 import { withQuiescedVolume } from './consistency.js';
-import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper, type HelperOptions } from './helper.js';
+import {
+  ARCHIVE_ROOT,
+  HELPER_MOUNT,
+  withBindHelper,
+  withVolumeHelper,
+  type HelperOptions,
+} from './helper.js';
 
 export interface ArchiveOptions {
   engine: Engine;
@@ -35,6 +41,8 @@ export interface ArchiveOptions {
   progress?: ProgressReporter;
   /** Aborts the archive: the same path as any failure (containers started again, no partial file kept). */
   signal?: AbortSignal;
+  /** `volume` is a bind mount's source directory on the engine's host, read through a read-only bind. */
+  bind?: boolean;
 }
 
 export interface ArchiveResult {
@@ -72,14 +80,14 @@ export async function archiveVolume(
       options.consistency,
       options.signal,
       () =>
-        withVolumeHelper(volume, helper, (container) =>
+        readerOf(options)(volume, helper, (container) =>
           streamArchive(container, volume, fileOutput(partial, format, options.encryptionKey), options),
         ),
     ).catch(async (error: unknown) => {
       throw isOutOfSpace(error) ? await noSpaceError(dest, partial, free, error) : error;
     });
     const changedWhileReading =
-      options.consistency === 'live' ? await changedSince(volume, manifest, helper) : [];
+      options.consistency === 'live' ? await changedSince(volume, manifest, helper, options) : [];
     options.signal?.throwIfAborted(); // an interrupted archive keeps nothing, even a complete one
     const { size } = await stat(partial);
     if (size === 0) {
@@ -117,7 +125,7 @@ export async function archiveVolumeToUpload(
     // Both settle before anything else happens: the containers are running again, the upload has ended.
     const [archived, stored] = await Promise.allSettled([
       withQuiescedVolume(options.engine, volume, options.consistency, options.signal, () =>
-        withVolumeHelper(volume, helper, (container) => streamArchive(container, volume, output, options)),
+        readerOf(options)(volume, helper, (container) => streamArchive(container, volume, output, options)),
       ),
       upload.done,
     ]);
@@ -125,7 +133,7 @@ export async function archiveVolumeToUpload(
     if (archived.status === 'rejected') throw archived.reason;
     const manifest = archived.value;
     const changedWhileReading =
-      options.consistency === 'live' ? await changedSince(volume, manifest, helper) : [];
+      options.consistency === 'live' ? await changedSince(volume, manifest, helper, options) : [];
     options.signal?.throwIfAborted(); // an interrupted archive keeps nothing, even a complete one
     return { volume, file: upload.location, format, bytes: counter.bytes, manifest, changedWhileReading };
   } catch (error) {
@@ -230,8 +238,9 @@ async function changedSince(
   volume: string,
   archived: VolumeManifest,
   helper: HelperOptions,
+  options: ArchiveOptions,
 ): Promise<string[]> {
-  const now = await readAgain(volume, helper);
+  const now = await readAgain(volume, helper, options);
   if (typeof now === 'string') return [now];
   const before = new Map(archived.entries.map((e) => [e.path, e]));
   return now.entries
@@ -247,8 +256,12 @@ async function changedSince(
 }
 
 /** The volume's manifest now; or, when a file changed under this read too, that file's path. */
-async function readAgain(volume: string, helper: HelperOptions): Promise<VolumeManifest | string> {
-  return withVolumeHelper(volume, helper, async (container) => {
+async function readAgain(
+  volume: string,
+  helper: HelperOptions,
+  options: ArchiveOptions,
+): Promise<VolumeManifest | string> {
+  return readerOf(options)(volume, helper, async (container) => {
     const scanner = createVolumeScanner({ root: ARCHIVE_ROOT, volumeName: volume, appendManifest: false });
     const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
     try {
@@ -260,4 +273,9 @@ async function readAgain(volume: string, helper: HelperOptions): Promise<VolumeM
       return file;
     }
   });
+}
+
+/** A helper that mounts the volume, or the bind's source directory (read-only either way). */
+function readerOf(options: ArchiveOptions): typeof withVolumeHelper {
+  return options.bind ? withBindHelper : withVolumeHelper;
 }
