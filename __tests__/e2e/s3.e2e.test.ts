@@ -1,7 +1,11 @@
 // S3 round trip through the built action (dist/main.js + dist/post.js) and the unmodified SDK, against
 // s3rver on 127.0.0.1 started here: archive-to s3://…/RUN/, seed from the parent prefix, digest equal;
 // the freshness and size guards; a missing object and bad credentials as one-line errors naming the URL.
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openArchiveSource, verifyArchive } from '../../src/archive/volume-tar.js';
+import { S3Store, s3ClientFromEnv } from '../../src/stores/s3-store.js';
 import { BUSYBOX_IMAGE } from '../support/images.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
 import {
@@ -160,5 +164,49 @@ describe('S3 store through the action (s3rver, unmodified SDK)', () => {
       ),
     ]);
     expect(denied.leftovers).toEqual(NOTHING_LEFT);
+  });
+});
+
+describe('bind mounts as data (archive-to)', () => {
+  it('archives a writable data bind beside the volume; a read-only bind and the project folder are left out', async () => {
+    const project = await cleanup.tempDir();
+    const data = await cleanup.tempDir();
+    await mkdir(path.join(project, 'code'));
+    await writeFile(path.join(project, 'code', 'app.sh'), 'echo hi\n');
+    const file = await composeFile(
+      project,
+      `${APP.replace(
+        '      - appdata:/data',
+        `      - appdata:/data\n      - ${data}:/var/lib/app\n      - ./code:/code:ro\n      - .:/project`,
+      )}`,
+    );
+    const run = await runAction(
+      cleanup.project(uniqueName('s3-bind')),
+      {
+        'compose-file': file,
+        'restart-modes': 'restart',
+        exec: 'app: sh -c "echo order-7 > /data/o.txt && mkdir -p /var/lib/app/db && echo row-1 > /var/lib/app/db/rows"',
+        probes: 'app: cat /var/lib/app/db/rows',
+        'archive-to': `s3://${BUCKET}/binds/run-1/`,
+      },
+      runnerEnv(server.env),
+    );
+    expect(run.main.exitCode, run.main.stdout).toBe(0);
+    const report = await reportOf(run.main);
+    expect(
+      report.archives.map((a) => [a.volume.endsWith('_appdata') ? 'appdata' : a.volume, a.file]),
+    ).toEqual([
+      ['appdata', 'appdata.tar.zst'],
+      [data, 'bind-app-var-lib-app.tar.zst'],
+    ]);
+    // The stored object holds the bind's files, verified against its manifest, with the digest reported.
+    const [blob] = await new S3Store(
+      `s3://${BUCKET}/binds/run-1/bind-app-var-lib-app.tar.zst`,
+      s3ClientFromEnv(server.env),
+    ).objects();
+    const manifest = await verifyArchive(await openArchiveSource(blob!));
+    expect(manifest.entries.map((e) => e.path)).toEqual(['.', 'db', 'db/rows']);
+    expect(manifest.digest).toBe(report.archives[1]?.digest);
+    expect(run.leftovers).toEqual(NOTHING_LEFT);
   });
 });
