@@ -209,4 +209,53 @@ describe('bind mounts as data (archive-to)', () => {
     expect(manifest.digest).toBe(report.archives[1]?.digest);
     expect(run.leftovers).toEqual(NOTHING_LEFT);
   });
+
+  it('seeds a missing bind source from S3 (created, filled, read back); one that holds data is refused', async () => {
+    const project = await cleanup.tempDir();
+    const parent = await cleanup.tempDir();
+    const data = path.join(parent, 'restored'); // missing: the seed creates it
+    const file = await composeFile(
+      project,
+      APP.replace('      - appdata:/data', `      - appdata:/data\n      - ${data}:/var/lib/app`),
+    );
+    const seeded = await runAction(
+      cleanup.project(uniqueName('s3-bind-seed')),
+      {
+        'compose-file': file,
+        'restart-modes': 'restart',
+        seed: `bind-app-var-lib-app: s3://${BUCKET}/binds/`,
+        probes: 'app: cat /var/lib/app/db/rows',
+        'archive-to': 'none',
+      },
+      runnerEnv(server.env),
+    );
+    expect(seeded.main.exitCode, seeded.main.stdout).toBe(0);
+    const report = await reportOf(seeded.main);
+    expect(report.seeds.map((s) => [s.volume, s.source])).toEqual([
+      [data, `s3://${BUCKET}/binds/ → s3://${BUCKET}/binds/run-1/bind-app-var-lib-app.tar.zst`],
+    ]);
+    expect(report.modes[0]?.probes[0]?.before).toBe('row-1');
+    expect(seeded.leftovers).toEqual(NOTHING_LEFT);
+
+    // Now it holds data: refused, also with overwrite, and left as it is.
+    const again = await runAction(
+      cleanup.project(uniqueName('s3-bind-again')),
+      {
+        'compose-file': file,
+        seed: `bind-app-var-lib-app: s3://${BUCKET}/binds/`,
+        overwrite: 'true',
+        'archive-to': 'none',
+      },
+      runnerEnv(server.env),
+    );
+    expect(again.main.exitCode).not.toBe(0);
+    expect(errorLines(again.main)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^::error::Bind source ${data} already holds data \\(1 files\\): refusing to seed over it \\(overwrite covers volumes only`,
+        ),
+      ),
+    ]);
+    expect(again.leftovers).toEqual(NOTHING_LEFT);
+  });
 });

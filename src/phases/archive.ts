@@ -10,7 +10,7 @@ import type { Settings } from '../inputs.js';
 import type { Log } from '../log.js';
 import { createProgressReporter } from '../report/progress.js';
 import type { Report } from '../report/schema.js';
-import type { Stack } from '../stack/stack.js';
+import { projectDirOf, type Stack } from '../stack/stack.js';
 import {
   createStore,
   isStreamingStore,
@@ -226,8 +226,7 @@ function dataOf(stack: Stack): StackData[] {
     bind: false,
     images: imagesMounting(model, v),
   }));
-  const projectDir = path.dirname(stack.composeFiles.files[0] ?? path.join(process.cwd(), 'compose.yml'));
-  const binds = dataBinds(model, projectDir).map((b) => ({
+  const binds = dataBinds(model, projectDirOf(stack)).map((b) => ({
     key: b.name,
     source: b.source,
     bind: true,

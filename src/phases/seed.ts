@@ -10,12 +10,13 @@ import { UserError } from '../errors.js';
 import type { Settings } from '../inputs.js';
 import type { Log } from '../log.js';
 import { createProgressReporter } from '../report/progress.js';
-import { findVolume, type NamedVolume } from '../stack/model.js';
+import { dataBinds, findVolume, imagesMounting } from '../stack/model.js';
 import { createStore, isStreamingStore, parseStoreSpec } from '../stores/index.js';
 import type { PhaseOutcome, SeedOutcome } from '../types/outcomes.js';
-import { helperImageForVolume } from '../volumes/helper-image.js';
-import { seedVolume } from '../volumes/seed-volume.js';
-import type { Stack } from '../stack/stack.js';
+import { resolveHelperImage } from '../volumes/helper-image.js';
+import { seedBind } from '../volumes/seed-bind.js';
+import { seedVolume, type SeedOptions } from '../volumes/seed-volume.js';
+import { projectDirOf, type Stack } from '../stack/stack.js';
 import type { Phase, PhaseInput } from './phase.js';
 import { guardSeed, type SeedGuards } from './seed-guards.js';
 import { storeOptions, type StoreSettings } from './stores.js';
@@ -64,41 +65,36 @@ async function seedStack(
   const progress = createProgressReporter((text) => log.info(text.trimEnd()), false);
   for (const seed of settings.seeds) {
     signal?.throwIfAborted();
-    const volume = findVolume(stack.model, seed.volume);
-    if (!volume) {
-      const known = stack.model.volumes.map((v) => v.key).join(', ') || 'none';
-      throw new UserError(
-        `Input '${Inputs.Seed}': the stack has no volume "${seed.volume}" (its volumes: ${known}).`,
-      );
-    }
+    const target = seedTarget(stack, seed.volume);
     if (!fetched.has(seed.source))
       fetched.set(seed.source, await fetchSource(seed.source, settings, ctx, log));
     const files = fetched.get(seed.source) ?? [];
     if (files.length === 0) {
-      log.warning(`No archive found for ${volume.key} in ${seed.source} (seed-optional): it starts empty.`);
+      log.warning(`No archive found for ${target.key} in ${seed.source} (seed-optional): it starts empty.`);
       continue;
     }
-    const file = pickArchive(files, volume, seed.source);
+    const file = pickArchive(files, target, seed.source);
     const location = locationOf(file);
     const accept = await guardSeed(file, guards); // a stale object is refused before anything is read
     const started = Date.now();
-    const result = await log.group(`Seed ${volume.name} from ${location}`, async () =>
-      seedVolume(volume.name, file, {
+    const result = await log.group(`Seed ${target.name} from ${location}`, async () => {
+      const options: SeedOptions = {
         engine: stack.engine,
-        helperImage: await helperImageForVolume(stack.engine, stack.model, volume, settings.helperImage),
+        helperImage: await resolveHelperImage(stack.engine, settings.helperImage, target.images),
         runLabel: stack.runLabel,
         overwrite: settings.overwrite,
         encryptionKey: settings.encryptKey,
         maxBytes: settings.maxArchiveBytes,
         progress,
         notify: (line) => log.warning(`Seed: ${line}`),
-        compose: volume.external ? undefined : { project: stack.model.project, key: volume.key },
+        compose: target.compose,
         signal,
         accept,
-      }),
-    );
+      };
+      return target.bind ? seedBind(target.name, file, options) : seedVolume(target.name, file, options);
+    });
     outcomes.push({
-      volume: volume.name,
+      volume: target.name,
       // a prefix names the object it resolved to
       source: isPrefix(seed.source) ? `${seed.source} → ${location}` : seed.source,
       files: result.manifest.files,
@@ -108,6 +104,44 @@ async function seedStack(
     });
   }
   return outcomes;
+}
+
+/** What a seed line fills: a named volume, or a data bind (`bind-<service>-<target>`, as its archive is named). */
+interface SeedTarget {
+  key: string;
+  /** The volume's name, or the bind's source directory. */
+  name: string;
+  bind: boolean;
+  images: string[];
+  compose?: SeedOptions['compose'];
+}
+
+function seedTarget(stack: Stack, keyOrName: string): SeedTarget {
+  const { model } = stack;
+  const volume = findVolume(model, keyOrName);
+  if (volume) {
+    const compose = volume.external ? undefined : { project: model.project, key: volume.key };
+    return {
+      key: volume.key,
+      name: volume.name,
+      bind: false,
+      images: imagesMounting(model, volume),
+      compose,
+    };
+  }
+  const binds = dataBinds(model, projectDirOf(stack));
+  const bind = binds.find((b) => b.name === keyOrName);
+  if (bind)
+    return {
+      key: bind.name,
+      name: bind.source,
+      bind: true,
+      images: [model.images[bind.service]].filter((i): i is string => Boolean(i)),
+    };
+  const known = [...model.volumes.map((v) => v.key), ...binds.map((b) => b.name)].join(', ') || 'none';
+  throw new UserError(
+    `Input '${Inputs.Seed}': the stack has no volume or data bind "${keyOrName}" (it has: ${known}).`,
+  );
 }
 
 /**
@@ -143,7 +177,11 @@ async function fetchSource(
  * The archive for a volume: `<key>.<ext>` or `<name>.<ext>`, or the only archive there is. Under a prefix
  * (`s3://B/P/`, newest first) the newest archive of that name, else the newest archive there.
  */
-export function pickArchive<T extends ArchiveInput>(files: T[], volume: NamedVolume, source: string): T {
+export function pickArchive<T extends ArchiveInput>(
+  files: T[],
+  volume: { key: string; name: string },
+  source: string,
+): T {
   const archives = files.filter((f) => archiveBaseName(locationOf(f)) !== undefined);
   const match = archives.find((f) =>
     [volume.key, volume.name].includes(archiveBaseName(locationOf(f)) as string),
