@@ -105,6 +105,7 @@ describe('workflows (actionlint 1.7.7)', () => {
         '.github/workflows/ci.yml',
         'examples/workflows/pr-persistence.yml',
         'examples/workflows/nightly-backup-verify.yml',
+        'examples/workflows/nightly-s3-verify.yml',
       ]),
     );
     expect(documents.filter(([file]) => file.startsWith('README.md#')).length).toBeGreaterThanOrEqual(3);

@@ -16,6 +16,8 @@ export const SUB_ACTIONS = {
       'seed-workflow',
       'seed-branch',
       'seed-optional',
+      'seed-max-age',
+      'seed-min-size',
       'restore-keys',
       'github-token',
       'overwrite',

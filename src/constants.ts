@@ -13,6 +13,8 @@ export enum Inputs {
   SeedWorkflow = 'seed-workflow',
   SeedBranch = 'seed-branch',
   SeedOptional = 'seed-optional',
+  SeedMaxAge = 'seed-max-age',
+  SeedMinSize = 'seed-min-size',
   RestoreKeys = 'restore-keys',
   GithubToken = 'github-token',
   Overwrite = 'overwrite',

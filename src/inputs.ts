@@ -41,6 +41,10 @@ export interface Settings {
   /** Where artifact seeds come from: this run unless a run id (or 'latest') is given. */
   seedRun?: { runId: number | 'latest'; repository?: string; workflow?: string; branch?: string };
   seedOptional: boolean;
+  /** Refuse a backup older than this (milliseconds). */
+  seedMaxAgeMs?: number;
+  /** Refuse a backup whose data is smaller than this (bytes). */
+  seedMinBytes?: number;
   restoreKeys: string[];
   githubToken?: string;
   overwrite: boolean;
@@ -96,6 +100,8 @@ export function readSettings(read: InputReader): Settings {
     }),
     seedRun: seedRun(read),
     seedOptional: bool(read, Inputs.SeedOptional, false),
+    seedMaxAgeMs: duration(read, Inputs.SeedMaxAge),
+    seedMinBytes: read(Inputs.SeedMinSize).trim() ? byteSize(read, Inputs.SeedMinSize, '') : undefined,
     restoreKeys: lines(read(Inputs.RestoreKeys)),
     githubToken: optional(read(Inputs.GithubToken)),
     overwrite: bool(read, Inputs.Overwrite, false),
@@ -145,6 +151,28 @@ function byteSize(read: InputReader, input: Inputs, fallback: string): number {
   const bytes = parseByteSize(raw);
   if (!bytes) throw new UserError(`Input '${input}' must be a size such as 512M or 20G, got "${raw}".`);
   return bytes;
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "26h", "90m", "7d", "1d12h" → milliseconds; undefined when it is not such a duration. */
+export function parseDuration(raw: string): number | undefined {
+  const text = raw.trim().toLowerCase();
+  if (!/^(\d+(\.\d+)?[smhd])+$/.test(text)) return undefined;
+  let ms = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)([smhd])/g)) {
+    ms += Number(amount) * (DURATION_UNITS[unit as string] as number);
+  }
+  return ms > 0 ? ms : undefined;
+}
+
+function duration(read: InputReader, input: Inputs): number | undefined {
+  const raw = read(input).trim();
+  if (raw === '') return undefined;
+  const ms = parseDuration(raw);
+  if (ms === undefined)
+    throw new UserError(`Input '${input}' must be a duration such as 26h, 90m or 7d, got "${raw}".`);
+  return ms;
 }
 
 /** Non-empty trimmed lines; `#` starts a comment line. */

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { Writable, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UserError, errorMessage } from '../errors.js';
+import { locationOf, type ArchiveInput } from './blob.js';
 import { createAgeDecryptor, createGpgDecryptor, type DecryptSecrets, type SecretNames } from './decrypt.js';
 import { checkedEnvelope, type Envelope } from './detect.js';
 import { withoutEncryptedExtension } from './encryption.js';
@@ -41,18 +42,19 @@ const INPUT_NAMES: SecretNames = { passphrase: 'decrypt-passphrase', identity: '
  * fails before a volume is created.
  */
 export async function openSeedArchive(
-  file: string,
+  input: ArchiveInput,
   options: SeedArchiveOptions = {},
 ): Promise<ArchiveSource> {
-  const head = await readHead(file, 512);
+  const file = locationOf(input);
+  const head = await readHead(input, 512);
   if (head.length === 0) throw new UserError(`Archive ${file} is empty (0 bytes).`);
   const envelope = checkedEnvelope(head, file);
   const base =
     envelope === 'gpg' || envelope === 'age'
-      ? await openEncrypted(file, envelope, options)
+      ? await openEncrypted(input, envelope, options)
       : hasKnownName(file) || envelope === 'compose-persist'
-        ? await openArchiveSource(file, options) // our naming rules: the name and the content agree
-        : plainSource(file, detectFormat(head, file), options);
+        ? await openArchiveSource(input, options) // our naming rules: the name and the content agree
+        : plainSource(input, detectFormat(head, file), options);
   const first = await firstEntryOf(base, file);
   if (looksLikeOurs(first.name, options.from)) return base;
   const layout = layoutOf(first, options.from, archivePhrase(file));
@@ -60,8 +62,8 @@ export async function openSeedArchive(
 }
 
 /** The manifest `digest FILE` prints, for any archive a seed accepts. */
-export async function verifySeedArchiveFile(file: string, options: SeedArchiveOptions = {}) {
-  return verifyArchive(await openSeedArchive(file, options));
+export async function verifySeedArchiveFile(input: ArchiveInput, options: SeedArchiveOptions = {}) {
+  return verifyArchive(await openSeedArchive(input, options));
 }
 
 function hasKnownName(file: string): boolean {
@@ -71,23 +73,29 @@ function hasKnownName(file: string): boolean {
     .some((ext) => lower.endsWith(ext) || lower.endsWith(`${ext}.enc`));
 }
 
-function plainSource(file: string, format: ArchiveFormat, options: SeedArchiveOptions): ArchiveSource {
-  return withStages(file, format, false, () => [], options);
+function plainSource(input: ArchiveInput, format: ArchiveFormat, options: SeedArchiveOptions): ArchiveSource {
+  return withStages(input, format, false, () => [], options);
+}
+
+/** The stored bytes: a local file, or a store's object read as a stream. */
+function openInput(input: ArchiveInput): Readable {
+  return typeof input === 'string' ? createReadStream(input) : input.open();
 }
 
 function withStages(
-  file: string,
+  input: ArchiveInput,
   format: ArchiveFormat,
   encrypted: boolean,
   decrypt: () => Duplex[],
   options: SeedArchiveOptions,
 ): ArchiveSource {
+  const file = locationOf(input);
   return {
     file,
     format,
     encrypted,
     streams: () => [
-      createReadStream(file),
+      openInput(input),
       ...decrypt(),
       createDecompressor(format, file),
       ...(options.maxBytes ? [createSizeLimit(options.maxBytes, file)] : []),
@@ -97,19 +105,20 @@ function withStages(
 
 /** A gpg or age backup: the format inside is read from the decrypted content (the name may not say it). */
 async function openEncrypted(
-  file: string,
+  input: ArchiveInput,
   envelope: 'gpg' | 'age',
   options: SeedArchiveOptions,
 ): Promise<ArchiveSource> {
+  const file = locationOf(input);
   const secrets = options.decrypt ?? {};
   const names = options.secretNames ?? INPUT_NAMES;
   const decryptor = (): Duplex =>
     envelope === 'gpg' ? createGpgDecryptor(secrets, file, names) : createAgeDecryptor(secrets, file, names);
   decryptor(); // a missing passphrase or an unreadable identity fails here, before anything is read
-  const plaintextHead = await peek([createReadStream(file), decryptor()], headCollector(512));
+  const plaintextHead = await peek([openInput(input), decryptor()], headCollector(512));
   const format = detectFormat(plaintextHead, `${file} (decrypted)`);
   checkNamedFormat(file, envelope, format);
-  return withStages(file, format, true, () => [decryptor()], options);
+  return withStages(input, format, true, () => [decryptor()], options);
 }
 
 /** `x.tar.gz.gpg` holding xz data is refused like any mislabelled archive. */

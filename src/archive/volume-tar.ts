@@ -12,6 +12,7 @@ import {
   type ArchiveFormat,
 } from './format.js';
 import { ARCHIVE_ROOT, type VolumeManifest } from './manifest.js';
+import { locationOf, type ArchiveBlob, type ArchiveInput } from './blob.js';
 import { createDecryptor, ENCRYPTED_EXTENSION, isEncrypted } from './encryption.js';
 import { createArchiveVerifier, createVolumeScanner, type VolumeTarStream } from './volume-scanner.js';
 
@@ -88,16 +89,17 @@ export interface ArchiveSource {
 
 /** Inspects an archive file; a wrong name, format or a missing key fails here, before anything is read. */
 export async function openArchiveSource(
-  file: string,
+  input: ArchiveInput,
   options: ArchiveReadOptions = {},
 ): Promise<ArchiveSource> {
-  const { format, encrypted } = await archiveFormatOf(file, options.encryptionKey);
+  const file = locationOf(input);
+  const { format, encrypted } = await archiveFormatOf(input, options.encryptionKey);
   return {
     file,
     format,
     encrypted,
     streams: () => [
-      createReadStream(file),
+      typeof input === 'string' ? createReadStream(input) : input.open(),
       ...(encrypted ? [createDecryptor(options.encryptionKey as string, file)] : []),
       createDecompressor(format, file),
       ...(options.maxBytes ? [createSizeLimit(options.maxBytes, file)] : []),
@@ -167,11 +169,12 @@ export function formatBytes(bytes: number): string {
  * encrypted file (`NAME.tar.zst.enc`) is known by its envelope; its inner format comes from the name.
  */
 async function archiveFormatOf(
-  file: string,
+  input: ArchiveInput,
   key?: string,
 ): Promise<{ format: ArchiveFormat; encrypted: boolean }> {
+  const file = locationOf(input);
   const named = formatFromFileName(file);
-  const head = await readHead(file, 512);
+  const head = await readHead(input, 512);
   if (head.length === 0) throw new UserError(`Archive ${file} is empty (0 bytes).`);
   const encrypted = isEncrypted(head);
   if (encrypted !== file.toLowerCase().endsWith(ENCRYPTED_EXTENSION)) {
@@ -195,8 +198,10 @@ async function archiveFormatOf(
   return { format: detected, encrypted };
 }
 
-/** The first `bytes` bytes of a file (fewer if it is shorter); an unreadable file is the user's to fix. */
-export async function readHead(file: string, bytes: number): Promise<Buffer> {
+/** The first `bytes` bytes of an archive (fewer if it is shorter); an unreadable file is the user's to fix. */
+export async function readHead(input: ArchiveInput, bytes: number): Promise<Buffer> {
+  if (typeof input !== 'string') return readBlobHead(input, bytes);
+  const file = input;
   let handle;
   try {
     handle = await open(file, 'r');
@@ -210,6 +215,24 @@ export async function readHead(file: string, bytes: number): Promise<Buffer> {
   } finally {
     await handle.close();
   }
+}
+
+/** The first bytes of a stored archive, by a ranged read (no download of the rest). */
+async function readBlobHead(blob: ArchiveBlob, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of blob.open({ start: 0, end: bytes - 1 })) {
+      chunks.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+      if (length >= bytes) break;
+    }
+  } catch (error) {
+    throw new UserError(`Archive ${blob.location} cannot be opened: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  return Buffer.concat(chunks).subarray(0, bytes);
 }
 
 /** A sink for streams read only for what they compute. */

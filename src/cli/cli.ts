@@ -1,6 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { verifySeedArchiveFile, type SeedArchiveOptions } from '../archive/seed-source.js';
+import { locationOf, type ArchiveBlob } from '../archive/blob.js';
+import { guardSeed, type SeedGuards } from '../phases/seed-guards.js';
 import { encryptionKeyProblem } from '../archive/encryption.js';
 import { formatFromFileName } from '../archive/format.js';
 import {
@@ -35,9 +37,11 @@ const USAGE: Record<string, string> = {
   Archives a named volume into FILE; the format follows the extension (.tar, .tar.gz, .tar.zst).
   FILE.tar.zst.enc with --encrypt KEY (or COMPOSE_PERSIST_KEY) writes an authenticated, encrypted archive.
   Running containers that mount the volume are stopped while it is read (stop) and started again.`,
-  seed: `compose-persist seed VOLUME FILE [--overwrite] [--helper-image IMAGE] [--encrypt KEY] [--max-archive-size 20G] [--project P --key K] [--from PATH] [--decrypt-passphrase P] [--decrypt-identity FILE]
+  seed: `compose-persist seed VOLUME FILE|s3://BUCKET/KEY [--overwrite] [--helper-image IMAGE] [--encrypt KEY] [--max-archive-size 20G] [--seed-max-age 26h] [--seed-min-size 100M] [--project P --key K] [--from PATH] [--decrypt-passphrase P] [--decrypt-identity FILE]
   Creates VOLUME (or fills an empty one) from FILE, checks every file against the archive's manifest and reads
-  the volume back. A non-empty volume is only replaced with --overwrite, after the archive is verified.
+  the volume back. An s3:// object is streamed (a prefix ending in / uses its newest object; AWS_* variables
+  give the endpoint and credentials). --seed-max-age and --seed-min-size refuse a stale or too small backup.
+  A non-empty volume is only replaced with --overwrite, after the archive is verified.
   Any tar backup seeds too (plain, gzip, zstd, bzip2, xz, known by content; .gpg or .age encrypted), verified
   by read-back: the volume is its ./ entries or its one top directory, else --from PATH (the directory inside
   the archive). The passphrase: --decrypt-passphrase, COMPOSE_PERSIST_DECRYPT_PASSPHRASE, or the encrypt key.
@@ -73,7 +77,16 @@ const ACCEPTS: Record<string, { flags: string[]; switches: string[] }> = {
     switches: ['json', 'verbose'],
   },
   seed: {
-    flags: [Inputs.HelperImage, Inputs.Encrypt, Inputs.MaxArchiveSize, 'project', 'key', ...FOREIGN_FLAGS],
+    flags: [
+      Inputs.HelperImage,
+      Inputs.Encrypt,
+      Inputs.MaxArchiveSize,
+      Inputs.SeedMaxAge,
+      Inputs.SeedMinSize,
+      'project',
+      'key',
+      ...FOREIGN_FLAGS,
+    ],
     switches: ['json', 'verbose', 'overwrite'],
   },
   digest: {
@@ -199,6 +212,22 @@ function maxArchiveBytes(args: ParsedArgs): number {
   return bytes;
 }
 
+/** --seed-max-age / --seed-min-size, read as the action reads its inputs (same errors). */
+function seedGuards(args: ParsedArgs): SeedGuards {
+  const settings = readSettings((name) =>
+    name === Inputs.SeedMaxAge || name === Inputs.SeedMinSize ? (flag(args, name) ?? '') : '',
+  );
+  return { maxAgeMs: settings.seedMaxAgeMs, minBytes: settings.seedMinBytes };
+}
+
+/** The object an s3:// URL names, or the newest under a prefix (the SDK is loaded only here). */
+async function newestObject(url: string): Promise<ArchiveBlob> {
+  const { S3Store } = await import('../stores/s3-store.js');
+  const [newest] = await new S3Store(url).objects();
+  if (!newest) throw new UserError(`No objects under ${url}.`);
+  return newest;
+}
+
 /** --encrypt KEY, or COMPOSE_PERSIST_KEY so the key stays out of shell history; checked before anything starts. */
 function encryptionKey(args: ParsedArgs): string | undefined {
   const key = flag(args, Inputs.Encrypt) ?? (process.env.COMPOSE_PERSIST_KEY || undefined);
@@ -252,7 +281,10 @@ async function seedCommand(
   const [volume, file] = twoPositionals(args, 'seed');
   const key = encryptionKey(args);
   const maxBytes = maxArchiveBytes(args);
-  const result = await seedVolume(volume, path.resolve(file), {
+  const guards = seedGuards(args);
+  const input = file.startsWith('s3://') ? await newestObject(file) : path.resolve(file);
+  const result = await seedVolume(volume, input, {
+    accept: await guardSeed(input, guards),
     ...(await engineAndHelper(args)),
     overwrite: args.switches.has('overwrite'),
     encryptionKey: key,
@@ -267,7 +299,7 @@ async function seedCommand(
   out(
     args.switches.has('json')
       ? `${JSON.stringify({ volume, created: result.created, digest: result.manifest.digest, files: result.manifest.files, foreign: result.foreign })}\n`
-      : `seeded ${volume} from ${file} (${result.manifest.files} files, ${result.created ? 'new volume' : 'existing volume'}${proof})\n${result.manifest.digest}\n`,
+      : `seeded ${volume} from ${locationOf(input)} (${result.manifest.files} files, ${result.created ? 'new volume' : 'existing volume'}${proof})\n${result.manifest.digest}\n`,
   );
   return 0;
 }

@@ -38,7 +38,11 @@ export interface LayerChange {
 }
 
 /** A volume (by name) or a bind mount (a path on the engine's host), at an absolute path in the helper. */
-export type HelperMount = ({ volume: string } | { bind: string }) & { target: string; readOnly?: boolean };
+/** `createSource`: a missing bind source directory is created on the engine's host (as the legacy Binds do). */
+export type HelperMount = ({ volume: string } | { bind: string; createSource?: boolean }) & {
+  target: string;
+  readOnly?: boolean;
+};
 
 /** A created, never-started container that mounts volumes so their contents can be read and written. */
 export interface HelperSpec {
@@ -210,7 +214,10 @@ export class DockerEngine {
       NetworkDisabled: true,
       HostConfig: {
         NetworkMode: 'none',
-        Mounts: spec.mounts.map(helperMountSettings),
+        Mounts: spec.mounts.filter((m) => !createsSource(m)).map(helperMountSettings),
+        Binds: spec.mounts
+          .filter(createsSource)
+          .map((m) => `${m.bind}:${m.target}${m.readOnly ? ':ro' : ''}`),
       },
     });
     return new HelperContainer(container);
@@ -267,6 +274,12 @@ export class HelperContainer {
 function volumeInfoOf(v: Docker.VolumeInspectInfo): VolumeInfo {
   const options = (v as { Options?: Record<string, string> | null }).Options ?? {};
   return { name: v.Name, driver: v.Driver, labels: v.Labels ?? {}, mountpoint: v.Mountpoint, options };
+}
+
+function createsSource(
+  m: HelperMount,
+): m is { bind: string; createSource: true; target: string; readOnly?: boolean } {
+  return 'bind' in m && m.createSource === true;
 }
 
 function helperMountSettings(m: HelperMount): Docker.MountSettings {

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptor, ENCRYPTED_EXTENSION } from '../archive/encryption.js';
 import { defaultFormat, type ArchiveFormat } from '../archive/format.js';
@@ -10,11 +10,19 @@ import type { Settings } from '../inputs.js';
 import type { Log } from '../log.js';
 import { createProgressReporter } from '../report/progress.js';
 import type { Report } from '../report/schema.js';
-import type { Stack } from '../stack/stack.js';
-import { createStore } from '../stores/index.js';
+import { projectDirOf, type Stack } from '../stack/stack.js';
+import {
+  createStore,
+  isStreamingStore,
+  type ArchiveStore,
+  type ArchiveUpload,
+  type StreamingStore,
+} from '../stores/index.js';
 import type { ArchiveOutcome, PhaseOutcome } from '../types/outcomes.js';
-import { archiveVolume } from '../volumes/archive-volume.js';
-import { helperImageForVolume } from '../volumes/helper-image.js';
+import { dataBinds, imagesMounting } from '../stack/model.js';
+import { errorMessage } from '../errors.js';
+import { archiveVolume, archiveVolumeToUpload, type ArchiveResult } from '../volumes/archive-volume.js';
+import { resolveHelperImage } from '../volumes/helper-image.js';
 import type { Phase, PhaseInput } from './phase.js';
 import { defaultArchiveSkipped, storeOptions, type StoreSettings } from './stores.js';
 
@@ -22,7 +30,7 @@ export type ArchiveSettings = StoreSettings &
   Pick<Settings, 'archiveFormat' | 'archiveConsistency' | 'encryptKey' | 'helperImage'>;
 
 /**
- * Archives every named volume (one `<key>.<ext>` each) into a temp folder of this run's own, writes the
+ * Archives every named volume (one `<key>.<ext>` each) and every data bind (`bind-<service>-<target>.<ext>`) into a temp folder of this run's own, writes the
  * final report.json beside them, and stores them as one unit; the folder is removed once they are stored
  * (or when anything fails). The outcomes name each file as stored (`<key>.<ext>`): the temp copy is gone.
  */
@@ -60,14 +68,31 @@ async function archiveStack(
     const skipped = defaultArchiveSkipped(settings, ctx);
     return { archives: [], notices: skipped ? [skipped] : [] };
   }
+  const stores = [];
+  for (const target of destination.targets)
+    stores.push(await createStore(target, storeOptions(settings, ctx, false)));
+  const [only] = stores;
+  // One streaming target: each archive goes straight from the engine into the store, nothing staged.
+  if (stores.length === 1 && only && isStreamingStore(only)) {
+    return archiveStreamed(settings, only, stack, log, destination);
+  }
+  return archiveStaged(settings, ctx, stores, stack, log, destination);
+}
+
+/** Archives into a temp folder of this run's own, then stores the files in every target. */
+async function archiveStaged(
+  settings: ArchiveSettings,
+  ctx: RunnerContext,
+  stores: ArchiveStore[],
+  stack: Stack,
+  log: Log,
+  destination: ArchiveDestination,
+): Promise<{ archives: ArchiveOutcome[]; notices: string[] }> {
   const started = Date.now();
   const { signal } = destination;
   const dir = await mkdtemp(path.join(ctx.tempDir, `compose-persist-${stack.model.project}-`));
   try {
     const { files, archives, notices } = await archiveInto(dir, settings, stack, log, signal);
-    const stores = [];
-    for (const target of destination.targets)
-      stores.push(await createStore(target, storeOptions(settings, ctx, false)));
     // The report stored beside the archives is the run's final one: every phase so far, this one included.
     const planned = stores.map((store) => store.description).join(', ');
     const final = destination.reportSoFar(
@@ -89,6 +114,60 @@ async function archiveStack(
   }
 }
 
+/**
+ * Streams every volume's archive into the store, then the report. Every name is checked free before the
+ * first container is stopped; when anything fails, what this run stored is removed again (no half unit).
+ */
+async function archiveStreamed(
+  settings: ArchiveSettings,
+  store: StreamingStore,
+  stack: Stack,
+  log: Log,
+  destination: ArchiveDestination,
+): Promise<{ archives: ArchiveOutcome[]; notices: string[] }> {
+  const started = Date.now();
+  const format = formatOf(settings);
+  const data = dataOf(stack);
+  const names = data.map((item) => archiveName(item.key, format, settings.encryptKey));
+  const reportName = reportFileName(settings.encryptKey);
+  for (const name of [...names, reportName]) await store.assertAbsent(store.objectKey(name));
+  const progress = createProgressReporter((text) => log.info(text.trimEnd()), false);
+  const uploads: ArchiveUpload[] = [];
+  try {
+    const archives: ArchiveOutcome[] = [];
+    const notices: string[] = [];
+    for (const [index, item] of data.entries()) {
+      destination.signal?.throwIfAborted();
+      const upload = store.upload(names[index] as string);
+      uploads.push(upload);
+      const result = await log.group(`Archive ${item.source} to ${upload.location}`, async () =>
+        skippingFileBind(item, notices, async () =>
+          archiveVolumeToUpload(item.source, upload, {
+            ...(await archiveOptionsOf(settings, stack, item)),
+            format,
+            progress,
+            signal: destination.signal,
+          }),
+        ),
+      );
+      if (!result) continue;
+      notices.push(...changedNotices(item.source, result.changedWhileReading));
+      archives.push(outcomeOf(item.source, names[index] as string, result, store.description));
+    }
+    const final = destination.reportSoFar(
+      { phase: 'archive', archives, notices },
+      { archive: Date.now() - started },
+    );
+    const report = store.upload(reportName);
+    uploads.push(report);
+    await Promise.all([pipeline([...reportStreams(final, settings.encryptKey), report.stream]), report.done]);
+    return { archives, notices };
+  } catch (error) {
+    await Promise.all(uploads.map((upload) => upload.discard().catch(() => undefined)));
+    throw error;
+  }
+}
+
 async function archiveInto(
   dir: string,
   settings: ArchiveSettings,
@@ -96,51 +175,118 @@ async function archiveInto(
   log: Log,
   signal: AbortSignal | undefined,
 ): Promise<{ files: string[]; archives: ArchiveOutcome[]; notices: string[] }> {
-  const format: ArchiveFormat = settings.archiveFormat === 'auto' ? defaultFormat() : settings.archiveFormat;
+  const format = formatOf(settings);
   const progress = createProgressReporter((text) => log.info(text.trimEnd()), false);
   const files: string[] = [];
   const archives: ArchiveOutcome[] = [];
   const notices: string[] = [];
-  for (const volume of stack.model.volumes) {
+  for (const item of dataOf(stack)) {
     signal?.throwIfAborted();
-    const file = path.join(dir, `${volume.key}.${format}${settings.encryptKey ? ENCRYPTED_EXTENSION : ''}`);
-    const result = await log.group(`Archive ${volume.name}`, async () =>
-      archiveVolume(volume.name, file, {
-        engine: stack.engine,
-        helperImage: await helperImageForVolume(stack.engine, stack.model, volume, settings.helperImage),
-        runLabel: stack.runLabel,
-        consistency: settings.archiveConsistency,
-        format,
-        encryptionKey: settings.encryptKey,
-        progress,
-        signal,
-      }),
+    const file = path.join(dir, archiveName(item.key, format, settings.encryptKey));
+    const result = await log.group(`Archive ${item.source}`, async () =>
+      skippingFileBind(item, notices, async () =>
+        archiveVolume(item.source, file, {
+          ...(await archiveOptionsOf(settings, stack, item)),
+          format,
+          progress,
+          signal,
+        }),
+      ),
     );
-    for (const changed of result.changedWhileReading) {
-      notices.push(`${volume.name}: ${changed} changed while it was archived (archive-consistency: live).`);
-    }
+    if (!result) continue;
+    notices.push(...changedNotices(item.source, result.changedWhileReading));
     files.push(file);
-    const stored = path.basename(file);
-    archives.push({
-      volume: volume.name,
-      file: stored,
-      format,
-      bytes: result.bytes,
-      digest: result.manifest.digest,
-    });
+    archives.push(outcomeOf(item.source, path.basename(file), result, ''));
   }
   return { files, archives, notices };
 }
 
-/** report.json beside the archives; encrypted too when a key is set (probe outputs can hold data). */
-async function writeReportFile(dir: string, report: Report, key: string | undefined): Promise<string> {
-  const text = JSON.stringify(report, null, 2);
-  if (!key) {
-    const file = path.join(dir, 'report.json');
-    await writeFile(file, text);
-    return file;
+function formatOf(settings: ArchiveSettings): ArchiveFormat {
+  return settings.archiveFormat === 'auto' ? defaultFormat() : settings.archiveFormat;
+}
+
+/** `<key>.<ext>`, `.enc` when encrypted: the name a seed looks for. */
+function archiveName(key: string, format: ArchiveFormat, encryptKey: string | undefined): string {
+  return `${key}.${format}${encryptKey ? ENCRYPTED_EXTENSION : ''}`;
+}
+
+/** What an archive holds: a named volume (`<key>.<ext>`), or a data bind (`bind-<service>-<target>.<ext>`). */
+interface StackData {
+  key: string;
+  /** The volume's name, or the bind's source directory on the engine's host. */
+  source: string;
+  bind: boolean;
+  /** Images of the services that mount it: candidates for the helper. */
+  images: string[];
+}
+
+/** The named volumes, then the data binds (see dataBinds: writable, not system or project directories). */
+function dataOf(stack: Stack): StackData[] {
+  const { model } = stack;
+  const volumes = model.volumes.map((v) => ({
+    key: v.key,
+    source: v.name,
+    bind: false,
+    images: imagesMounting(model, v),
+  }));
+  const binds = dataBinds(model, projectDirOf(stack)).map((b) => ({
+    key: b.name,
+    source: b.source,
+    bind: true,
+    images: [model.images[b.service]].filter((i): i is string => Boolean(i)),
+  }));
+  return [...volumes, ...binds];
+}
+
+async function archiveOptionsOf(settings: ArchiveSettings, stack: Stack, item: StackData) {
+  return {
+    engine: stack.engine,
+    helperImage: await resolveHelperImage(stack.engine, settings.helperImage, item.images),
+    runLabel: stack.runLabel,
+    consistency: settings.archiveConsistency,
+    encryptionKey: settings.encryptKey,
+    bind: item.bind,
+  };
+}
+
+/** A writable bind of a single file (a config, a socket) is not a data directory: said, and skipped. */
+async function skippingFileBind(
+  item: StackData,
+  notices: string[],
+  archive: () => Promise<ArchiveResult>,
+): Promise<ArchiveResult | undefined> {
+  try {
+    return await archive();
+  } catch (error) {
+    if (!item.bind || !/is a file, not a directory|has no root entry/.test(errorMessage(error))) throw error;
+    notices.push(`bind ${item.source}: not a directory, not archived.`);
+    return undefined;
   }
-  const file = path.join(dir, `report.json${ENCRYPTED_EXTENSION}`);
-  await pipeline(Readable.from([Buffer.from(text)]), createEncryptor(key), createWriteStream(file));
+}
+
+function changedNotices(volume: string, changed: string[]): string[] {
+  return changed.map(
+    (file) => `${volume}: ${file} changed while it was archived (archive-consistency: live).`,
+  );
+}
+
+function outcomeOf(volume: string, file: string, result: ArchiveResult, store: string): ArchiveOutcome {
+  return { volume, file, format: result.format, bytes: result.bytes, digest: result.manifest.digest, store };
+}
+
+/** The report's bytes, encrypted when a key is set (probe outputs can hold data). */
+function reportStreams(report: Report, key: string | undefined): (Readable | Duplex)[] {
+  const text = Readable.from([Buffer.from(JSON.stringify(report, null, 2))]);
+  return key ? [text, createEncryptor(key)] : [text];
+}
+
+/** report.json beside the archives; encrypted too when a key is set. */
+async function writeReportFile(dir: string, report: Report, key: string | undefined): Promise<string> {
+  const file = path.join(dir, reportFileName(key));
+  await pipeline([...reportStreams(report, key), createWriteStream(file)]);
   return file;
+}
+
+function reportFileName(key: string | undefined): string {
+  return `report.json${key ? ENCRYPTED_EXTENSION : ''}`;
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as path from 'node:path';
+import { locationOf, type ArchiveInput } from '../archive/blob.js';
 import { withoutEncryptedExtension } from '../archive/encryption.js';
 import { FORMAT_EXTENSIONS } from '../archive/format.js';
 import { Inputs } from '../constants.js';
@@ -9,13 +10,15 @@ import { UserError } from '../errors.js';
 import type { Settings } from '../inputs.js';
 import type { Log } from '../log.js';
 import { createProgressReporter } from '../report/progress.js';
-import { findVolume, type NamedVolume } from '../stack/model.js';
-import { createStore, parseStoreSpec } from '../stores/index.js';
+import { dataBinds, findVolume, imagesMounting } from '../stack/model.js';
+import { createStore, isStreamingStore, parseStoreSpec } from '../stores/index.js';
 import type { PhaseOutcome, SeedOutcome } from '../types/outcomes.js';
-import { helperImageForVolume } from '../volumes/helper-image.js';
-import { seedVolume } from '../volumes/seed-volume.js';
-import type { Stack } from '../stack/stack.js';
+import { resolveHelperImage } from '../volumes/helper-image.js';
+import { seedBind } from '../volumes/seed-bind.js';
+import { seedVolume, type SeedOptions } from '../volumes/seed-volume.js';
+import { projectDirOf, type Stack } from '../stack/stack.js';
 import type { Phase, PhaseInput } from './phase.js';
+import { guardSeed, type SeedGuards } from './seed-guards.js';
 import { storeOptions, type StoreSettings } from './stores.js';
 
 export type SeedSettings = StoreSettings &
@@ -29,6 +32,8 @@ export type SeedSettings = StoreSettings &
     | 'decryptIdentity'
     | 'maxArchiveBytes'
     | 'helperImage'
+    | 'seedMaxAgeMs'
+    | 'seedMinBytes'
   >;
 
 /** Fills the stack's volumes from the `seed` lines before the stack starts; one download per source. */
@@ -58,43 +63,43 @@ async function seedStack(
 ): Promise<SeedOutcome[]> {
   const outcomes: SeedOutcome[] = [];
   const fetched = new Map<string, FetchedSource>();
+  const guards: SeedGuards = { maxAgeMs: settings.seedMaxAgeMs, minBytes: settings.seedMinBytes };
   const progress = createProgressReporter((text) => log.info(text.trimEnd()), false);
   for (const seed of settings.seeds) {
     signal?.throwIfAborted();
-    const volume = findVolume(stack.model, seed.volume);
-    if (!volume) {
-      const known = stack.model.volumes.map((v) => v.key).join(', ') || 'none';
-      throw new UserError(
-        `Input '${Inputs.Seed}': the stack has no volume "${seed.volume}" (its volumes: ${known}).`,
-      );
-    }
+    const target = seedTarget(stack, seed.volume);
     if (!fetched.has(seed.source))
       fetched.set(seed.source, await fetchSource(seed.source, settings, ctx, log));
     const { files, from } = fetched.get(seed.source) ?? { files: [] };
     if (files.length === 0) {
-      log.warning(`No archive found for ${volume.key} in ${seed.source} (seed-optional): it starts empty.`);
+      log.warning(`No archive found for ${target.key} in ${seed.source} (seed-optional): it starts empty.`);
       continue;
     }
-    const file = pickArchive(files, volume, seed.source);
+    const file = pickArchive(files, target, seed.source);
+    const location = locationOf(file);
+    const accept = await guardSeed(file, guards); // a stale object is refused before anything is read
     const started = Date.now();
-    const result = await log.group(`Seed ${volume.name} from ${path.basename(file)}`, async () =>
-      seedVolume(volume.name, file, {
+    const result = await log.group(`Seed ${target.name} from ${location}`, async () => {
+      const options: SeedOptions = {
         engine: stack.engine,
-        helperImage: await helperImageForVolume(stack.engine, stack.model, volume, settings.helperImage),
+        helperImage: await resolveHelperImage(stack.engine, settings.helperImage, target.images),
         runLabel: stack.runLabel,
         overwrite: settings.overwrite,
         encryptionKey: settings.encryptKey,
         maxBytes: settings.maxArchiveBytes,
         progress,
         notify: (line) => log.warning(`Seed: ${line}`),
-        compose: volume.external ? undefined : { project: stack.model.project, key: volume.key },
+        compose: target.compose,
         signal,
+        accept,
         foreign: foreignOptions(seed.from, settings),
-      }),
-    );
+      };
+      return target.bind ? seedBind(target.name, file, options) : seedVolume(target.name, file, options);
+    });
     outcomes.push({
-      volume: volume.name,
-      source: seed.source,
+      volume: target.name,
+      // a prefix names the object it resolved to
+      source: isPrefix(seed.source) ? `${seed.source} → ${location}` : seed.source,
       ...(from ? { from } : {}),
       files: result.manifest.files,
       bytes: result.manifest.bytes,
@@ -108,7 +113,7 @@ async function seedStack(
 
 /** A source's local archive files, and which run they came from when that is another run's. */
 interface FetchedSource {
-  files: string[];
+  files: ArchiveInput[];
   from?: string;
 }
 
@@ -124,7 +129,48 @@ function foreignOptions(from: string | undefined, settings: SeedSettings) {
   };
 }
 
-/** Local archive files for a source; [] for a cache miss when seed-optional allows it. */
+/** What a seed line fills: a named volume, or a data bind (`bind-<service>-<target>`, as its archive is named). */
+interface SeedTarget {
+  key: string;
+  /** The volume's name, or the bind's source directory. */
+  name: string;
+  bind: boolean;
+  images: string[];
+  compose?: SeedOptions['compose'];
+}
+
+function seedTarget(stack: Stack, keyOrName: string): SeedTarget {
+  const { model } = stack;
+  const volume = findVolume(model, keyOrName);
+  if (volume) {
+    const compose = volume.external ? undefined : { project: model.project, key: volume.key };
+    return {
+      key: volume.key,
+      name: volume.name,
+      bind: false,
+      images: imagesMounting(model, volume),
+      compose,
+    };
+  }
+  const binds = dataBinds(model, projectDirOf(stack));
+  const bind = binds.find((b) => b.name === keyOrName);
+  if (bind)
+    return {
+      key: bind.name,
+      name: bind.source,
+      bind: true,
+      images: [model.images[bind.service]].filter((i): i is string => Boolean(i)),
+    };
+  const known = [...model.volumes.map((v) => v.key), ...binds.map((b) => b.name)].join(', ') || 'none';
+  throw new UserError(
+    `Input '${Inputs.Seed}': the stack has no volume or data bind "${keyOrName}" (it has: ${known}).`,
+  );
+}
+
+/**
+ * The archives of a source: local files (downloaded, or a path), or objects read as streams (s3://, newest
+ * first); [] for a cache miss when seed-optional allows it.
+ */
 async function fetchSource(
   source: string,
   settings: SeedSettings,
@@ -138,6 +184,8 @@ async function fetchSource(
     return { files: [file] };
   }
   const store = await createStore(source, storeOptions(settings, ctx, true));
+  if (isStreamingStore(store))
+    return { files: await log.group(`List ${store.description}`, () => store.objects()) };
   const dest = await mkdtemp(path.join(ctx.tempDir, 'compose-persist-seed-'));
   ctx.downloads.push(dest);
   const files = await log.group(`Download ${store.description}`, () => store.get(dest));
@@ -151,16 +199,25 @@ async function fetchSource(
   return { files, ...(from ? { from } : {}) };
 }
 
-/** The archive for a volume: `<key>.<ext>` or `<name>.<ext>`, or the only archive there is. */
-export function pickArchive(files: string[], volume: NamedVolume, source: string): string {
-  const archives = files.filter((f) => archiveBaseName(f) !== undefined);
-  const match = archives.find((f) => [volume.key, volume.name].includes(archiveBaseName(f) as string));
+/**
+ * The archive for a volume: `<key>.<ext>` or `<name>.<ext>`, or the only archive there is. Under a prefix
+ * (`s3://B/P/`, newest first) the newest archive of that name, else the newest archive there.
+ */
+export function pickArchive<T extends ArchiveInput>(
+  files: T[],
+  volume: { key: string; name: string },
+  source: string,
+): T {
+  const archives = files.filter((f) => archiveBaseName(locationOf(f)) !== undefined);
+  const match = archives.find((f) =>
+    [volume.key, volume.name].includes(archiveBaseName(locationOf(f)) as string),
+  );
   if (match) return match;
-  if (archives.length === 1) return archives[0] as string;
+  if (archives.length === 1 || (isPrefix(source) && archives.length > 0)) return archives[0] as T;
   // path:FILE names one file: a foreign backup's name need not say its format (its content does).
   if (archives.length === 0 && files.length === 1 && parseStoreSpec(source).kind === 'path')
-    return files[0] as string;
-  const names = archives.map((f) => path.basename(f)).join(', ') || 'no archives';
+    return files[0] as T;
+  const names = archives.map((f) => path.basename(locationOf(f))).join(', ') || 'no archives';
   throw new UserError(
     `${source} has no archive for volume ${volume.key} (expected ${volume.key}.tar.zst or similar; found ${names}).`,
   );
@@ -172,4 +229,9 @@ function archiveBaseName(file: string): string | undefined {
     if (base.endsWith(ext)) return base.slice(0, -ext.length);
   }
   return undefined;
+}
+
+/** `s3://BUCKET/PREFIX/` (or a whole bucket): a folder of backups, of which the newest is used. */
+function isPrefix(source: string): boolean {
+  return source.startsWith('s3://') && (source.endsWith('/') || !source.slice(5).includes('/'));
 }

@@ -100,3 +100,61 @@ export function imagesMounting(model: StackModel, volume: NamedVolume): string[]
     ...new Set(volume.mounts.map((m) => model.images[m.service]).filter((i): i is string => Boolean(i))),
   ];
 }
+
+/** A bind mount the stack keeps data in: archived beside the named volumes as `<name>.<ext>`. */
+export interface DataBind {
+  /** `bind-<service>-<target, / as ->`: the archive's base name (e.g. bind-app-var-lib-app). */
+  name: string;
+  /** The directory on the engine's host. */
+  source: string;
+  service: string;
+  target: string;
+}
+
+/** Never data, whatever is mounted: the host's own directories (or what lies under them). */
+const SYSTEM_TREES = ['/etc', '/proc', '/sys', '/dev', '/run', '/var/run', '/boot', '/usr', '/bin', '/sbin'];
+const SYSTEM_TREES_MORE = ['/lib', '/lib32', '/lib64', '/var/lib/docker', '/var/log'];
+/** Never data as a whole (a data directory below them is fine). */
+const SYSTEM_ROOTS = ['/', '/home', '/root', '/tmp', '/var', '/opt', '/srv', '/mnt', '/media', '/var/lib'];
+
+/**
+ * The binds that hold data: writable ones (a service can write, so can lose, what is there — the same rule
+ * the check reads them by), minus the host's system directories, sockets, and the compose project's own
+ * directory or any folder above it (the project's source). Mount code read-only (`:ro`) to keep it out.
+ * Each source once, named after its first mount.
+ */
+export function dataBinds(model: StackModel, projectDir: string): DataBind[] {
+  const seen = new Set<string>();
+  const binds: DataBind[] = [];
+  for (const bind of model.binds) {
+    const source = bind.source.replace(/\/+$/, '') || '/';
+    if (bind.readOnly || !source.startsWith('/') || seen.has(source)) continue;
+    if (isSystemPath(source) || isSameOrAbove(source, projectDir)) continue;
+    seen.add(source);
+    binds.push({
+      name: bindArchiveName(bind.service, bind.target),
+      source,
+      service: bind.service,
+      target: bind.target,
+    });
+  }
+  return binds;
+}
+
+export function bindArchiveName(service: string, target: string): string {
+  const path = target.replace(/^\/+|\/+$/g, '').replace(/[^A-Za-z0-9_.-]+/g, '-');
+  return `bind-${service}-${path || 'root'}`;
+}
+
+function isSystemPath(source: string): boolean {
+  if (SYSTEM_ROOTS.includes(source) || source.endsWith('.sock')) return true;
+  return [...SYSTEM_TREES, ...SYSTEM_TREES_MORE].some(
+    (tree) => source === tree || source.startsWith(`${tree}/`),
+  );
+}
+
+/** `dir` is `projectDir` or one of its parents. */
+function isSameOrAbove(dir: string, projectDir: string): boolean {
+  const project = projectDir.replace(/\/+$/, '');
+  return project === dir || project.startsWith(`${dir}/`);
+}

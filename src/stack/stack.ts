@@ -157,3 +157,9 @@ async function volumesToBeCreated(engine: Engine, model: StackModel, settings: S
   }
   return created;
 }
+
+/** Compose's project directory: the folder of the first compose file (relative binds are resolved from it). */
+export function projectDirOf(stack: Pick<Stack, 'composeFiles'>): string {
+  const [first] = stack.composeFiles.files;
+  return first ? path.dirname(first) : process.cwd();
+}

@@ -5,12 +5,22 @@ import type { ArchiveStore, StoreOptions } from './types.js';
 
 export { parseStoreSpec } from './spec.js';
 export { DirectoryStore } from './directory-store.js';
-export type { ArchiveStore, RunRef, StoreKind, StoreOptions, StoreSpec, StoredArchives } from './types.js';
+export { isStreamingStore } from './types.js';
+export type {
+  ArchiveStore,
+  ArchiveUpload,
+  RunRef,
+  StoreKind,
+  StoreOptions,
+  StoreSpec,
+  StoredArchives,
+  StreamingStore,
+} from './types.js';
 
 /**
- * The store a source/target string names: "artifact:NAME", "cache:KEY" or "path:DIR". The artifact and cache
- * clients are loaded only when used: together they add ~100 MB to the process, which archive and seed
- * alone never need.
+ * The store a source/target string names: "artifact:NAME", "cache:KEY", "path:DIR" or "s3://BUCKET/KEY".
+ * The artifact, cache and S3 clients are loaded only when used: together they add ~100 MB to the process,
+ * which archive and seed alone never need.
  */
 export async function createStore(spec: string, options: StoreOptions): Promise<ArchiveStore> {
   const { kind, name } = parseStoreSpec(spec);
@@ -25,5 +35,9 @@ export async function createStore(spec: string, options: StoreOptions): Promise<
     }
     case 'path':
       return new DirectoryStore(name, path.resolve(options.workspaceDir, name));
+    case 's3': {
+      const { S3Store } = await import('./s3-store.js');
+      return new S3Store(name);
+    }
   }
 }

@@ -1,3 +1,6 @@
+import type { Writable } from 'node:stream';
+import type { ArchiveBlob } from '../archive/blob.js';
+
 /** Where a unit of archives (the volume archives plus report.json) is kept between jobs and runs. */
 export interface ArchiveStore {
   /** For logs: "artifact volumes-myproj", "cache key pg-golden-v1", "directory ./backups". */
@@ -17,6 +20,34 @@ export interface ArchiveStore {
   origin?(): string | undefined;
 }
 
+/**
+ * A store whose objects stream: a seed reads an object straight into the engine and an archive is written
+ * straight into an object, with no file on the runner (`s3://`).
+ */
+export interface StreamingStore extends ArchiveStore {
+  readonly streams: true;
+  /** What a seed may read, newest first; a missing object or an empty prefix fails naming the location. */
+  objects(): Promise<ArchiveBlob[]>;
+  /** Fails when `name` is already stored: a stored archive is never replaced. */
+  assertAbsent(key: string): Promise<void>;
+  /** The key `name` gets in this store. */
+  objectKey(name: string): string;
+  /** Starts storing `name`; what is written to `stream` is stored once `done` settles. */
+  upload(name: string): ArchiveUpload;
+}
+
+export interface ArchiveUpload {
+  location: string;
+  stream: Writable;
+  done: Promise<void>;
+  /** Removes what was stored or half-stored (an archive that failed or was interrupted). */
+  discard(): Promise<void>;
+}
+
+export function isStreamingStore(store: ArchiveStore): store is StreamingStore {
+  return (store as Partial<StreamingStore>).streams === true;
+}
+
 export interface StoredArchives {
   /** Same as the store's description, plus the id the backend gave the unit, if any. */
   location: string;
@@ -27,7 +58,7 @@ export interface StoredArchives {
   bytes: number;
 }
 
-export type StoreKind = 'artifact' | 'cache' | 'path';
+export type StoreKind = 'artifact' | 'cache' | 'path' | 's3';
 
 export interface StoreSpec {
   kind: StoreKind;

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
+import { Transform, Writable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptor } from '../archive/encryption.js';
 import {
@@ -16,11 +16,18 @@ import { createVolumeScanner, type VolumeTarStream } from '../archive/volume-sca
 import { createManifestAppender, formatBytes } from '../archive/volume-tar.js';
 import type { Engine, HelperContainer } from '../docker/engine.js';
 import { freeBytes, isOutOfSpace, writeFileAtomically } from '../stores/files.js';
+import type { ArchiveUpload } from '../stores/types.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
 import { withQuiescedVolume } from './consistency.js';
-import { ARCHIVE_ROOT, HELPER_MOUNT, withVolumeHelper, type HelperOptions } from './helper.js';
+import {
+  ARCHIVE_ROOT,
+  HELPER_MOUNT,
+  withBindHelper,
+  withVolumeHelper,
+  type HelperOptions,
+} from './helper.js';
 
 export interface ArchiveOptions {
   engine: Engine;
@@ -34,6 +41,8 @@ export interface ArchiveOptions {
   progress?: ProgressReporter;
   /** Aborts the archive: the same path as any failure (containers started again, no partial file kept). */
   signal?: AbortSignal;
+  /** `volume` is a bind mount's source directory on the engine's host, read through a read-only bind. */
+  bind?: boolean;
 }
 
 export interface ArchiveResult {
@@ -71,14 +80,14 @@ export async function archiveVolume(
       options.consistency,
       options.signal,
       () =>
-        withVolumeHelper(volume, helper, (container) =>
-          streamArchive(container, volume, partial, format, options),
+        readerOf(options)(volume, helper, (container) =>
+          streamArchive(container, volume, fileOutput(partial, format, options.encryptionKey), options),
         ),
     ).catch(async (error: unknown) => {
       throw isOutOfSpace(error) ? await noSpaceError(dest, partial, free, error) : error;
     });
     const changedWhileReading =
-      options.consistency === 'live' ? await changedSince(volume, manifest, helper) : [];
+      options.consistency === 'live' ? await changedSince(volume, manifest, helper, options) : [];
     options.signal?.throwIfAborted(); // an interrupted archive keeps nothing, even a complete one
     const { size } = await stat(partial);
     if (size === 0) {
@@ -88,20 +97,82 @@ export async function archiveVolume(
   });
 }
 
-/** The one place archive bytes flow: the helper's tar → manifest appender → compressor (→ encryptor) → file. */
+/**
+ * Volume → a store's upload (s3://), streamed: the same chain as archiveVolume with the upload in place of
+ * the file, so nothing is staged on the runner. The object is complete only once `upload.done` settles;
+ * on any failure or interruption it is discarded (a multipart upload aborted, a completed object deleted).
+ */
+export async function archiveVolumeToUpload(
+  volume: string,
+  upload: ArchiveUpload,
+  options: ArchiveOptions,
+): Promise<ArchiveResult> {
+  const format = options.format ?? formatFromFileName(upload.location);
+  const helper = {
+    engine: options.engine,
+    image: options.helperImage,
+    runLabel: options.runLabel,
+    readOnly: true,
+  };
+  const counter = byteCounter();
+  const output = [
+    createCompressor(format),
+    ...(options.encryptionKey ? [createEncryptor(options.encryptionKey)] : []),
+    counter,
+    upload.stream,
+  ];
+  try {
+    // Both settle before anything else happens: the containers are running again, the upload has ended.
+    const [archived, stored] = await Promise.allSettled([
+      withQuiescedVolume(options.engine, volume, options.consistency, options.signal, () =>
+        readerOf(options)(volume, helper, (container) => streamArchive(container, volume, output, options)),
+      ),
+      upload.done,
+    ]);
+    if (stored.status === 'rejected') throw stored.reason; // the store's refusal is the cause of both
+    if (archived.status === 'rejected') throw archived.reason;
+    const manifest = archived.value;
+    const changedWhileReading =
+      options.consistency === 'live' ? await changedSince(volume, manifest, helper, options) : [];
+    options.signal?.throwIfAborted(); // an interrupted archive keeps nothing, even a complete one
+    return { volume, file: upload.location, format, bytes: counter.bytes, manifest, changedWhileReading };
+  } catch (error) {
+    await upload.discard();
+    throw error;
+  }
+}
+
+/** compressor (→ encryptor) → file; a plain zstd archive is written by the zstd tool itself. */
+function fileOutput(file: string, format: ArchiveFormat, key: string | undefined): (Duplex | Writable)[] {
+  return key
+    ? [createCompressor(format), createEncryptor(key), createWriteStream(file)]
+    : [createFileCompressor(format, file)];
+}
+
+/** Counts the bytes going by (the stored size of an archive that never touches the disk). */
+function byteCounter(): Transform & { bytes: number } {
+  const counter = Object.assign(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        counter.bytes += chunk.length;
+        done(null, chunk);
+      },
+    }),
+    { bytes: 0 },
+  );
+  return counter;
+}
+
+/** The one place archive bytes flow: the helper's tar → manifest appender → output (compressor → file or upload). */
 async function streamArchive(
   container: HelperContainer,
   volume: string,
-  file: string,
-  format: ArchiveFormat,
+  output: (Duplex | Writable)[],
   options: ArchiveOptions,
 ): Promise<VolumeManifest> {
   const appender = createManifestAppender({ root: ARCHIVE_ROOT, volumeName: volume });
   const stopProgress = options.progress?.(`archive ${volume}`, appender);
-  const toFile = options.encryptionKey
-    ? [createCompressor(format), createEncryptor(options.encryptionKey), createWriteStream(file)]
-    : [createFileCompressor(format, file)];
-  await pipeline([await container.getArchive(HELPER_MOUNT), appender, ...toFile], {
+  await pipeline([await container.getArchive(HELPER_MOUNT), appender, ...output], {
     signal: options.signal,
   }).then(
     () => stopProgress?.(true),
@@ -167,8 +238,9 @@ async function changedSince(
   volume: string,
   archived: VolumeManifest,
   helper: HelperOptions,
+  options: ArchiveOptions,
 ): Promise<string[]> {
-  const now = await readAgain(volume, helper);
+  const now = await readAgain(volume, helper, options);
   if (typeof now === 'string') return [now];
   const before = new Map(archived.entries.map((e) => [e.path, e]));
   return now.entries
@@ -184,8 +256,12 @@ async function changedSince(
 }
 
 /** The volume's manifest now; or, when a file changed under this read too, that file's path. */
-async function readAgain(volume: string, helper: HelperOptions): Promise<VolumeManifest | string> {
-  return withVolumeHelper(volume, helper, async (container) => {
+async function readAgain(
+  volume: string,
+  helper: HelperOptions,
+  options: ArchiveOptions,
+): Promise<VolumeManifest | string> {
+  return readerOf(options)(volume, helper, async (container) => {
     const scanner = createVolumeScanner({ root: ARCHIVE_ROOT, volumeName: volume, appendManifest: false });
     const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
     try {
@@ -197,4 +273,9 @@ async function readAgain(volume: string, helper: HelperOptions): Promise<VolumeM
       return file;
     }
   });
+}
+
+/** A helper that mounts the volume, or the bind's source directory (read-only either way). */
+function readerOf(options: ArchiveOptions): typeof withVolumeHelper {
+  return options.bind ? withBindHelper : withVolumeHelper;
 }

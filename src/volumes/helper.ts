@@ -58,6 +58,18 @@ export async function withBindHelper<T>(
   return withHelper({ bind: source, target: HELPER_MOUNT, readOnly: true }, options, use);
 }
 
+/**
+ * A helper that binds SOURCE read-write at HELPER_MOUNT (creating the directory on the engine's host when it
+ * is missing), to seed a data bind.
+ */
+export async function withWritableBindHelper<T>(
+  source: string,
+  options: HelperOptions,
+  use: (helper: HelperContainer) => Promise<T>,
+): Promise<T> {
+  return withHelper({ bind: source, target: HELPER_MOUNT, createSource: true }, options, use);
+}
+
 async function withHelper<T>(
   mount: HelperMount,
   options: HelperOptions,

@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream/promises';
+import { locationOf, type ArchiveInput } from '../archive/blob.js';
 import type { VolumeManifest } from '../archive/manifest.js';
 import { createArchiveReader, verifyArchive, type ArchiveSource } from '../archive/volume-tar.js';
 import { openSeedArchive, type SeedArchiveOptions } from '../archive/seed-source.js';
@@ -46,6 +47,11 @@ export interface SeedOptions {
   signal?: AbortSignal;
   /** Foreign backups: where the volume sits in the archive, and the gpg/age secrets (seed-source.ts). */
   foreign?: Pick<SeedArchiveOptions, 'from' | 'decrypt' | 'secretNames'>;
+  /**
+   * Told the archive's manifest once it has been read in full, before the volume is kept (a new volume) or
+   * touched (an existing one); throwing refuses the archive and undoes the seed (freshness, size guards).
+   */
+  accept?: (manifest: VolumeManifest) => void;
 }
 
 export interface SeedResult {
@@ -63,10 +69,15 @@ export interface SeedResult {
  * is cleared up by the next. Whatever fails, the volume ends as it was: a volume this call created is
  * removed, an existing one is restored from a backup copy taken before it was emptied.
  */
-export async function seedVolume(volume: string, file: string, options: SeedOptions): Promise<SeedResult> {
+export async function seedVolume(
+  volume: string,
+  input: ArchiveInput,
+  options: SeedOptions,
+): Promise<SeedResult> {
   assertVolumeName(volume);
+  const file = locationOf(input);
   // Opened once: a wrong name, format or missing key fails before anything changes.
-  const source = await openSeedArchive(file, {
+  const source = await openSeedArchive(input, {
     encryptionKey: options.encryptionKey,
     maxBytes: options.maxBytes,
     ...options.foreign,
@@ -114,6 +125,7 @@ async function createOwnVolume(volume: string, options: SeedOptions): Promise<bo
 async function seedNewVolume({ volume, file, source, options, helper }: Seed): Promise<SeedResult> {
   try {
     const manifest = await writeArchive(volume, source, options, helper);
+    options.accept?.(manifest);
     await verifyVolume(volume, manifest, helper, file);
     options.signal?.throwIfAborted(); // an interrupted seed leaves nothing, even a complete one
     return { volume, created: true, manifest, foreign: source.foreign === true };
@@ -192,6 +204,7 @@ async function replaceContents(seed: Seed): Promise<SeedResult> {
   }
   // Validate before destroying: the whole archive is checked before the volume is touched.
   const incoming = await verifyArchive(source);
+  options.accept?.(incoming);
   await backupVolume(volume, backup, old.digest, helper);
   const space: SpaceFacts = { needed: incoming.bytes, location: await volumeLocation(helper.engine, volume) };
   let touched = false;
