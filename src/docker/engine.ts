@@ -176,6 +176,22 @@ export class DockerEngine {
     return changes.map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? 'modified' }));
   }
 
+  /** The command lines of exec processes (docker exec, compose exec) still running in the container. */
+  async runningExecs(id: string): Promise<string[]> {
+    const { ExecIDs } = await this.docker.getContainer(id).inspect();
+    const execs = await Promise.all(
+      (ExecIDs ?? []).map((exec) =>
+        this.docker
+          .getExec(exec)
+          .inspect()
+          .catch(() => undefined), // ended and removed between the two calls
+      ),
+    );
+    return execs
+      .filter((exec) => exec?.Running === true)
+      .map((exec) => [exec?.ProcessConfig.entrypoint, ...(exec?.ProcessConfig.arguments ?? [])].join(' '));
+  }
+
   /** The container's log (stdout and stderr, demultiplexed), as a stream: logs can be gigabytes. */
   async logStream(id: string, tail?: number): Promise<Readable> {
     const info = await this.docker.getContainer(id).inspect();
