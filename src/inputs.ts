@@ -1,4 +1,5 @@
 import { encryptionKeyProblem } from './archive/encryption.js';
+import { SEED_LIMIT } from './check/crash-plan.js';
 import { Inputs } from './constants.js';
 import { UserError } from './errors.js';
 
@@ -228,7 +229,7 @@ function crashLoad(read: InputReader): Pick<Settings, 'load' | 'acknowledged' | 
 }
 
 /** Largest crash-seed: seeds are 32-bit, as the generator that draws each round's time under load. */
-export const MAX_CRASH_SEED = 2 ** 32 - 1;
+const MAX_CRASH_SEED = SEED_LIMIT - 1;
 
 function crashSeed(read: InputReader): number | undefined {
   const raw = read(Inputs.CrashSeed).trim();

@@ -90,21 +90,33 @@ export const LOST_SAMPLE = 5;
  */
 export class AcknowledgedTokens {
   private readonly tokens = new Set<string>();
-  private readonly splitter = new LineSplitter((line, tooLong) => this.line(line, tooLong));
   private readonly tally: LoadTally = { acknowledged: 0, duplicates: 0 };
+  private readonly only = this.reader();
 
   constructor(
     private readonly events: { onFirstToken?: () => void; onGarbage?: (line: string) => void } = {},
   ) {}
 
-  push(chunk: Buffer): void {
-    this.splitter.push(chunk);
+  /** A reader for one writer's stdout: each writer has its own unfinished line. */
+  reader(): { push(chunk: Buffer): void; end(): void } {
+    const splitter = new LineSplitter((line, tooLong) => this.line(line, tooLong));
+    return {
+      push: (chunk) => splitter.push(chunk),
+      end: () => {
+        const partial = splitter.end();
+        if (partial !== undefined && partial.trim() !== '') this.tally.partial ??= partial.slice(0, 80);
+      },
+    };
   }
 
-  /** The load ended: its unfinished last line is dropped (noted as `partial`). */
+  /** One writer's stdout, for a single writer (see reader()). */
+  push(chunk: Buffer): void {
+    this.only.push(chunk);
+  }
+
+  /** The writers ended: their unfinished last lines are dropped (noted as `partial`). */
   end(): LoadTally {
-    const partial = this.splitter.end();
-    if (partial !== undefined && partial.trim() !== '') this.tally.partial = partial.slice(0, 80);
+    this.only.end();
     return this.summary();
   }
 

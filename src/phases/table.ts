@@ -1,4 +1,5 @@
 import { archivePhase } from './archive.js';
+import { crashLoadPhase } from './crash-load.js';
 import { layerAuditPhase } from './layer-audit.js';
 import type { Phase, StartPhase } from './phase.js';
 import { restartsPhase } from './restarts.js';
@@ -15,9 +16,9 @@ export type EntryMode = (typeof ENTRY_MODES)[number];
 
 /** Which phases each entry mode runs, in order. */
 export const PHASES_OF: Readonly<Record<EntryMode, readonly (Phase | StartPhase)[]>> = {
-  full: [seedPhase, upPhase, testsPhase, layerAuditPhase, restartsPhase, archivePhase],
+  full: [seedPhase, upPhase, testsPhase, layerAuditPhase, crashLoadPhase, restartsPhase, archivePhase],
   seed: [seedPhase],
-  check: [attachPhase, layerAuditPhase, restartsPhase],
+  check: [attachPhase, layerAuditPhase, crashLoadPhase, restartsPhase],
   archive: [attachPhase, archivePhase],
 };
 
