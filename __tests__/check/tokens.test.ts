@@ -98,7 +98,9 @@ describe('AcknowledgedTokens: what the load acknowledged, and what the store los
     const check = tokens.verify();
     // Every token but t999999, plus half a million rows from earlier rounds; cut at odd offsets.
     for (let at = 0; at < count + 500_000; at += 10_000) {
-      const text = chunkOf(at, at + 10_000).toString().replace('t999999\n', '');
+      const text = chunkOf(at, at + 10_000)
+        .toString()
+        .replace('t999999\n', '');
       feed(check, text, 65_521);
     }
     expect(check.finish()).toEqual({ lost: 1, firstLost: ['t999999'] });

@@ -95,8 +95,11 @@ describe('judgeCrashLoad: every acknowledged write survives a SIGKILL under load
     expect(judgeRun([{ phase: 'crash-load', crash: crash([bad]) }]).firstLoss).toBeUndefined();
   });
 
-  it('no round at all is a failure; no load configured is nothing to judge', () => {
+  it('no round at all, or fewer than asked for, is a failure; no load configured is nothing to judge', () => {
     expect(judgeCrashLoad(crash([], 3)).failures).toEqual(['Crash under load: no round ran.']);
+    expect(judgeCrashLoad(crash([round()], 3)).failures).toEqual([
+      'Crash under load: only 1 of 3 rounds ran.',
+    ]);
     expect(judgeRun([{ phase: 'crash-load' }]).result).toBe('passed');
   });
 });

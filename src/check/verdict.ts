@@ -104,6 +104,8 @@ export function judgeCrashLoad(crash: CrashLoadOutcome): Findings {
     return (round.lost ?? 0) > 0 ? [crashRoundLoss(round, crash.services)] : [];
   });
   if (crash.rounds.length === 0) failures.push('Crash under load: no round ran.');
+  else if (failures.length === 0 && crash.rounds.length < crash.roundsPlanned)
+    failures.push(`Crash under load: only ${crash.rounds.length} of ${crash.roundsPlanned} rounds ran.`);
   return { failures, warnings: [] };
 }
 

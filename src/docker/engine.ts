@@ -184,11 +184,12 @@ export class DockerEngine {
     const { ExecIDs, Config } = await this.docker.getContainer(id).inspect();
     const health = healthcheckCommand(Config.Healthcheck?.Test);
     const execs = await Promise.all(
-      (ExecIDs ?? []).map((exec) =>
-        this.docker
-          .getExec(exec)
-          .inspect()
-          .catch(() => undefined), // ended and removed between the two calls
+      (ExecIDs ?? []).map(
+        (exec) =>
+          this.docker
+            .getExec(exec)
+            .inspect()
+            .catch(() => undefined), // ended and removed between the two calls
       ),
     );
     return execs

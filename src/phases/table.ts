@@ -14,7 +14,10 @@ import { attachPhase, upPhase } from './up.js';
 export const ENTRY_MODES = ['full', 'seed', 'check', 'archive'] as const;
 export type EntryMode = (typeof ENTRY_MODES)[number];
 
-/** Which phases each entry mode runs, in order. */
+/**
+ * Which phases each entry mode runs, in order. The crash rounds come before the restarts: the restarts'
+ * evidence (and the volumes' last fingerprints in the report) then includes what the load wrote.
+ */
 export const PHASES_OF: Readonly<Record<EntryMode, readonly (Phase | StartPhase)[]>> = {
   full: [seedPhase, upPhase, testsPhase, layerAuditPhase, crashLoadPhase, restartsPhase, archivePhase],
   seed: [seedPhase],

@@ -1,4 +1,4 @@
-import { crashLoadLine, crashRoundProblem, judgeModes, judgeRun } from '../check/verdict.js';
+import { crashLoadLine, crashRoundProblem, judgeCrashLoad, judgeModes, judgeRun } from '../check/verdict.js';
 import type { StackModel } from '../stack/model.js';
 import type {
   CrashLoadOutcome,
@@ -72,6 +72,7 @@ function crashLoadReport(crash: CrashLoadOutcome): CrashLoadReport {
   return {
     ...crash,
     line: crashLoadLine(crash),
+    passed: judgeCrashLoad(crash).failures.length === 0,
     noProof: crash.rounds.map((r) => crashRoundProblem(r) ?? null),
   };
 }

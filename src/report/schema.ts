@@ -53,6 +53,8 @@ export interface StackDescription {
 export interface CrashLoadReport extends CrashLoadOutcome {
   /** "crash under load: N rounds, M acknowledged writes, 0 lost". */
   line: string;
+  /** Every round ran, was proof, and lost nothing. */
+  passed: boolean;
   /** Per round (same order): why it proves nothing, when it does not. */
   noProof: (string | null)[];
 }

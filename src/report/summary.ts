@@ -87,7 +87,6 @@ function testSection(report: Report): string[] {
 function crashLoadSection(report: Report): string[] {
   const crash = report.crashLoad;
   if (!crash) return [];
-  const ok = crash.rounds.every((r, i) => !crash.noProof[i] && (r.lost ?? 0) === 0);
   const rows = crash.rounds.map((r, i) => {
     const mark = crash.noProof[i]
       ? `⚠️ no proof: ${escape(crash.noProof[i] ?? '')}`
@@ -102,7 +101,7 @@ function crashLoadSection(report: Report): string[] {
     return `| ${r.round} | \`${r.seed}\` | ${seconds(r.loadMs)} | ${r.acknowledged} | ${lost} | ${recovery} | ${mark} |`;
   });
   return [
-    `### Crash under load: ${ok ? '✅' : '❌'} ${escape(crash.line)}`,
+    `### Crash under load: ${crash.passed ? '✅' : '❌'} ${escape(crash.line)}`,
     '',
     `_SIGKILL of ${crash.services.map((s) => `\`${s}\``).join(', ')} while the load writes; crash-seed \`${crash.seed}\` replays the run, a round's seed with crash-rounds 1 replays that round._`,
     '',

@@ -23,8 +23,7 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
   }
   if (report.crashLoad) {
     const crash = report.crashLoad;
-    const clean = crash.rounds.every((r, i) => !crash.noProof[i] && (r.lost ?? 0) === 0);
-    out.push(`  ${clean ? ok(crash.line) : bad(crash.line)} (crash-seed ${crash.seed})`);
+    out.push(`  ${crash.passed ? ok(crash.line) : bad(crash.line)} (crash-seed ${crash.seed})`);
     crash.rounds.forEach((r, i) => {
       const recovery =
         r.recoveryMs === undefined ? '' : `, recovered in ${(r.recoveryMs / 1000).toFixed(1)} s`;
