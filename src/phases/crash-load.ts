@@ -137,9 +137,8 @@ async function crashRound(
     await crashAndRecover(round, load, settings, stack, log);
     if (round.error) return round;
     tally = await stopLoad(load, round);
-    round.leftovers = await leftoverProcesses(stack, settings);
-    if (round.leftovers.length === 0) delete round.leftovers;
-    else return round;
+    const leftovers = await leftoverProcesses(stack, settings);
+    if (leftovers.length) return Object.assign(round, { leftovers });
     await readBack(round, load.tokens, settings, stack, env);
     return round;
   } finally {
@@ -247,8 +246,20 @@ function tallyFields(tally: LoadTally): Partial<CrashRound> {
   };
 }
 
-/** Exec processes still running in the crashed services' containers once the load was stopped. */
+/**
+ * Exec processes still running in the crashed services' containers once the load was stopped. A short
+ * exec the load started just before its SIGTERM may still be ending: only what outlives a second look counts.
+ */
 async function leftoverProcesses(stack: RunningStack, settings: CrashLoadSettings): Promise<string[]> {
+  const first = await runningExecsOf(stack, settings);
+  if (first.length === 0) return first;
+  await delay(LEFTOVER_SECOND_LOOK_MS);
+  return runningExecsOf(stack, settings);
+}
+
+const LEFTOVER_SECOND_LOOK_MS = 2000;
+
+async function runningExecsOf(stack: RunningStack, settings: CrashLoadSettings): Promise<string[]> {
   const services = crashTargets(settings, stack.model.services);
   const containers = (await serviceContainers(stack.engine, stack.model.project)).filter((c) =>
     services.includes(c.service),
