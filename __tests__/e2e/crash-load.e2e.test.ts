@@ -2,8 +2,19 @@
 // a store that acknowledges writes before they are durable must FAIL, one that does not must PASS.
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Cleanup, NOTHING_LEFT, reportOf, runAction, uniqueName } from '../faults/support.js';
+import { roundPlan } from '../../src/check/crash-plan.js';
+import {
+  Cleanup,
+  engine,
+  NOTHING_LEFT,
+  reportOf,
+  runAction,
+  uniqueName,
+  waitFor,
+} from '../faults/support.js';
 import '../support/images.js';
+import { startStep } from '../support/runner.js';
+import { runOk } from '../volumes/fixtures.js';
 
 const cleanup = new Cleanup();
 afterAll(() => cleanup.run());
@@ -137,5 +148,44 @@ describe('a load that is no writer is refused with one line, and nothing of it i
     );
     // compose exec's client was stopped, but not the loop it started: the kill ended that.
     expect(main.stdout).toMatch(/Stopping the load left in the containers \(app: sh -c while true/);
+  });
+});
+
+describe('a cancelled crash round stops its writers: nothing of the load is left, on the host or in the container', () => {
+  it('the check sub-action on a stack the user started: SIGINT during the load', async () => {
+    const project = cleanup.project(uniqueName('crash-cancel'));
+    const compose = ['compose', '-f', path.join(stacks, 'crash-busybox/compose.yml'), '-p', project];
+    await runOk('docker', [...compose, 'up', '-d', '--wait']);
+    const seed = 4; // its round writes for 4.7 s before the crash: the signal comes well before it
+    expect(roundPlan(seed).loadMs).toBeGreaterThan(4000);
+    const step = await startStep('dist/check.js', {
+      inputs: {
+        'compose-file': path.join(stacks, 'crash-busybox/compose.yml'),
+        'project-name': project,
+        load: 'app: i=0; while true; do i=$((i+1)); echo "$i" >> /data/log; echo "$i"; sleep 0.05; done',
+        acknowledged: 'app: cat /data/log',
+        probes: 'app: ls /',
+        'crash-seed': String(seed),
+      },
+    });
+    await waitFor(
+      'the first crash round',
+      async () => (step.output().includes('Crash round 1') ? true : undefined),
+      60_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    step.kill('SIGINT');
+    const main = await step.finished;
+    expect(main.exitCode, main.stdout).not.toBe(0);
+    expect(main.stdout).not.toContain('SIGKILL of app after'); // cancelled before the crash
+    // compose exec's client was stopped; the loop it started inside was ended by a container kill.
+    expect(main.stdout).toMatch(/Stopping the load left in the containers \(app: sh -c i=0/);
+    const [container] = await engine.listContainers([`com.docker.compose.project=${project}`]);
+    expect(container).toBeDefined();
+    const top = await runOk('docker', ['top', container?.id as string]);
+    expect(top.stdout).not.toContain('while true');
+    expect(await engine.runningExecs(container?.id as string)).toEqual([]);
+    // The user's stack is still up (a sub-action never tears it down).
+    expect((await engine.inspectContainer(container?.id as string)).running).toBe(true);
   });
 });
