@@ -128,11 +128,11 @@ async function crashRound(
   const aborted = signal ? whenAborted(signal) : new Promise<never>(() => undefined);
   let tally: LoadTally | undefined;
   try {
-    await Promise.race([load.settled, delay(FIRST_TOKEN_TIMEOUT_MS), aborted]);
+    await firstOf(FIRST_TOKEN_TIMEOUT_MS, [load.settled, aborted]);
     if (load.firstTokenAt === undefined || load.endedEarly || load.tokens.summary().garbage !== undefined)
       return round;
     const stopped = new Promise<void>((resolve) => void load.results.then(() => resolve()));
-    await Promise.race([delay(start.plannedLoadMs), stopped, aborted, garbageSeen(load)]);
+    await firstOf(start.plannedLoadMs, [stopped, aborted, garbageSeen(load)]);
     if (load.endedEarly || load.tokens.summary().garbage !== undefined) return round;
     await crashAndRecover(round, load, settings, stack, log);
     if (round.error) return round;
@@ -200,23 +200,14 @@ async function crashAndRecover(
   stack: RunningStack,
   log: Log,
 ): Promise<void> {
-  const services = crashTargets(settings, stack.model.services);
   load.crashed = true;
   try {
-    await stack.compose.kill(services);
-    const killedAt = Date.now();
-    round.loadMs = killedAt - (load.firstTokenAt ?? killedAt);
-    log.info(`SIGKILL of ${services.join(', ')} after ${seconds(round.loadMs)} under load`);
-    stack.baseline = await startAndWait(
-      stack.compose,
-      stack.engine,
-      {
-        services: waitFor(settings, services),
-        started: services,
-        waitTimeoutSeconds: settings.waitTimeoutSeconds,
-      },
-      `after crash round ${round.round}`,
-    );
+    let killedAt = 0;
+    await killAndRecover(settings, stack, `after crash round ${round.round}`, (services) => {
+      killedAt = Date.now();
+      round.loadMs = killedAt - (load.firstTokenAt ?? killedAt);
+      log.info(`SIGKILL of ${services.join(', ')} after ${seconds(round.loadMs)} under load`);
+    });
     round.recoveryMs = Date.now() - killedAt;
   } catch (error) {
     if (!(error instanceof StackError || error instanceof ToolError)) throw error;
@@ -224,9 +215,26 @@ async function crashAndRecover(
   }
 }
 
-/** The selected services, with the crashed ones among them; none selected: the whole stack. */
-function waitFor(settings: CrashLoadSettings, crashed: string[]): string[] {
-  return settings.services.length ? [...new Set([...settings.services, ...crashed])] : [];
+/**
+ * SIGKILL of the targets' whole containers, then start them and wait until the selected services (with the
+ * crashed ones among them; none selected: the whole stack) are healthy. The stack's baseline moves on.
+ */
+async function killAndRecover(
+  settings: CrashLoadSettings,
+  stack: RunningStack,
+  what: string,
+  killed: (services: string[]) => void = () => undefined,
+): Promise<void> {
+  const services = crashTargets(settings, stack.model.services);
+  await stack.compose.kill(services);
+  killed(services);
+  const waitFor = settings.services.length ? [...new Set([...settings.services, ...services])] : [];
+  stack.baseline = await startAndWait(
+    stack.compose,
+    stack.engine,
+    { services: waitFor, started: services, waitTimeoutSeconds: settings.waitTimeoutSeconds },
+    what,
+  );
 }
 
 /** Stops the load (SIGTERM, SIGKILL after the grace) and counts what it printed. */
@@ -284,18 +292,7 @@ async function killInContainerLoops(
   const leftovers = await leftoverProcesses(stack, settings).catch(() => []);
   if (leftovers.length === 0) return;
   log.info(`Stopping the load left in the containers (${leftovers.join('; ')}) with a SIGKILL and a start`);
-  const services = crashTargets(settings, stack.model.services);
-  await stack.compose.kill(services);
-  stack.baseline = await startAndWait(
-    stack.compose,
-    stack.engine,
-    {
-      services: waitFor(settings, services),
-      started: services,
-      waitTimeoutSeconds: settings.waitTimeoutSeconds,
-    },
-    'after stopping the load',
-  );
+  await killAndRecover(settings, stack, 'after stopping the load');
 }
 
 /** Runs `acknowledged`, streaming its output against the acknowledged tokens. */
@@ -334,5 +331,15 @@ function seconds(ms: number): string {
 }
 
 function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The first of `events`, or `ms` passed; the timer is cleared either way, so it holds nothing up. */
+async function firstOf(ms: number, events: Promise<unknown>[]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, ms))), ...events]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
