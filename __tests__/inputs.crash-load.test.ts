@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Inputs } from '../src/constants.js';
 import { readSettings } from '../src/inputs.js';
 import { crashTargets } from '../src/phases/crash-load.js';
+import { assertServicesExist } from '../src/stack/stack.js';
 
 const reader = (values: Partial<Record<Inputs, string>>) => (name: Inputs) => values[name] ?? '';
 const LOAD = 'db: while true; do psql -qAtc "insert into t default values returning id"; done';
@@ -86,11 +87,13 @@ describe('crashTargets: which containers a round kills', () => {
     ).toEqual(known);
   });
 
-  it('a service the stack does not run is refused, naming the services it does', () => {
-    expect(() =>
-      crashTargets({ load: specs('dbx: x'), acknowledged: specs('db: x'), services: [] }, known),
-    ).toThrow(
-      "Input 'load'/'acknowledged' names service dbx, which the stack does not run (services: app, cache, db).",
+  it('a service the stack does not run is refused before anything starts (assertServicesExist)', () => {
+    const settings = { services: [], exec: [], probes: [], acknowledged: specs('db: x') };
+    expect(() => assertServicesExist({ ...settings, load: specs('dbx: x') }, known)).toThrow(
+      "Input 'load': no service named dbx in the stack; its services are: app, cache, db.",
     );
+    expect(() =>
+      assertServicesExist({ ...settings, load: specs('host: w'), acknowledged: specs('dbx: x') }, known),
+    ).toThrow("Input 'acknowledged': no service named dbx in the stack");
   });
 });

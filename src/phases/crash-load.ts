@@ -4,7 +4,6 @@ import { startAndWait } from '../check/restarts.js';
 import { AcknowledgedTokens, type LoadTally } from '../check/tokens.js';
 import { crashRoundProblem } from '../check/verdict.js';
 import { ToolError } from '../docker/exec.js';
-import { UserError } from '../errors.js';
 import type { CommandSpec, Settings } from '../inputs.js';
 import { whenAborted } from '../interrupt.js';
 import type { Log } from '../log.js';
@@ -85,12 +84,6 @@ export function crashTargets(
   const named = (specs: CommandSpec[]) => [
     ...new Set(specs.flatMap((s) => (s.target === 'host' ? [] : [s.target.service]))),
   ];
-  const unknown = [...named(settings.load), ...named(settings.acknowledged)].find((s) => !known.includes(s));
-  if (unknown) {
-    throw new UserError(
-      `Input 'load'/'acknowledged' names service ${unknown}, which the stack does not run (services: ${known.join(', ')}).`,
-    );
-  }
   for (const targets of [named(settings.load), named(settings.acknowledged), settings.services])
     if (targets.length) return targets;
   return known;
