@@ -76,7 +76,9 @@ describe('crash rounds in the report, the summary and the terminal', () => {
     );
     expect(summary).toContain('| 1 | `17` | 1.2 s | 150 | 0 | 4.6 s | ✅ |');
     expect(summary).toContain('| 2 | `99` | 1.2 s | 80 | 6 (`1`, `2`, `3`, `4`, `5`, …) | 4.6 s | ❌ lost |');
-    expect(summary).toMatch(/\| 3 \| `5` \| 0\.0 s \| 0 \| {2}\| {2}\| ⚠️ no proof: the load printed no token/);
+    expect(summary).toMatch(
+      /\| 3 \| `5` \| 0\.0 s \| 0 \| {2}\| {2}\| ⚠️ no proof: the load printed no token/,
+    );
   });
 
   it('the terminal prints the verdict line and one line per round', () => {
