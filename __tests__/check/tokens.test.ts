@@ -75,6 +75,19 @@ describe('AcknowledgedTokens: what the load acknowledged, and what the store los
     expect(tokens.end().garbage).toMatch(/^x{60}…$/);
   });
 
+  it('several writers: each has its own unfinished line, their tokens land in one set', () => {
+    const tokens = new AcknowledgedTokens();
+    const a = tokens.reader();
+    const b = tokens.reader();
+    a.push(bytes('a1\na'));
+    b.push(bytes('b1\nb'));
+    a.push(bytes('2\n'));
+    b.push(bytes('2\nb3'));
+    a.end();
+    b.end();
+    expect(tokens.summary()).toEqual({ acknowledged: 4, duplicates: 0, partial: 'b3' });
+  });
+
   it('names the lost tokens in the order they were acknowledged, the store read line by line', () => {
     const tokens = new AcknowledgedTokens();
     feed(tokens, Array.from({ length: 20 }, (_, i) => `${i + 1}\n`).join(''), 6);
