@@ -1,4 +1,5 @@
 import { encryptionKeyProblem } from './archive/encryption.js';
+import { SEED_LIMIT } from './check/crash-plan.js';
 import { Inputs } from './constants.js';
 import { UserError } from './errors.js';
 
@@ -55,6 +56,13 @@ export interface Settings {
   probes: CommandSpec[];
   /** Run before every restart mode (COMPOSE_PERSIST_ROUND=n), so each mode is tested on fresh writes. */
   write: CommandSpec[];
+  /** Writers run during the crash rounds, each printing one token per acknowledged write. */
+  load: CommandSpec[];
+  /** Commands printing every token the store holds after recovery. */
+  acknowledged: CommandSpec[];
+  crashRounds: number;
+  /** Seed of the first crash round; undefined: drawn at random (and printed). */
+  crashSeed?: number;
   restartModes: RestartMode[];
   restartOrder: RestartOrder;
   checkFiles: CheckFilesPolicy;
@@ -110,6 +118,7 @@ export function readSettings(read: InputReader): Settings {
     testTimeoutSeconds: positiveInt(read, Inputs.TestTimeout, 1800, 'seconds'),
     probes: commandLines(read(Inputs.Probes), Inputs.Probes, true),
     write: commandLines(read(Inputs.Write), Inputs.Write, false),
+    ...crashLoad(read),
     restartModes: listOf(read, Inputs.RestartModes, RESTART_MODES, ['recreate']),
     restartOrder: oneOf(read, Inputs.RestartOrder, RESTART_ORDERS, 'crash-first'),
     checkFiles: oneOf(read, Inputs.CheckFiles, CHECK_FILES_POLICIES, 'no-loss'),
@@ -247,6 +256,43 @@ function notACommandLine(input: Inputs, line: string, fix: string): UserError {
   return new UserError(
     `Input '${input}': line "${line}" is not SERVICE: COMMAND (a space after the colon): ${fix}.`,
   );
+}
+
+/** load and acknowledged go together; crash-rounds and crash-seed only mean something with them. */
+function crashLoad(read: InputReader): Pick<Settings, 'load' | 'acknowledged' | 'crashRounds' | 'crashSeed'> {
+  const load = commandLines(read(Inputs.Load), Inputs.Load, false);
+  const acknowledged = commandLines(read(Inputs.Acknowledged), Inputs.Acknowledged, false);
+  if (load.length && !acknowledged.length) {
+    throw new UserError(
+      `Input '${Inputs.Load}' needs '${Inputs.Acknowledged}': a command printing every token the store holds after the crash (e.g. db: psql -U postgres -tAc "select id from t").`,
+    );
+  }
+  if (acknowledged.length && !load.length) {
+    throw new UserError(
+      `Input '${Inputs.Acknowledged}' needs '${Inputs.Load}': a writer printing one token per acknowledged write (e.g. db: while true; do psql -U postgres -qAtc "insert into t default values returning id"; done).`,
+    );
+  }
+  return {
+    load,
+    acknowledged,
+    crashRounds: positiveInt(read, Inputs.CrashRounds, 3, 'rounds'),
+    crashSeed: crashSeed(read),
+  };
+}
+
+/** Largest crash-seed: seeds are 32-bit, as the generator that draws each round's time under load. */
+const MAX_CRASH_SEED = SEED_LIMIT - 1;
+
+function crashSeed(read: InputReader): number | undefined {
+  const raw = read(Inputs.CrashSeed).trim();
+  if (raw === '' || raw === 'random') return undefined;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value > MAX_CRASH_SEED) {
+    throw new UserError(
+      `Input '${Inputs.CrashSeed}' must be random or a whole number from 0 to ${MAX_CRASH_SEED} (the seed a failed run printed), got "${raw}".`,
+    );
+  }
+  return value;
 }
 
 function encryptKey(read: InputReader): string | undefined {

@@ -5,11 +5,19 @@ const names = (mode: (typeof ENTRY_MODES)[number]) => PHASES_OF[mode].map((p) =>
 
 describe('the phase table', () => {
   it('the main action runs every phase, in the order that keeps evidence valid', () => {
-    expect(names('full')).toEqual(['seed', 'up', 'tests', 'layer-audit', 'restarts', 'archive']);
+    expect(names('full')).toEqual([
+      'seed',
+      'up',
+      'tests',
+      'layer-audit',
+      'crash-load',
+      'restarts',
+      'archive',
+    ]);
   });
   it('the sub-actions run one job each on a stack the user manages', () => {
     expect(names('seed')).toEqual(['seed']);
-    expect(names('check')).toEqual(['attach', 'layer-audit', 'restarts']);
+    expect(names('check')).toEqual(['attach', 'layer-audit', 'crash-load', 'restarts']);
     expect(names('archive')).toEqual(['attach', 'archive']);
   });
   it('only the main action owns the stack (post tears it down)', () => {
@@ -23,6 +31,13 @@ describe('the phase table', () => {
       const order = names(mode);
       if (order.includes('restarts'))
         expect(order.indexOf('layer-audit')).toBeLessThan(order.indexOf('restarts'));
+    }
+  });
+  it('the crash rounds run before the restarts, whose last fingerprints then include the rows the load wrote', () => {
+    for (const mode of ENTRY_MODES) {
+      const order = names(mode);
+      if (order.includes('crash-load'))
+        expect(order.indexOf('crash-load')).toBeLessThan(order.indexOf('restarts'));
     }
   });
   it('every phase after the start needs the stack up: up or attach comes first', () => {

@@ -10,6 +10,8 @@ export interface CommandResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** It was stopped (timeout or `signal`) and ignored SIGTERM for STOP_GRACE_MS: SIGKILL ended it. */
+  outlivedGrace?: boolean;
   durationMs: number;
 }
 
@@ -20,7 +22,14 @@ export interface CommandOptions {
   /** Echo output to the log as it comes (tests); probes only capture. */
   stream?: boolean;
   timeoutMs?: number;
+  /** Every stdout chunk as it comes, for output too big to keep (stdout then keeps only its first MiB). */
+  onStdout?: (chunk: Buffer) => void;
+  /** Aborting it stops the command as a timeout does: SIGTERM to its process group, SIGKILL after the grace. */
+  signal?: AbortSignal;
 }
+
+/** How long a stopped command has between SIGTERM and SIGKILL. */
+export const STOP_GRACE_MS = 5000;
 
 /**
  * Variables the user's commands never get: the CLI's key, and the runner's service variables, which a GitHub
@@ -136,6 +145,7 @@ function runProcess(
     const stderr = new BoundedText();
     child.stdout.on('data', (chunk: Buffer) => {
       stdout.add(chunk);
+      options.onStdout?.(chunk);
       if (options.stream) process.stdout.write(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => {
@@ -143,16 +153,30 @@ function runProcess(
       if (options.stream) process.stderr.write(chunk);
     });
     let timedOut = false;
+    let outlivedGrace = false;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      if (graceTimer) return;
+      killGroup(child.pid, 'SIGTERM');
+      graceTimer = setTimeout(() => {
+        outlivedGrace = true;
+        killGroup(child.pid, 'SIGKILL');
+      }, STOP_GRACE_MS);
+      graceTimer.unref();
+    };
     const timer = options.timeoutMs
       ? setTimeout(() => {
           timedOut = true;
-          killGroup(child.pid, 'SIGTERM');
-          setTimeout(() => killGroup(child.pid, 'SIGKILL'), 5000).unref();
+          stop();
         }, options.timeoutMs)
       : undefined;
+    if (options.signal?.aborted) stop();
+    options.signal?.addEventListener('abort', stop, { once: true });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(graceTimer);
+      options.signal?.removeEventListener('abort', stop);
       if (child.pid !== undefined) runningGroups.delete(child.pid);
       resolve({
         where,
@@ -161,6 +185,7 @@ function runProcess(
         stdout: stdout.text(),
         stderr: stderr.text(),
         timedOut,
+        ...(outlivedGrace ? { outlivedGrace } : {}),
         durationMs: Date.now() - started,
       });
     });

@@ -35,12 +35,10 @@ export async function performRestart(
       break;
     case 'stop-start':
       await compose.stop(options.services);
-      await compose.start(options.services);
-      break;
+      return startAndWait(compose, engine, options, what);
     case 'kill':
       await compose.kill(options.services);
-      await compose.start(options.services);
-      break;
+      return startAndWait(compose, engine, options, what);
     case 'recreate':
       return upAndWait(compose, engine, { ...up, forceRecreate: true }, what);
     case 'down-up':
@@ -48,6 +46,25 @@ export async function performRestart(
       break;
   }
   return upAndWait(compose, engine, up, what);
+}
+
+/**
+ * Starts the stopped (or killed) containers of `started` (default: the selected services) and waits until
+ * the selected services are healthy: how every crash and stop is recovered from.
+ */
+export async function startAndWait(
+  compose: Compose,
+  engine: Engine,
+  options: RestartOptions & { started?: string[] },
+  what: string,
+): Promise<RestartBaseline> {
+  await compose.start(options.started ?? options.services);
+  return upAndWait(
+    compose,
+    engine,
+    { services: options.services, waitTimeoutSeconds: options.waitTimeoutSeconds },
+    what,
+  );
 }
 
 export interface ModePlan {

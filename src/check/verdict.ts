@@ -1,6 +1,8 @@
 // The one place that says what counts as proof: outcomes and evidence in, pass or fail with reasons out.
 // Pure: no I/O, no clock, no engine; every rule is a function with its own unit tests.
 import type {
+  CrashLoadOutcome,
+  CrashRound,
   LayerAuditOutcome,
   LayerFinding,
   ModeEvidence,
@@ -41,18 +43,28 @@ export function judgeRun(outcomes: PhaseOutcome[], error?: RunError, interrupted
   }
   warnings.push(...suspiciousVolumes(outcomes));
   if (error && error.message !== interrupted) failures.push(error.message);
-  const firstLoss = outcomes
-    .flatMap((o) => (o.phase === 'restarts' ? o.modes : []))
-    .find((m) => !modePassed(m));
+  const firstLoss = outcomes.map(lossIn).find((loss) => loss !== undefined);
   return {
     result: failures.length ? 'failed' : 'passed',
-    ...(firstLoss ? { firstLoss: modeFailure(firstLoss) } : {}),
+    ...(firstLoss ? { firstLoss } : {}),
     failures,
     warnings,
   };
 }
 
 type Findings = Pick<Verdict, 'failures' | 'warnings'>;
+
+/** The first data loss a phase found: a crash round that lost tokens, or a restart mode that lost data. */
+function lossIn(outcome: PhaseOutcome): string | undefined {
+  if (outcome.phase === 'crash-load' && outcome.crash) {
+    const crash = outcome.crash;
+    const round = crash.rounds.find((r) => !crashRoundProblem(r) && (r.lost ?? 0) > 0);
+    return round ? crashRoundLoss(round, crash.services) : undefined;
+  }
+  if (outcome.phase !== 'restarts') return undefined;
+  const mode = outcome.modes.find((m) => !modePassed(m));
+  return mode ? modeFailure(mode) : undefined;
+}
 
 export function judgePhase(outcome: PhaseOutcome): Findings {
   switch (outcome.phase) {
@@ -74,9 +86,75 @@ export function judgePhase(outcome: PhaseOutcome): Findings {
         ],
         warnings: [...unverifiedWarning(outcome.unverified ?? []), ...outcome.notices],
       };
+    case 'crash-load':
+      return outcome.crash ? judgeCrashLoad(outcome.crash) : { failures: [], warnings: [] };
     case 'archive':
       return { failures: [], warnings: outcome.notices };
   }
+}
+
+/**
+ * Crash rounds under load: every round must be proof (the load wrote until the crash, printed only tokens,
+ * each once, and stopped when told; the stack came back; the store was read), and lose no token.
+ */
+export function judgeCrashLoad(crash: CrashLoadOutcome): Findings {
+  const failures = crash.rounds.flatMap((round) => {
+    const problem = crashRoundProblem(round);
+    if (problem) return [`Crash round ${round.round} (seed ${round.seed}) is no proof: ${problem}.`];
+    return (round.lost ?? 0) > 0 ? [crashRoundLoss(round, crash.services)] : [];
+  });
+  if (crash.rounds.length === 0) failures.push('Crash under load: no round ran.');
+  else if (failures.length === 0 && crash.rounds.length < crash.roundsPlanned)
+    failures.push(`Crash under load: only ${crash.rounds.length} of ${crash.roundsPlanned} rounds ran.`);
+  return { failures, warnings: [] };
+}
+
+/** Why a round proves nothing, or undefined when its tokens were compared with the store. */
+export function crashRoundProblem(round: CrashRound): string | undefined {
+  if (round.garbage !== undefined) {
+    return `the load printed "${round.garbage}", which is not a token: print one token (an id, no spaces) per acknowledged write and nothing else on stdout (psql -qAt, redis-cli without --no-raw)`;
+  }
+  if (round.acknowledged === 0) {
+    return round.endedBeforeCrash
+      ? `the load ended before it printed a token: ${round.endedBeforeCrash}`
+      : 'the load printed no token: it must print one line per acknowledged write, as soon as the write is acknowledged';
+  }
+  if (round.endedBeforeCrash) {
+    return `the load ended before the crash: ${round.endedBeforeCrash}; it must keep writing until it is stopped (a loop)`;
+  }
+  if (round.error) return round.error;
+  if (round.duplicates > 0) {
+    return `the load printed ${round.duplicates} token(s) twice (first: ${round.firstDuplicate ?? '?'}), so a lost write could hide behind its twin: print a token of its own per write (an id the store returned, or $COMPOSE_PERSIST_ROUND-n)`;
+  }
+  if (round.outlivedGrace) {
+    return 'the load ignored SIGTERM after it was stopped and had to be killed: let it end on SIGTERM (do not trap it)';
+  }
+  if (round.leftovers?.length) {
+    return `the load left processes running after it was stopped (${round.leftovers.join('; ')}): run it as SERVICE: COMMAND, or stop what it starts when it gets SIGTERM`;
+  }
+  if (round.lost === undefined) return 'the store was not read back';
+  return undefined;
+}
+
+/** A round that lost acknowledged writes: the count, the first few lost, and how to replay it. */
+export function crashRoundLoss(round: CrashRound, services: string[]): string {
+  const lost = round.lost ?? 0;
+  const sample = (round.firstLost ?? []).join(', ');
+  return (
+    `Acknowledged writes did not survive a crash under load: round ${round.round} (seed ${round.seed}) lost ${lost} of ${round.acknowledged} after the SIGKILL of ${services.join(', ')} ` +
+    `(first lost: ${sample}${lost > (round.firstLost?.length ?? 0) ? ', …' : ''}); the store acknowledged writes before they were durable (e.g. synchronous_commit=off, appendonly no). ` +
+    `Replay with crash-seed: ${round.seed} and crash-rounds: 1.`
+  );
+}
+
+/** The verdict's line: "crash under load: N rounds, M acknowledged writes, 0 lost". */
+export function crashLoadLine(crash: CrashLoadOutcome): string {
+  const acknowledged = crash.rounds.reduce((sum, r) => sum + r.acknowledged, 0);
+  const lost = crash.rounds.reduce((sum, r) => sum + (crashRoundProblem(r) ? 0 : (r.lost ?? 0)), 0);
+  const noProof = crash.rounds.filter((r) => crashRoundProblem(r)).length;
+  const rounds = `${crash.rounds.length} round${crash.rounds.length === 1 ? '' : 's'}`;
+  const short = crash.rounds.length < crash.roundsPlanned ? ` of ${crash.roundsPlanned}` : '';
+  return `crash under load: ${rounds}${short}, ${acknowledged} acknowledged writes, ${lost} lost${noProof ? `, ${noProof} no proof` : ''}`;
 }
 
 /** A failed test ends the run: nothing after it would be judged on a stack known to be broken. */

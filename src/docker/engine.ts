@@ -180,6 +180,28 @@ export class DockerEngine {
     return changes.map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? 'modified' }));
   }
 
+  /**
+   * The command lines of exec processes (docker exec, compose exec) still running in the container, but
+   * its healthcheck's (the engine runs those as execs too).
+   */
+  async runningExecs(id: string): Promise<string[]> {
+    const { ExecIDs, Config } = await this.docker.getContainer(id).inspect();
+    const health = healthcheckCommand(Config.Healthcheck?.Test);
+    const execs = await Promise.all(
+      (ExecIDs ?? []).map(
+        (exec) =>
+          this.docker
+            .getExec(exec)
+            .inspect()
+            .catch(() => undefined), // ended and removed between the two calls
+      ),
+    );
+    return execs
+      .filter((exec) => exec?.Running === true)
+      .map((exec) => [exec?.ProcessConfig.entrypoint, ...(exec?.ProcessConfig.arguments ?? [])].join(' '))
+      .filter((command) => command !== health);
+  }
+
   /** The container's log (stdout and stderr, demultiplexed), as a stream: logs can be gigabytes. */
   async logStream(id: string, tail?: number): Promise<Readable> {
     const info = await this.docker.getContainer(id).inspect();
@@ -374,4 +396,11 @@ export function engineLostError(error: unknown): UserError | undefined {
     `Lost the Docker engine at ${host} during the run (${errorMessage(error)}): it stopped or is restarting. Start it again; the post step then tears the stack down.`,
     { cause: error },
   );
+}
+
+/** The command line the engine execs for a healthcheck test (CMD-SHELL runs through /bin/sh -c). */
+function healthcheckCommand(test: string[] | undefined): string | undefined {
+  if (!test || test.length < 2) return undefined;
+  if (test[0] === 'CMD-SHELL') return ['/bin/sh', '-c', test.slice(1).join(' ')].join(' ');
+  return test[0] === 'CMD' ? test.slice(1).join(' ') : undefined;
 }

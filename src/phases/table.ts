@@ -1,4 +1,5 @@
 import { archivePhase } from './archive.js';
+import { crashLoadPhase } from './crash-load.js';
 import { layerAuditPhase } from './layer-audit.js';
 import type { Phase, StartPhase } from './phase.js';
 import { restartsPhase } from './restarts.js';
@@ -13,11 +14,14 @@ import { attachPhase, upPhase } from './up.js';
 export const ENTRY_MODES = ['full', 'seed', 'check', 'archive'] as const;
 export type EntryMode = (typeof ENTRY_MODES)[number];
 
-/** Which phases each entry mode runs, in order. */
+/**
+ * Which phases each entry mode runs, in order. The crash rounds come before the restarts: the restarts'
+ * evidence (and the volumes' last fingerprints in the report) then includes what the load wrote.
+ */
 export const PHASES_OF: Readonly<Record<EntryMode, readonly (Phase | StartPhase)[]>> = {
-  full: [seedPhase, upPhase, testsPhase, layerAuditPhase, restartsPhase, archivePhase],
+  full: [seedPhase, upPhase, testsPhase, layerAuditPhase, crashLoadPhase, restartsPhase, archivePhase],
   seed: [seedPhase],
-  check: [attachPhase, layerAuditPhase, restartsPhase],
+  check: [attachPhase, layerAuditPhase, crashLoadPhase, restartsPhase],
   archive: [attachPhase, archivePhase],
 };
 

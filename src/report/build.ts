@@ -1,7 +1,13 @@
-import { judgeModes, judgeRun } from '../check/verdict.js';
+import { crashLoadLine, crashRoundProblem, judgeCrashLoad, judgeModes, judgeRun } from '../check/verdict.js';
 import type { StackModel } from '../stack/model.js';
-import type { PhaseName, PhaseOutcome, RunError, VolumeSummary } from '../types/outcomes.js';
-import { REPORT_SCHEMA_VERSION, type Report, type StackDescription } from './schema.js';
+import type {
+  CrashLoadOutcome,
+  PhaseName,
+  PhaseOutcome,
+  RunError,
+  VolumeSummary,
+} from '../types/outcomes.js';
+import { REPORT_SCHEMA_VERSION, type CrashLoadReport, type Report, type StackDescription } from './schema.js';
 
 /** Where the stack keeps its data: the stack description without the files it came from. */
 type StackPlaces = Omit<StackDescription, 'composeFiles' | 'composeFilesFrom'>;
@@ -36,6 +42,7 @@ export function buildReport(run: RunRecord): Report {
   const archives = of('archive')?.archives ?? [];
   const modes = restarts?.modes ?? [];
   const modeVerdicts = judgeModes(modes);
+  const crash = of('crash-load')?.crash;
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     result: verdict.result,
@@ -51,6 +58,7 @@ export function buildReport(run: RunRecord): Report {
     seeds: of('seed')?.seeds ?? [],
     tests: of('tests')?.tests ?? [],
     modes: modes.map((m, i) => ({ ...m, ...modeVerdicts[i], passed: modeVerdicts[i]?.passed ?? false })),
+    ...(crash ? { crashLoad: crashLoadReport(crash) } : {}),
     layer: of('layer-audit')?.audit.findings ?? [],
     volumes: run.complete ? summarizeVolumes(run.model, archives, restarts?.finalVolumes) : [],
     archives,
@@ -58,6 +66,15 @@ export function buildReport(run: RunRecord): Report {
     timings: run.timings,
     startedAt: run.startedAt,
     ...(run.finishedAt ? { finishedAt: run.finishedAt } : {}),
+  };
+}
+
+function crashLoadReport(crash: CrashLoadOutcome): CrashLoadReport {
+  return {
+    ...crash,
+    line: crashLoadLine(crash),
+    passed: judgeCrashLoad(crash).failures.length === 0,
+    noProof: crash.rounds.map((r) => crashRoundProblem(r) ?? null),
   };
 }
 

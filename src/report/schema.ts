@@ -1,6 +1,7 @@
 // The shape of report.json, the outputs and the summary. A leaf: only phase outcome types below it.
 import type {
   ArchiveOutcome,
+  CrashLoadOutcome,
   LayerFinding,
   ModeOutcome,
   SeedOutcome,
@@ -32,6 +33,8 @@ export interface Report {
   seeds: SeedOutcome[];
   tests: TestOutcome[];
   modes: ModeOutcome[];
+  /** Crash rounds under load (absent without a load). */
+  crashLoad?: CrashLoadReport;
   layer: LayerFinding[];
   volumes: VolumeSummary[];
   archives: ArchiveOutcome[];
@@ -52,4 +55,14 @@ export interface StackDescription {
   binds: string[];
   tmpfs: string[];
   anonymous: string[];
+}
+
+/** The crash rounds as observed, the verdict's line on them, and why each round is no proof, if it is not. */
+export interface CrashLoadReport extends CrashLoadOutcome {
+  /** "crash under load: N rounds, M acknowledged writes, 0 lost". */
+  line: string;
+  /** Every round ran, was proof, and lost nothing. */
+  passed: boolean;
+  /** Per round (same order): why it proves nothing, when it does not. */
+  noProof: (string | null)[];
 }

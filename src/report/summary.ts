@@ -12,7 +12,13 @@ export function renderSummary(report: Report): string {
   for (const failure of report.failures) out.push(`- **${escape(failure)}**`);
   for (const warning of report.warnings) out.push(`- ⚠️ ${escape(warning)}`);
   out.push('', ...stackSection(report), ...seedSection(report), ...testSection(report));
-  out.push(...modeSection(report), ...layerSection(report), ...volumeSection(report), ...logSection(report));
+  out.push(
+    ...crashLoadSection(report),
+    ...modeSection(report),
+    ...layerSection(report),
+    ...volumeSection(report),
+    ...logSection(report),
+  );
   return out.join('\n') + '\n';
 }
 
@@ -79,6 +85,38 @@ function testSection(report: Report): string[] {
       `| ${t.where} | \`${escape(t.command)}\` | ${t.timedOut ? 'timed out' : t.exitCode === 0 ? 'passed' : `exit ${t.exitCode}`} | ${(t.durationMs / 1000).toFixed(1)} s |`,
   );
   return ['### Tests', '', '| where | command | result | time |', '|---|---|---|---|', ...rows, ''];
+}
+
+function crashLoadSection(report: Report): string[] {
+  const crash = report.crashLoad;
+  if (!crash) return [];
+  const rows = crash.rounds.map((r, i) => {
+    const mark = crash.noProof[i]
+      ? `⚠️ no proof: ${escape(crash.noProof[i] ?? '')}`
+      : r.lost
+        ? '❌ lost'
+        : '✅';
+    const lost =
+      r.lost === undefined
+        ? ''
+        : `${r.lost}${r.firstLost?.length ? ` (${r.firstLost.map((t) => `\`${escape(t)}\``).join(', ')}${r.lost > r.firstLost.length ? ', …' : ''})` : ''}`;
+    const recovery = r.recoveryMs === undefined ? '' : seconds(r.recoveryMs);
+    return `| ${r.round} | \`${r.seed}\` | ${seconds(r.loadMs)} | ${r.acknowledged} | ${lost} | ${recovery} | ${mark} |`;
+  });
+  return [
+    `### Crash under load: ${crash.passed ? '✅' : '❌'} ${escape(crash.line)}`,
+    '',
+    `_SIGKILL of ${crash.services.map((s) => `\`${s}\``).join(', ')} while the load writes; crash-seed \`${crash.seed}\` replays the run, a round's seed with crash-rounds 1 replays that round._`,
+    '',
+    '| round | seed | under load | acknowledged | lost | recovery | |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ];
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 function modeSection(report: Report): string[] {

@@ -24,6 +24,19 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
     const line = `test ${t.where}: ${t.command} (${(t.durationMs / 1000).toFixed(1)} s)`;
     out.push(`  ${t.exitCode === 0 && !t.timedOut ? ok(line) : bad(line)}`);
   }
+  if (report.crashLoad) {
+    const crash = report.crashLoad;
+    out.push(`  ${crash.passed ? ok(crash.line) : bad(crash.line)} (crash-seed ${crash.seed})`);
+    crash.rounds.forEach((r, i) => {
+      const recovery =
+        r.recoveryMs === undefined ? '' : `, recovered in ${(r.recoveryMs / 1000).toFixed(1)} s`;
+      const lost = r.lost === undefined ? 'not compared' : `${r.lost} lost`;
+      const problem = crash.noProof[i] ? ` — no proof: ${crash.noProof[i]}` : '';
+      out.push(
+        `      round ${r.round} (seed ${r.seed}): ${(r.loadMs / 1000).toFixed(1)} s under load, ${r.acknowledged} acknowledged, ${lost}${recovery}${problem}`,
+      );
+    });
+  }
   for (const mode of report.modes) {
     const probes = mode.probes.filter((p) => p.same).length;
     const detail = `${probes}/${mode.probes.length} probes unchanged, ${mode.volumes.filter((v) => v.ok).length}/${mode.volumes.length} volumes ok`;

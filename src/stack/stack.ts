@@ -96,12 +96,12 @@ function readText(file: string): string {
 }
 
 /**
- * Every service the inputs name (`services`, and the targets of `exec` and `probes`) is one of the stack's
+ * Every service the inputs name (`services`, and the targets of `exec`, `probes`, `load` and `acknowledged`) is one of the stack's
  * (`inStack`, from `compose config`), and the commands' services are among those started: checked before `up`,
  * so a typo costs nothing.
  */
 export function assertServicesExist(
-  settings: Pick<Settings, 'services' | 'exec' | 'probes'>,
+  settings: Pick<Settings, 'services' | 'exec' | 'probes'> & Partial<Pick<Settings, 'load' | 'acknowledged'>>,
   inStack: string[],
 ): void {
   const started = settings.services.length ? settings.services : inStack;
@@ -109,6 +109,8 @@ export function assertServicesExist(
     [Inputs.Services, settings.services],
     [Inputs.Exec, serviceTargets(settings.exec)],
     [Inputs.Probes, serviceTargets(settings.probes)],
+    [Inputs.Load, serviceTargets(settings.load ?? [])],
+    [Inputs.Acknowledged, serviceTargets(settings.acknowledged ?? [])],
   ];
   for (const [input, services] of named) {
     const unknown = [...new Set(services.filter((s) => !inStack.includes(s)))];

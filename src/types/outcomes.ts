@@ -131,6 +131,48 @@ export interface VolumeState {
   files: number;
 }
 
+/** One crash round under load, as observed: the verdict decides whether it is proof (check/verdict.ts). */
+export interface CrashRound {
+  round: number;
+  /** The round's seed: crash-seed SEED with crash-rounds 1 replays this round. */
+  seed: number;
+  /** Time under load the seed chose: from the load's first token to the SIGKILL. */
+  plannedLoadMs: number;
+  /** Time from the load's first token until the containers were dead (0: it never printed one). */
+  loadMs: number;
+  /** Distinct tokens the load printed (each one an acknowledged write). */
+  acknowledged: number;
+  /** Tokens printed again (a lost write could hide behind its twin): the round is not proof. */
+  duplicates: number;
+  firstDuplicate?: string;
+  /** The first line the load printed that is not a token (it was stopped at once). */
+  garbage?: string;
+  /** The load ended before the crash: how (exit code, last lines). */
+  endedBeforeCrash?: string;
+  /** The load ignored SIGTERM when it was stopped and was killed after its grace. */
+  outlivedGrace?: boolean;
+  /** Processes of the load still running in a container after it was stopped (`service: command`). */
+  leftovers?: string[];
+  /** From the SIGKILL to healthy again. */
+  recoveryMs?: number;
+  /** The crash, the recovery or the acknowledged command failed: why (nothing was compared). */
+  error?: string;
+  /** Tokens acknowledged but absent from the store (undefined: not compared). */
+  lost?: number;
+  /** The first few lost tokens, in the order they were acknowledged. */
+  firstLost?: string[];
+}
+
+export interface CrashLoadOutcome {
+  /** The services whose containers each round SIGKILLs. */
+  services: string[];
+  /** The first round's seed (crash-seed, or drawn). */
+  seed: number;
+  /** Rounds asked for; fewer ran when one could not be proof. */
+  roundsPlanned: number;
+  rounds: CrashRound[];
+}
+
 /** What one phase returned, tagged by phase, in the order the phases ran. */
 export type PhaseOutcome =
   | { phase: 'seed'; seeds: SeedOutcome[] }
@@ -155,6 +197,8 @@ export type PhaseOutcome =
       /** Each volume's last fingerprint, when the restarts ran to the end. */
       finalVolumes?: Record<string, VolumeState>;
     }
+  /** Crash rounds under load; no `crash` when no load is configured. */
+  | { phase: 'crash-load'; crash?: CrashLoadOutcome }
   | { phase: 'archive'; archives: ArchiveOutcome[]; notices: string[] };
 
 export type PhaseName = PhaseOutcome['phase'];
