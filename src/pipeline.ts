@@ -77,6 +77,7 @@ export async function runPhaseTable(
         ...record,
         outcomes: [...record.outcomes, pending],
         timings: { ...record.timings, ...timings },
+        timeSplit: base.stack.compose.ledger.split(),
         complete: input.running !== undefined,
         finishedAt: new Date().toISOString(),
       }),
@@ -90,7 +91,8 @@ export async function runPhaseTable(
   }
   // An interrupted run failed for that reason first, whatever its phases recorded after the signal.
   if (base.signal?.aborted) record.interrupted = describeError(base.signal.reason).message;
-  return buildReport({ ...record, finishedAt: new Date().toISOString() });
+  const timeSplit = base.stack.compose.ledger.split();
+  return buildReport({ ...record, timeSplit, finishedAt: new Date().toISOString() });
 }
 
 /** True when every phase ran (none stopped the run) and the stack was brought or found up. */

@@ -41,6 +41,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
   const probes = [];
   for (const probe of sources.probes) {
     const result = await runCommandSpec(sources.compose, probe, {
+      kind: 'probes',
       env: sources.probeEnv,
       timeoutMs: sources.probeTimeoutMs,
     });

@@ -141,6 +141,7 @@ async function runWrites(
         sources.compose,
         spec,
         {
+          kind: 'writes',
           env: { ...sources.probeEnv, [ROUND_VARIABLE]: String(round) },
           stream: true,
           timeoutMs: sources.probeTimeoutMs,

@@ -1,7 +1,7 @@
 import { judgeModes, judgeRun } from '../check/verdict.js';
 import type { StackModel } from '../stack/model.js';
 import type { PhaseName, PhaseOutcome, RunError, VolumeSummary } from '../types/outcomes.js';
-import type { Report, StackDescription } from './schema.js';
+import type { Report, StackDescription, TimeSplit } from './schema.js';
 
 /** Where the stack keeps its data: the stack description without the files it came from. */
 type StackPlaces = Omit<StackDescription, 'composeFiles' | 'composeFilesFrom'>;
@@ -16,6 +16,8 @@ export interface RunRecord {
   interrupted?: string;
   /** Milliseconds per phase. */
   timings: Record<string, number>;
+  /** Compose, user-command and tool time, when the stack had a ledger. */
+  timeSplit?: TimeSplit;
   startedAt: string;
   finishedAt?: string;
   /** Whether every phase of the run's table ran (the volume summary is only true then). */
@@ -55,6 +57,7 @@ export function buildReport(run: RunRecord): Report {
     archives,
     serviceLogs: run.error?.serviceLogs ?? restarts?.serviceLogs ?? [],
     timings: run.timings,
+    ...(run.timeSplit ? { timeSplit: run.timeSplit } : {}),
     startedAt: run.startedAt,
     ...(run.finishedAt ? { finishedAt: run.finishedAt } : {}),
   };

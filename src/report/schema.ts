@@ -8,8 +8,10 @@ import type {
   TestOutcome,
   VolumeSummary,
 } from '../types/outcomes.js';
+import type { TimeSplit } from '../types/time-ledger.js';
 
 export type * from '../types/outcomes.js';
+export type { TimeSplit, UserCommandKind } from '../types/time-ledger.js';
 
 /** Everything a run found, in one object: outputs, summary and report.json are all views of it. */
 export interface Report {
@@ -30,6 +32,11 @@ export interface Report {
   serviceLogs: ServiceLogTail[];
   /** Milliseconds per phase: seed, up, tests, check, archive. */
   timings: Record<string, number>;
+  /**
+   * The run's time (from resolving the stack to this report) split into compose commands, the user's
+   * commands (tests, probes, writes) and the tool's own work: the rest.
+   */
+  timeSplit?: TimeSplit;
   startedAt: string;
   finishedAt?: string;
 }
