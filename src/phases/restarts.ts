@@ -124,6 +124,15 @@ export async function checkRestarts(
       before = checked.after;
       restarts = checked.restarts;
     }
+    // The wait after each mode counts from the containers' start, so a last look covers the final evidence.
+    await assertStackHealthy(
+      stack.engine,
+      stack.model.project,
+      'after the restarts',
+      settings.services,
+      restarts,
+      notice,
+    );
     return { ...outcome, finalVolumes: volumeStates(before) };
   });
 }

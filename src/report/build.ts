@@ -1,7 +1,7 @@
 import { judgeModes, judgeRun } from '../check/verdict.js';
 import type { StackModel } from '../stack/model.js';
 import type { PhaseName, PhaseOutcome, RunError, VolumeSummary } from '../types/outcomes.js';
-import type { Report, StackDescription, TimeSplit } from './schema.js';
+import type { Report, RunTimeSplit, StackDescription, TimeSplit } from './schema.js';
 
 /** Where the stack keeps its data: the stack description without the files it came from. */
 type StackPlaces = Omit<StackDescription, 'composeFiles' | 'composeFilesFrom'>;
@@ -16,8 +16,10 @@ export interface RunRecord {
   interrupted?: string;
   /** Milliseconds per phase. */
   timings: Record<string, number>;
-  /** Compose, user-command and tool time, when the stack had a ledger. */
-  timeSplit?: TimeSplit;
+  /** Each timed phase's compose, user-command and tool time. */
+  phaseSplits?: Record<string, TimeSplit>;
+  /** Compose, user-command and tool time of the run and its phases. */
+  timeSplit?: RunTimeSplit;
   startedAt: string;
   finishedAt?: string;
   /** Whether every phase of the run's table ran (the volume summary is only true then). */

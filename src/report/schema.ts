@@ -8,10 +8,10 @@ import type {
   TestOutcome,
   VolumeSummary,
 } from '../types/outcomes.js';
-import type { TimeSplit } from '../types/time-ledger.js';
+import type { RunTimeSplit } from '../types/time-ledger.js';
 
 export type * from '../types/outcomes.js';
-export type { TimeSplit, UserCommandKind } from '../types/time-ledger.js';
+export type { RunTimeSplit, TimeSplit, UserCommandKind } from '../types/time-ledger.js';
 
 /** Everything a run found, in one object: outputs, summary and report.json are all views of it. */
 export interface Report {
@@ -34,9 +34,9 @@ export interface Report {
   timings: Record<string, number>;
   /**
    * The run's time (from resolving the stack to this report) split into compose commands, the user's
-   * commands (tests, probes, writes) and the tool's own work: the rest.
+   * commands (tests, probes, writes) and the tool's own work (the rest); also per timed phase.
    */
-  timeSplit?: TimeSplit;
+  timeSplit?: RunTimeSplit;
   startedAt: string;
   finishedAt?: string;
 }

@@ -12,6 +12,11 @@ export interface TimeSplit {
   toolMs: number;
 }
 
+/** The run's split, and the same split for each timed phase (by its report.timings key). */
+export interface RunTimeSplit extends TimeSplit {
+  phases: Record<string, TimeSplit>;
+}
+
 /** Adds up time spent in compose and in the user's commands since it was made. */
 export class TimeLedger {
   private readonly startedAt: number;
@@ -35,6 +40,18 @@ export class TimeLedger {
   /** Books the time one user command took. */
   userCommand(kind: UserCommandKind, ms: number): void {
     this.userMs[kind] += ms;
+  }
+
+  /** The split of what happened between an earlier split and now. */
+  since(earlier: TimeSplit): TimeSplit {
+    const now = this.split();
+    const user = (kind: UserCommandKind) => now.userCommandsMs[kind] - earlier.userCommandsMs[kind];
+    return {
+      totalMs: now.totalMs - earlier.totalMs,
+      composeMs: now.composeMs - earlier.composeMs,
+      userCommandsMs: { tests: user('tests'), probes: user('probes'), writes: user('writes') },
+      toolMs: now.toolMs - earlier.toolMs,
+    };
   }
 
   /** The split so far; the total runs from the ledger's creation to now. */
