@@ -175,14 +175,9 @@ function clockTime(iso: string | undefined): string {
  * the marks now, the baseline for the next look.
  */
 export async function assertStackHealthy(
-  engine: Engine,
-  project: string,
-  what: string,
-  services: string[] = [],
-  baseline: RestartBaseline = new Map(),
-  warn?: (message: string) => void,
+  ...look: Parameters<typeof checkStackHealthy>
 ): Promise<RestartBaseline> {
-  return (await checkStackHealthy(engine, project, what, services, baseline, warn)).marks;
+  return (await checkStackHealthy(...look)).marks;
 }
 
 /** assertStackHealthy, also returning the selected containers it looked at. */
