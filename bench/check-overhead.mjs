@@ -67,6 +67,16 @@ function runCheck(args) {
   return { report: JSON.parse(r.stdout.slice(start)), rssMiB: rss, exitCode: r.status };
 }
 
+/** Each timed phase's tool time, and what the run spent outside every timed phase (resolve, audit). */
+function phaseTools(split) {
+  const phases = Object.entries(split.phases ?? {});
+  const inPhases = phases.reduce((sum, [, p]) => sum + p.toolMs, 0);
+  return [
+    ...phases.map(([name, p]) => `${name} ${seconds(p.toolMs)}`),
+    `other ${seconds(split.toolMs - inPhases)}`,
+  ].join(', ');
+}
+
 function overhead() {
   const args = exampleArgs();
   const rows = [];
@@ -81,7 +91,7 @@ function overhead() {
     rows.push({ split, check, user, load });
     log(
       `run ${i + 1}/${RUNS} (${report.result}, load ${load}): total ${seconds(split.totalMs)}, compose ${seconds(split.composeMs)}, ` +
-        `user ${seconds(user.tests + user.probes + user.writes)}, tool ${seconds(split.toolMs)} (check phase: tool ${seconds(check.toolMs)})`,
+        `user ${seconds(user.tests + user.probes + user.writes)}, tool ${seconds(split.toolMs)} (by phase: ${phaseTools(split)})`,
     );
   }
   const of = (pick) => median(rows.map(pick));

@@ -97,7 +97,10 @@ async function checkWithSession(
         image: await resolveHelperImage(stack.engine, settings.helperImage, store.images),
         runLabel: stack.runLabel,
       };
-      return session.list(store, options);
+      const started = Date.now();
+      const listing = await session.list(store, options);
+      log.debug(`fingerprint of ${store.key}: ${listing.files} files in ${Date.now() - started} ms`);
+      return listing;
     },
   };
   const outcome: RestartsOutcome = { phase: 'restarts', brokenProbes: [], modes: [], notices: [] };
