@@ -13,6 +13,7 @@ import { displayPath } from './stack/compose-files.js';
 import { openStack, teardownPlanFor, type Stack } from './stack/stack.js';
 import type { TeardownPlan } from './stack/teardown.js';
 import type { PhaseOutcome, RunError } from './types/outcomes.js';
+import type { RunTimeSplit, TimeLedger } from './types/time-ledger.js';
 import type { Engine } from './docker/engine.js';
 
 export interface PipelineHooks {
@@ -81,6 +82,7 @@ export async function runPhaseTable(
         ...record,
         outcomes: [...record.outcomes, pending],
         timings: { ...record.timings, ...timings },
+        timeSplit: runSplit(base.stack, record),
         complete: input.running !== undefined,
         finishedAt: new Date().toISOString(),
       }),
@@ -94,7 +96,11 @@ export async function runPhaseTable(
   }
   // An interrupted run failed for that reason first, whatever its phases recorded after the signal.
   if (base.signal?.aborted) record.interrupted = describeError(base.signal.reason).message;
-  return buildReport({ ...record, finishedAt: new Date().toISOString() });
+  return buildReport({
+    ...record,
+    timeSplit: runSplit(base.stack, record),
+    finishedAt: new Date().toISOString(),
+  });
 }
 
 /** True when every phase ran (none stopped the run) and the stack was brought or found up. */
@@ -105,7 +111,9 @@ async function runPhases(
 ): Promise<boolean> {
   for (const phase of phases) {
     input.signal?.throwIfAborted();
-    const outcome = await timed(record, phase.timing, () => runPhase(phase, input));
+    const outcome = await timed(record, input.stack.compose.ledger, phase.timing, () =>
+      runPhase(phase, input),
+    );
     record.outcomes.push(outcome);
     if (stopsTheRun(outcome)) return false;
   }
@@ -127,13 +135,27 @@ function runError(thrown: unknown, log: Log): RunError {
 }
 
 /** Runs a phase and records how long it took (report.timings, milliseconds). */
-async function timed<T>(record: RunRecord, key: string | undefined, work: () => Promise<T>): Promise<T> {
+async function timed<T>(
+  record: RunRecord,
+  ledger: TimeLedger,
+  key: string | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
   const started = Date.now();
+  const before = ledger.split();
   try {
     return await work();
   } finally {
-    if (key) record.timings[key] = Date.now() - started;
+    if (key) {
+      record.timings[key] = Date.now() - started;
+      (record.phaseSplits ??= {})[key] = ledger.since(before);
+    }
   }
+}
+
+/** The ledger's split of the whole run so far, with each timed phase's. */
+function runSplit(stack: Stack, record: RunRecord): RunTimeSplit {
+  return { ...stack.compose.ledger.split(), phases: { ...record.phaseSplits } };
 }
 
 export type { Stack };

@@ -57,6 +57,7 @@ export function engineWith(
     },
     layerChanges: async (id) => changes[id] ?? [],
     logStream: async () => Readable.from([Buffer.from('log line\n')]),
+    systemTime: async () => Date.now(),
     ...extra,
   });
 }

@@ -1,34 +1,29 @@
-import { describe, expect, it } from 'vitest';
-import type { ManifestEntry, VolumeManifest } from '../../src/archive/manifest.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listTarStream, type VolumeListing } from '../../src/volumes/fingerprint-listing.js';
+import { tarOf, type FixtureEntry } from '../archive/tar-fixtures.js';
 import { compareStores, type Evidence } from '../../src/check/evidence.js';
 import { describeUnreadable, listStores, type StoreRef } from '../../src/check/stores.js';
 import { engineWith, serviceContainer } from '../__fixtures__/engine.js';
 import { stackModel } from '../__fixtures__/phase-input.js';
 
-/** A manifest holding these files (path → content hash). */
-function manifest(files: Record<string, string>): VolumeManifest {
-  const entry = (path: string, sha256?: string): ManifestEntry => ({
-    path,
-    type: sha256 ? 'file' : 'directory',
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    size: sha256 ? 1 : 0,
-    mtime: 1,
-    ...(sha256 ? { sha256 } : {}),
-  });
-  const entries = [entry('.'), ...Object.entries(files).map(([p, sha]) => entry(p, sha))];
-  return {
-    version: 1,
-    tool: 'compose-persist',
-    root: 'volume',
-    createdAt: '2026-12-01T00:00:00Z',
-    files: Object.keys(files).length,
-    bytes: Object.keys(files).length,
-    digest: 'sha256:x',
-    limitations: [],
-    entries,
-  };
+let tempDir: string;
+beforeAll(async () => {
+  tempDir = await mkdtemp(path.join(os.tmpdir(), 'cp-evidence-test-'));
+});
+afterAll(async () => {
+  await rm(tempDir, { recursive: true, force: true });
+});
+
+/** A listing on disk of a volume holding these files (path → content). */
+function listing(files: Record<string, string>): Promise<VolumeListing> {
+  const entries: FixtureEntry[] = [
+    { name: 'volume/', type: 'directory', mode: 0o755 },
+    ...Object.entries(files).map(([p, content]) => ({ name: `volume/${p}`, content, mode: 0o644 })),
+  ];
+  return listTarStream(tarOf(entries), { root: 'volume', tempDir });
 }
 
 const anonymousRef = (source: string): StoreRef => ({
@@ -46,68 +41,78 @@ const bindRef: StoreRef = {
   images: [],
 };
 
-function evidence(...readings: [StoreRef, VolumeManifest][]): Evidence {
-  return {
-    probes: [],
-    stores: new Map(readings.map(([ref, m]) => [ref.key, { ref, manifest: m }])),
-    unreadable: new Map(),
-  };
+async function evidence(...readings: [StoreRef, Promise<VolumeListing>][]): Promise<Evidence> {
+  const stores = await Promise.all(
+    readings.map(async ([ref, l]) => [ref.key, { ref, listing: await l }] as const),
+  );
+  return { probes: [], stores: new Map(stores), unreadable: new Map() };
 }
 const noIgnore = () => [];
 
 describe('compareStores: every place read before, against the same place after', () => {
-  it('an anonymous volume down-up replaced fails, even when a fresh init recreated the same file names', () => {
-    const before = evidence([anonymousRef('a'.repeat(64)), manifest({ PG_VERSION: '1', 'base/1': 'rows' })]);
-    const after = evidence([anonymousRef('b'.repeat(64)), manifest({ PG_VERSION: '1', 'base/1': 'empty' })]);
-    const [diff] = compareStores(before, after, 'no-loss', noIgnore);
+  it('an anonymous volume down-up replaced fails, even when a fresh init recreated the same file names', async () => {
+    const before = await evidence([
+      anonymousRef('a'.repeat(64)),
+      listing({ PG_VERSION: '1', 'base/1': 'rows' }),
+    ]);
+    const after = await evidence([
+      anonymousRef('b'.repeat(64)),
+      listing({ PG_VERSION: '1', 'base/1': 'empty' }),
+    ]);
+    const [diff] = await compareStores(before, after, 'no-loss', noIgnore);
     expect(diff).toMatchObject({ kind: 'anonymous', replaced: true, ok: false, filesBefore: 2 });
   });
-  it('a replaced anonymous volume with exactly the same files (image content copied up) lost nothing', () => {
+  it('a replaced anonymous volume with exactly the same files (image content copied up) lost nothing', async () => {
     const files = { 'conf/a': '1' };
-    const before = evidence([anonymousRef('a'.repeat(64)), manifest(files)]);
-    const after = evidence([anonymousRef('b'.repeat(64)), manifest(files)]);
-    expect(compareStores(before, after, 'no-loss', noIgnore)[0]?.ok).toBe(true);
+    const before = await evidence([anonymousRef('a'.repeat(64)), listing(files)]);
+    const after = await evidence([anonymousRef('b'.repeat(64)), listing(files)]);
+    expect((await compareStores(before, after, 'no-loss', noIgnore))[0]?.ok).toBe(true);
   });
-  it('a replaced anonymous volume that was empty lost nothing', () => {
-    const before = evidence([anonymousRef('a'.repeat(64)), manifest({})]);
-    const after = evidence([anonymousRef('b'.repeat(64)), manifest({ 'new-file': '1' })]);
-    expect(compareStores(before, after, 'no-loss', noIgnore)[0]).toMatchObject({ ok: true, filesBefore: 0 });
+  it('a replaced anonymous volume that was empty lost nothing', async () => {
+    const before = await evidence([anonymousRef('a'.repeat(64)), listing({})]);
+    const after = await evidence([anonymousRef('b'.repeat(64)), listing({ 'new-file': '1' })]);
+    expect((await compareStores(before, after, 'no-loss', noIgnore))[0]).toMatchObject({
+      ok: true,
+      filesBefore: 0,
+    });
   });
-  it('the same anonymous volume (restart, recreate) is compared with the policy, matched by service and path', () => {
-    const before = evidence([anonymousRef('a'.repeat(64)), manifest({ x: '1' })]);
-    const after = evidence([anonymousRef('a'.repeat(64)), manifest({ x: '2' })]);
-    expect(compareStores(before, after, 'no-loss', noIgnore)[0]).toMatchObject({ ok: true });
-    expect(compareStores(before, after, 'exact', noIgnore)[0]).toMatchObject({ ok: false });
+  it('the same anonymous volume (restart, recreate) is compared with the policy, matched by service and path', async () => {
+    const before = await evidence([anonymousRef('a'.repeat(64)), listing({ x: '1' })]);
+    const after = await evidence([anonymousRef('a'.repeat(64)), listing({ x: '2' })]);
+    expect((await compareStores(before, after, 'no-loss', noIgnore))[0]).toMatchObject({ ok: true });
+    expect((await compareStores(before, after, 'exact', noIgnore))[0]).toMatchObject({ ok: false });
   });
-  it('a file deleted from a bind source fails, like a volume loss', () => {
-    const before = evidence([bindRef, manifest({ keep: '1', gone: '2' })]);
-    const after = evidence([bindRef, manifest({ keep: '1' })]);
-    expect(compareStores(before, after, 'no-loss', noIgnore)[0]).toMatchObject({
+  it('a file deleted from a bind source fails, like a volume loss', async () => {
+    const before = await evidence([bindRef, listing({ keep: '1', gone: '2' })]);
+    const after = await evidence([bindRef, listing({ keep: '1' })]);
+    expect((await compareStores(before, after, 'no-loss', noIgnore))[0]).toMatchObject({
       kind: 'bind',
       ok: false,
       removed: ['gone'],
       mountedAt: ['db:/data'],
     });
   });
-  it('a place that cannot be read after the mode lost its files', () => {
-    const before = evidence([bindRef, manifest({ keep: '1' })]);
-    const after = evidence();
+  it('a place that cannot be read after the mode lost its files', async () => {
+    const before = await evidence([bindRef, listing({ keep: '1' })]);
+    const after = await evidence();
     after.unreadable.set(bindRef.key, { ref: bindRef, reason: 'bind source path does not exist' });
-    expect(compareStores(before, after, 'no-loss', noIgnore)[0]).toMatchObject({
+    expect((await compareStores(before, after, 'no-loss', noIgnore))[0]).toMatchObject({
       ok: false,
       unreadable: 'bind source path does not exist',
       removed: ['keep'],
     });
   });
-  it('ignore globs are asked per place', () => {
-    const before = evidence([bindRef, manifest({ 'postmaster.pid': '1' })]);
-    const after = evidence([bindRef, manifest({})]);
-    const diff = compareStores(before, after, 'no-loss', (ref) => (ref.kind === 'bind' ? ['*.pid'] : []));
+  it('ignore globs are asked per place', async () => {
+    const before = await evidence([bindRef, listing({ 'postmaster.pid': '1' })]);
+    const after = await evidence([bindRef, listing({})]);
+    const diff = await compareStores(before, after, 'no-loss', (ref) =>
+      ref.kind === 'bind' ? ['*.pid'] : [],
+    );
     expect(diff[0]?.ok).toBe(true);
   });
-  it('check-files: off compares nothing', () => {
-    const before = evidence([bindRef, manifest({ x: '1' })]);
-    expect(compareStores(before, evidence(), 'off', noIgnore)).toEqual([]);
+  it('check-files: off compares nothing', async () => {
+    const before = await evidence([bindRef, listing({ x: '1' })]);
+    expect(await compareStores(before, await evidence(), 'off', noIgnore)).toEqual([]);
   });
 });
 

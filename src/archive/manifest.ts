@@ -306,7 +306,7 @@ function xattrsByPath(entries: readonly ManifestEntry[]): Map<string, string> {
 }
 
 /** True for a path that one of the globs matches, or that lies below a matched path. */
-function ignoreMatcher(globs: readonly string[]): (path: string) => boolean {
+export function ignoreMatcher(globs: readonly string[]): (path: string) => boolean {
   if (globs.length === 0) return () => false;
   const patterns = globs.map(globToRegExp);
   return (path) => {

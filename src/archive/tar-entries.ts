@@ -24,7 +24,7 @@ const XATTR_PREFIX = 'SCHILY.xattr.';
 export function checkedManifestEntry(
   header: TarEntryHeader,
   root: string,
-  guard: EntryPathGuard,
+  guard: Pick<EntryPathGuard, 'check'>,
 ): ManifestEntry {
   const type = ENTRY_TYPE_OF_TAR[header.type];
   const path = volumeRelativePath(header.name, root);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Compose } from '../docker/compose.js';
 import { lastLines } from '../docker/exec.js';
 import type { CommandSpec } from '../types/domain.js';
+import type { UserCommandKind } from '../types/time-ledger.js';
 
 export interface CommandResult {
   where: string;
@@ -30,6 +31,11 @@ export interface CommandOptions {
 
 /** How long a stopped command has between SIGTERM and SIGKILL. */
 export const STOP_GRACE_MS = 5000;
+
+/** What a user's command is for: its time is booked to that kind in the compose ledger. */
+export interface SpecOptions extends CommandOptions {
+  kind: UserCommandKind;
+}
 
 /**
  * Variables the user's commands never get: the CLI's key, and the runner's service variables, which a GitHub
@@ -106,15 +112,20 @@ export function runServiceCommand(
   return runProcess(service, cli.tool, cli.args, command, { ...options, cwd: compose.spec.cwd });
 }
 
-export function runCommandSpec(
+export async function runCommandSpec(
   compose: Compose,
   spec: CommandSpec,
-  options: CommandOptions,
+  options: SpecOptions,
   passInto: string[] = [],
 ): Promise<CommandResult> {
-  return spec.target === 'host'
-    ? runHostCommand(spec.command, options)
-    : runServiceCommand(compose, spec.target.service, spec.command, options, passInto);
+  const started = Date.now();
+  try {
+    return spec.target === 'host'
+      ? await runHostCommand(spec.command, options)
+      : await runServiceCommand(compose, spec.target.service, spec.command, options, passInto);
+  } finally {
+    compose.ledger.userCommand(options.kind, Date.now() - started);
+  }
 }
 
 export function describeCommand(result: CommandResult): string {

@@ -1,16 +1,17 @@
-import { diffManifests, type VolumeManifest } from '../archive/manifest.js';
 import type { Compose } from '../docker/compose.js';
 import { errorMessage } from '../errors.js';
 import type { CheckFilesPolicy, CommandSpec } from '../types/domain.js';
 import type { ProbeComparison, VolumeDiff } from '../types/outcomes.js';
+import { removeListing, type VolumeListing } from '../volumes/fingerprint-listing.js';
+import { diffListings, pathsOf } from '../volumes/listing-diff.js';
 import { runCommandSpec, type CommandResult } from './commands.js';
 import type { StoreRef } from './stores.js';
 import { compareProbe } from './verdict.js';
 
-/** One place as it was read. */
+/** One place as it was read: its listing on disk. */
 export interface StoreReading {
   ref: StoreRef;
-  manifest: VolumeManifest;
+  listing: VolumeListing;
 }
 
 /** What was observed at one moment: each probe's output and the manifest of every place data lives. */
@@ -31,8 +32,8 @@ export interface EvidenceSources {
   hostCwd: string;
   /** The places to read now (anonymous volumes are found on the containers); none when check-files is off. */
   stores: () => Promise<StoreRef[]>;
-  /** Reads one place's manifest through a helper container. */
-  fingerprint: (store: StoreRef) => Promise<VolumeManifest>;
+  /** Reads one place's listing through a helper container. */
+  fingerprint: (store: StoreRef) => Promise<VolumeListing>;
 }
 
 export function probeLabel(probe: CommandSpec): string {
@@ -43,6 +44,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
   const probes = [];
   for (const probe of sources.probes) {
     const result = await runCommandSpec(sources.compose, probe, {
+      kind: 'probes',
       env: sources.probeEnv,
       cwd: sources.hostCwd,
       timeoutMs: sources.probeTimeoutMs,
@@ -52,7 +54,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
   const evidence: Evidence = { probes, stores: new Map(), unreadable: new Map() };
   for (const ref of await sources.stores()) {
     try {
-      evidence.stores.set(ref.key, { ref, manifest: await sources.fingerprint(ref) });
+      evidence.stores.set(ref.key, { ref, listing: await sources.fingerprint(ref) });
     } catch (error) {
       // A named volume the stack declares must be readable; a bind may be a socket or a device.
       if (ref.kind === 'volume') throw error;
@@ -67,45 +69,59 @@ export function compareProbes(before: Evidence, after: Evidence): ProbeCompariso
   return before.probes.map(({ probe, result }, i) => compareProbe(probe, result, after.probes[i]?.result));
 }
 
+/** Removes the listings of evidence nothing compares with any more. */
+export async function releaseEvidence(evidence: Evidence): Promise<void> {
+  await Promise.all([...evidence.stores.values()].map(({ listing }) => removeListing(listing)));
+}
+
 /**
  * Every place read before, against the same place after. An anonymous volume replaced by a new one (down-up)
  * kept nothing unless the new one holds exactly the same files (an image's own content copied up again).
  */
-export function compareStores(
+export async function compareStores(
   before: Evidence,
   after: Evidence,
   policy: CheckFilesPolicy,
   ignoreFor: (store: StoreRef) => string[],
-): VolumeDiff[] {
+): Promise<VolumeDiff[]> {
   if (policy === 'off') return [];
   const diffs: VolumeDiff[] = [];
-  for (const [key, { ref, manifest }] of before.stores) {
+  for (const [key, { ref, listing }] of before.stores) {
     const head = {
       volume: key,
       kind: ref.kind,
       mountedAt: ref.mountedAt,
-      filesBefore: manifest.files,
+      filesBefore: listing.files,
       policy,
     };
     const later = after.stores.get(key);
     if (!later) {
       const reason = after.unreadable.get(key)?.reason ?? 'no longer mounted';
-      const removed = manifest.entries.filter((e) => e.path !== '.').map((e) => e.path);
-      diffs.push({ ...head, ok: manifest.files === 0, unreadable: reason, added: [], removed, changed: [] });
+      const { paths, count } = await pathsOf(listing);
+      diffs.push({
+        ...head,
+        ok: listing.files === 0,
+        unreadable: reason,
+        added: [],
+        removed: paths,
+        changed: [],
+        counts: { added: 0, removed: count, changed: 0, typeChanged: 0 },
+      });
       continue;
     }
     const replaced = ref.kind === 'anonymous' && later.ref.source !== ref.source;
-    const diff = diffManifests(manifest, later.manifest, {
+    const diff = await diffListings(listing, later.listing, {
       policy: replaced ? 'exact' : policy,
       ignore: ignoreFor(ref),
     });
     diffs.push({
       ...head,
       ...(replaced ? { replaced } : {}),
-      ok: diff.ok || (replaced && manifest.files === 0),
+      ok: diff.ok || (replaced && listing.files === 0),
       added: diff.added,
       removed: diff.removed,
       changed: diff.changed,
+      counts: diff.counts,
     });
   }
   return diffs;

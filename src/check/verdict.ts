@@ -258,16 +258,29 @@ export function describeVolumeLoss(diff: VolumeDiff): string {
   if (diff.unreadable) return `${name} could not be read after the restart (${diff.unreadable})${fix}`;
   if (diff.replaced)
     return `${name} was replaced by a new one: its ${diff.filesBefore ?? 'old'} file(s) are gone${fix}`;
-  const lost = diff.removed.length ? `lost ${diff.removed.length} file(s) (${sample(diff.removed)})` : '';
+  const counts = countsOf(diff);
+  const lost = counts.removed ? `lost ${counts.removed} file(s) (${sample(diff.removed)})` : '';
   const changedPaths = [...diff.changed.map((c) => c.path), ...diff.added];
   const typeChanged = diff.changed.filter((c) => c.fields.includes('type')).map((c) => c.path);
   const changed =
     diff.policy === 'exact' && changedPaths.length
-      ? `changed ${changedPaths.length} (${sample(changedPaths)})`
-      : typeChanged.length
-        ? `changed the type of ${typeChanged.length} (${sample(typeChanged)})`
+      ? `changed ${counts.changed + counts.added} (${sample(changedPaths)})`
+      : counts.typeChanged
+        ? `changed the type of ${counts.typeChanged} (${sample(typeChanged)})`
         : '';
   return `${name} ${[lost, changed].filter(Boolean).join(' and ')}${fix}`;
+}
+
+/** How many paths a diff found of each kind: its counts, or (older reports) its lists' lengths. */
+export function countsOf(diff: VolumeDiff): NonNullable<VolumeDiff['counts']> {
+  return (
+    diff.counts ?? {
+      added: diff.added.length,
+      removed: diff.removed.length,
+      changed: diff.changed.length,
+      typeChanged: diff.changed.filter((c) => c.fields.includes('type')).length,
+    }
+  );
 }
 
 /** `service:path` (and ` #n` for a replica) → the fix for data in an anonymous volume. */

@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { TimeLedger } from '../types/time-ledger.js';
 import { runTool, ToolError, type ToolResult } from './exec.js';
 
 /** How compose is invoked here: the `docker compose` plugin, or a standalone `docker-compose` (v2 or later). */
@@ -111,6 +112,8 @@ export class Compose {
   constructor(
     private readonly cli: ComposeCli,
     readonly spec: ComposeProjectSpec,
+    /** Where the time of every compose command (and of the user's commands run beside it) is booked. */
+    readonly ledger: TimeLedger = new TimeLedger(),
   ) {}
 
   get projectName(): string {
@@ -118,10 +121,12 @@ export class Compose {
   }
 
   async run(args: string[], options: { stream?: boolean; allowFailure?: boolean } = {}): Promise<ToolResult> {
-    return runTool(this.cli.tool, [...this.cli.prefix, ...projectArgs(this.spec), ...args], {
-      cwd: this.spec.cwd,
-      ...options,
-    });
+    return this.ledger.compose(() =>
+      runTool(this.cli.tool, [...this.cli.prefix, ...projectArgs(this.spec), ...args], {
+        cwd: this.spec.cwd,
+        ...options,
+      }),
+    );
   }
 
   /** The resolved model; a broken compose file becomes a UserError quoting compose. */

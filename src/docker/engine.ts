@@ -79,6 +79,15 @@ export class DockerEngine {
     }
   }
 
+  /** The engine's clock (its SystemTime), in milliseconds since the epoch. */
+  async systemTime(): Promise<number> {
+    const info = (await this.docker.info()) as { SystemTime?: string };
+    const time = Date.parse(info.SystemTime ?? '');
+    if (!Number.isFinite(time))
+      throw new Error(`the engine reported no usable SystemTime (${info.SystemTime})`);
+    return time;
+  }
+
   async inspectVolume(name: string): Promise<VolumeInfo | undefined> {
     try {
       const v = await this.docker.getVolume(name).inspect();

@@ -166,7 +166,7 @@ function startLoad(specs: CommandSpec[], stack: RunningStack, env: Record<string
       const result = await runCommandSpec(
         stack.compose,
         spec,
-        { env, onStdout: (chunk) => reader.push(chunk), signal: load.stop.signal },
+        { env, kind: 'writes', onStdout: (chunk) => reader.push(chunk), signal: load.stop.signal },
         [ROUND_VARIABLE],
       );
       reader.end();
@@ -300,6 +300,7 @@ async function readBack(
   for (const spec of settings.acknowledged) {
     const result = await runCommandSpec(stack.compose, spec, {
       env,
+      kind: 'probes',
       onStdout: (chunk) => check.push(chunk),
       timeoutMs: ACKNOWLEDGED_TIMEOUT_MS,
     });

@@ -1,8 +1,12 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describeCommand, runCommandSpec } from '../check/commands.js';
 import {
   compareProbes,
   compareStores,
   gatherEvidence,
+  releaseEvidence,
   type Evidence,
   type EvidenceSources,
 } from '../check/evidence.js';
@@ -25,7 +29,7 @@ import type {
   StoreState,
   VolumeState,
 } from '../types/outcomes.js';
-import { fingerprintBind, fingerprintVolume } from '../volumes/fingerprint.js';
+import { FingerprintSession } from '../volumes/fingerprint.js';
 import { resolveHelperImage } from '../volumes/helper-image.js';
 import { keepingPartial, runningStack, type Phase, type RunningStack } from './phase.js';
 
@@ -54,13 +58,31 @@ type RestartsOutcome = Extract<PhaseOutcome, { phase: 'restarts' }>;
 export const restartsPhase: Phase = {
   name: 'restarts',
   timing: 'check',
-  run: (input) => checkRestarts(input.settings, runningStack(input), input.log),
+  run: (input) => checkRestarts(input.settings, runningStack(input), input.log, input.ctx.tempDir),
 };
 
+/** Listings of the places read live in a temp dir of their own, removed when the phase ends. */
 export async function checkRestarts(
   settings: RestartSettings,
   stack: RunningStack,
   log: Log,
+  tempDir: string = os.tmpdir(),
+): Promise<RestartsOutcome> {
+  const listings = await mkdtemp(path.join(tempDir, 'cp-fingerprints-'));
+  const session = new FingerprintSession(listings);
+  try {
+    return await checkWithSession(settings, stack, log, session);
+  } finally {
+    await session.close();
+    await rm(listings, { recursive: true, force: true });
+  }
+}
+
+async function checkWithSession(
+  settings: RestartSettings,
+  stack: RunningStack,
+  log: Log,
+  session: FingerprintSession,
 ): Promise<RestartsOutcome> {
   const sources: EvidenceSources = {
     compose: stack.compose,
@@ -76,9 +98,10 @@ export async function checkRestarts(
         image: await resolveHelperImage(stack.engine, settings.helperImage, store.images),
         runLabel: stack.runLabel,
       };
-      return store.kind === 'bind'
-        ? fingerprintBind(store.source, options)
-        : fingerprintVolume(store.source, options);
+      const started = Date.now();
+      const listing = await session.list(store, options);
+      log.debug(`fingerprint of ${store.key}: ${listing.files} files in ${Date.now() - started} ms`);
+      return listing;
     },
   };
   const outcome: RestartsOutcome = { phase: 'restarts', brokenProbes: [], modes: [], notices: [] };
@@ -112,7 +135,9 @@ export async function checkRestarts(
           outcome.writeFailures = [`before ${mode} (round ${round}): ${failed}`];
           return outcome;
         }
-        before = await log.group(`Evidence after write round ${round}`, () => gatherEvidence(sources));
+        const written = await log.group(`Evidence after write round ${round}`, () => gatherEvidence(sources));
+        await releaseEvidence(before);
+        before = written;
         comparedWith = `the evidence after write round ${round}`;
       }
       const checked = await log.group(`Restart: ${mode}`, () =>
@@ -122,9 +147,19 @@ export async function checkRestarts(
       comparedWith = `the state after ${mode}`;
       if (checked.serviceLogs) outcome.serviceLogs = checked.serviceLogs;
       if (!checked.after || !checked.restarts) return outcome;
+      await releaseEvidence(before);
       before = checked.after;
       restarts = checked.restarts;
     }
+    // The wait after each mode counts from the containers' start, so a last look covers the final evidence.
+    await assertStackHealthy(
+      stack.engine,
+      stack.model.project,
+      'after the restarts',
+      settings.services,
+      restarts,
+      notice,
+    );
     return { ...outcome, finalVolumes: volumeStates(before) };
   });
 }
@@ -142,6 +177,7 @@ async function runWrites(
         sources.compose,
         spec,
         {
+          kind: 'writes',
           env: { ...sources.probeEnv, [ROUND_VARIABLE]: String(round) },
           cwd: sources.hostCwd,
           stream: true,
@@ -203,7 +239,7 @@ async function checkMode(
   }
   const after = await gatherEvidence(sources);
   evidence.probes = compareProbes(before, after);
-  evidence.volumes = compareStores(before, after, settings.checkFiles, (store) =>
+  evidence.volumes = await compareStores(before, after, settings.checkFiles, (store) =>
     ignoreGlobs(settings, stack, store),
   );
   return { evidence, after, restarts };
@@ -211,18 +247,18 @@ async function checkMode(
 
 function volumeStates(evidence: Evidence): Record<string, VolumeState> {
   const states: Record<string, VolumeState> = {};
-  for (const { ref, manifest: m } of evidence.stores.values())
-    if (ref.kind === 'volume') states[ref.source] = { digest: m.digest, bytes: m.bytes, files: m.files };
+  for (const { ref, listing: l } of evidence.stores.values())
+    if (ref.kind === 'volume') states[ref.source] = { digest: l.digest, bytes: l.bytes, files: l.files };
   return states;
 }
 
 function storeStates(evidence: Evidence): StoreState[] {
-  return [...evidence.stores.values()].map(({ ref, manifest }) => ({
+  return [...evidence.stores.values()].map(({ ref, listing }) => ({
     kind: ref.kind,
     name: ref.key,
     mountedAt: ref.mountedAt,
-    files: manifest.files,
-    bytes: manifest.bytes,
+    files: listing.files,
+    bytes: listing.bytes,
   }));
 }
 

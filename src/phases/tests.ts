@@ -34,6 +34,7 @@ export async function runTests(
   for (const spec of commands) {
     const result = await log.group(`Test: ${spec.command}`, () =>
       runCommandSpec(stack.compose, spec, {
+        kind: 'tests',
         env,
         stream: true,
         cwd: stack.workingDir,

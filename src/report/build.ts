@@ -7,7 +7,14 @@ import type {
   RunError,
   VolumeSummary,
 } from '../types/outcomes.js';
-import { REPORT_SCHEMA_VERSION, type CrashLoadReport, type Report, type StackDescription } from './schema.js';
+import {
+  REPORT_SCHEMA_VERSION,
+  type CrashLoadReport,
+  type Report,
+  type RunTimeSplit,
+  type StackDescription,
+  type TimeSplit,
+} from './schema.js';
 
 /** Where the stack keeps its data: the stack description without the files it came from. */
 type StackPlaces = Omit<StackDescription, 'composeFiles' | 'composeFilesFrom'>;
@@ -22,6 +29,10 @@ export interface RunRecord {
   interrupted?: string;
   /** Milliseconds per phase. */
   timings: Record<string, number>;
+  /** Each timed phase's compose, user-command and tool time. */
+  phaseSplits?: Record<string, TimeSplit>;
+  /** Compose, user-command and tool time of the run and its phases. */
+  timeSplit?: RunTimeSplit;
   startedAt: string;
   finishedAt?: string;
   /** Whether every phase of the run's table ran (the volume summary is only true then). */
@@ -64,6 +75,7 @@ export function buildReport(run: RunRecord): Report {
     archives,
     serviceLogs: run.error?.serviceLogs ?? restarts?.serviceLogs ?? [],
     timings: run.timings,
+    ...(run.timeSplit ? { timeSplit: run.timeSplit } : {}),
     startedAt: run.startedAt,
     ...(run.finishedAt ? { finishedAt: run.finishedAt } : {}),
   };

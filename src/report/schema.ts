@@ -9,8 +9,10 @@ import type {
   TestOutcome,
   VolumeSummary,
 } from '../types/outcomes.js';
+import type { RunTimeSplit } from '../types/time-ledger.js';
 
 export type * from '../types/outcomes.js';
+export type { RunTimeSplit, TimeSplit, UserCommandKind } from '../types/time-ledger.js';
 
 /**
  * The version of report.json's shape. Bump it when a field is removed or renamed, or changes meaning or type
@@ -41,6 +43,11 @@ export interface Report {
   serviceLogs: ServiceLogTail[];
   /** Milliseconds per phase: seed, up, tests, check, archive. */
   timings: Record<string, number>;
+  /**
+   * The run's time (from resolving the stack to this report) split into compose commands, the user's
+   * commands (tests, probes, writes) and the tool's own work (the rest); also per timed phase.
+   */
+  timeSplit?: RunTimeSplit;
   startedAt: string;
   finishedAt?: string;
 }

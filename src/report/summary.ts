@@ -1,4 +1,5 @@
 import type { Report } from './schema.js';
+import { countsOf } from '../check/verdict.js';
 import { FOREIGN_SEED_PROOF } from '../types/outcomes.js';
 
 const MAX_LIST = 50;
@@ -153,8 +154,9 @@ function modeMark(mode: Report['modes'][number]): string {
 const PLACE_KINDS = { volume: 'Volume', bind: 'Bind mount', anonymous: 'Anonymous volume at' } as const;
 
 function volumeDiff(v: Report['modes'][number]['volumes'][number]): string[] {
-  const head = `${PLACE_KINDS[v.kind ?? 'volume']} \`${v.volume}\` (${v.policy}): ${v.ok ? 'ok' : 'FAILED'} — ${v.removed.length} removed, ${v.added.length} added, ${v.changed.length} changed`;
-  if (v.removed.length + v.added.length + v.changed.length === 0) return [head];
+  const counts = countsOf(v);
+  const head = `${PLACE_KINDS[v.kind ?? 'volume']} \`${v.volume}\` (${v.policy}): ${v.ok ? 'ok' : 'FAILED'} — ${counts.removed} removed, ${counts.added} added, ${counts.changed} changed`;
+  if (counts.removed + counts.added + counts.changed === 0) return [head];
   const list = [
     ...v.removed.slice(0, MAX_LIST).map((p) => `- removed \`${p}\``),
     ...v.added.slice(0, MAX_LIST).map((p) => `- added \`${p}\``),

@@ -4,6 +4,7 @@ import type { ContainerDetails, Engine } from '../docker/engine.js';
 import { ToolError } from '../docker/exec.js';
 import { UserError } from '../errors.js';
 import type { ServiceLogTail } from '../types/outcomes.js';
+import { EngineClock, Wait, type ContainerRun, type WaitStrategy } from './wait.js';
 
 export type { ServiceLogTail };
 
@@ -54,15 +55,16 @@ export interface ContainerMark {
 export type RestartBaseline = Map<string, ContainerMark>;
 
 /**
- * `up -d --wait`, then a second look: --wait can report a container healthy just before it exits, and a
- * restart policy can hide a crash loop, so state and restart counts are checked again after a short pause
- * (for several seconds when a container has already been restarted after a crash).
+ * `up -d --wait`, then looks until the stack is steady (see SteadyRunWait): --wait can report a container
+ * healthy just before it exits, and a restart policy can hide a crash loop, so state and restart counts are
+ * looked at again until every container has run a while since its start (longer after an earlier crash).
  */
 export async function upAndWait(
   compose: Compose,
   engine: Engine,
   options: UpOptions,
   what: string,
+  wait: WaitStrategy = Wait.forSteadyRun(),
 ): Promise<RestartBaseline> {
   try {
     await compose.up(options);
@@ -82,19 +84,37 @@ export async function upAndWait(
     );
   }
   const justUp = marksOf(await serviceContainers(engine, compose.projectName));
-  // A container that has already crashed is watched longer: between two crashes of a loop it can look
-  // running at any single moment, while its restart back-off keeps growing.
-  const crashed = [...justUp.values()].some((mark) => mark.restartCount > 0);
-  let marks = justUp;
-  for (let look = 0; look < (crashed ? LOOKS_AFTER_A_CRASH : 1); look++) {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    marks = await assertStackHealthy(engine, compose.projectName, what, options.services, justUp);
-  }
-  return marks;
+  return wait.waitUntilReady({
+    look: async () => {
+      const { marks, selected } = await checkStackHealthy(
+        engine,
+        compose.projectName,
+        what,
+        options.services,
+        justUp,
+      );
+      return { result: marks, running: selected.map(runOf) };
+    },
+    engineNow: () => clockOf(engine).now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  });
 }
 
-/** Looks, a second apart, at a stack in which a container has crashed before it was reported up. */
-const LOOKS_AFTER_A_CRASH = 5;
+function runOf(c: ServiceContainer): ContainerRun {
+  return { service: c.service, startedAt: c.details.startedAt, restartCount: c.details.restartCount };
+}
+
+/** One clock per engine: its offset from ours is measured once. */
+const engineClocks = new WeakMap<Engine, EngineClock>();
+
+function clockOf(engine: Engine): EngineClock {
+  let clock = engineClocks.get(engine);
+  if (!clock) {
+    clock = new EngineClock(() => engine.systemTime());
+    engineClocks.set(engine, clock);
+  }
+  return clock;
+}
 
 /** Each container as seen now: the baseline for the next look. */
 function marksOf(containers: ServiceContainer[]): RestartBaseline {
@@ -155,13 +175,20 @@ function clockTime(iso: string | undefined): string {
  * the marks now, the baseline for the next look.
  */
 export async function assertStackHealthy(
+  ...look: Parameters<typeof checkStackHealthy>
+): Promise<RestartBaseline> {
+  return (await checkStackHealthy(...look)).marks;
+}
+
+/** assertStackHealthy, also returning the selected containers it looked at. */
+async function checkStackHealthy(
   engine: Engine,
   project: string,
   what: string,
   services: string[] = [],
   baseline: RestartBaseline = new Map(),
   warn?: (message: string) => void,
-): Promise<RestartBaseline> {
+): Promise<{ marks: RestartBaseline; selected: ServiceContainer[] }> {
   const containers = await serviceContainers(engine, project);
   const selected = containers.filter((c) => services.length === 0 || services.includes(c.service));
   if (selected.length === 0) {
@@ -184,7 +211,7 @@ export async function assertStackHealthy(
     await failWithLogs(engine, project, `${what}: not healthy: ${names}${outside ? ` (${outside})` : ''}`);
   }
   if (outside) warn?.(`${what}: ${outside}.`);
-  return marksOf(containers);
+  return { marks: marksOf(containers), selected };
 }
 
 async function failWithLogs(engine: Engine, project: string, message: string): Promise<never> {

@@ -6,6 +6,7 @@ import { Compose, detectComposeCli, type ComposeCli, type ComposeProjectSpec } f
 import type { Engine } from '../docker/engine.js';
 import { UserError } from '../errors.js';
 import type { CommandSpec, Settings } from '../inputs.js';
+import { TimeLedger } from '../types/time-ledger.js';
 import {
   chooseComposeFiles,
   missingFilesError,
@@ -60,9 +61,10 @@ export async function openStack(
     envFile: settings.envFile ? resolveIn(workingDir, settings.envFile) : undefined,
     cwd: path.dirname(files[0] as string),
   };
-  const cli = await detectComposeCli();
-  const config = await new Compose(cli, spec).config();
-  const compose = new Compose(cli, { ...spec, projectName: config.name });
+  const ledger = new TimeLedger();
+  const cli = await ledger.compose(() => detectComposeCli());
+  const config = await new Compose(cli, spec, ledger).config();
+  const compose = new Compose(cli, { ...spec, projectName: config.name }, ledger);
   const model = stackModelFrom(config, settings.services);
   assertServicesExist(settings, Object.keys(config.services));
   const why = settings.projectName ? 'input' : spec.projectName ? 'generated' : 'environment';

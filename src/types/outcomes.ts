@@ -65,9 +65,12 @@ export interface VolumeDiff {
   unreadable?: string;
   policy: CheckFilesPolicy;
   ok: boolean;
+  /** The first paths of each kind (a bounded number); `counts` says how many there are in all. */
   added: string[];
   removed: string[];
   changed: { path: string; fields: string[] }[];
+  /** How many paths were added, removed, changed, and changed type (absent: the lists' lengths). */
+  counts?: { added: number; removed: number; changed: number; typeChanged: number };
 }
 
 /** One restart mode as observed: what the probes and the volumes showed after it, or why it broke. */

@@ -1,9 +1,12 @@
 import { addAbortSignal } from 'node:stream';
 import { manifestOfTarStream } from '../archive/volume-tar.js';
 import type { VolumeManifest } from '../archive/manifest.js';
+import type { HelperContainer } from '../docker/engine.js';
+import { listTarStream, type VolumeListing } from './fingerprint-listing.js';
 import {
   ARCHIVE_ROOT,
   HELPER_MOUNT,
+  openPlaceHelper,
   withBindHelper,
   withVolumeHelper,
   type HelperOptions,
@@ -24,9 +27,61 @@ export async function fingerprintVolume(
   });
 }
 
-/** The manifest of a bind mount's source directory, read through a helper that binds it read-only. */
+/** The manifest of a bind mount's source directory on the engine's host (read-only helper). */
 export async function fingerprintBind(source: string, options: HelperOptions): Promise<VolumeManifest> {
   return withBindHelper(source, options, async (helper) =>
     manifestOfTarStream(await helper.getArchive(HELPER_MOUNT), ARCHIVE_ROOT, { volumeName: source }),
   );
+}
+
+/** A place to list: a named or anonymous volume, or a bind mount's source on the engine's host. */
+export interface ListedPlace {
+  kind: 'volume' | 'anonymous' | 'bind';
+  source: string;
+}
+
+/**
+ * Lists places (see listTarStream) into a temp dir, through one helper container per named volume or
+ * bind, kept until close(): the check reads each place once per mode, and a helper costs as much as a
+ * small volume. Anonymous volumes get a fresh helper each time, so one a mode replaced can be removed.
+ */
+export class FingerprintSession {
+  private readonly helpers = new Map<string, Promise<HelperContainer>>();
+
+  constructor(private readonly tempDir: string) {}
+
+  async list(place: ListedPlace, options: HelperOptions): Promise<VolumeListing> {
+    const where = place.kind === 'bind' ? { bind: place.source } : { volume: place.source };
+    const listing = (helper: HelperContainer) =>
+      helper.getArchive(HELPER_MOUNT).then((tar) =>
+        listTarStream(tar, {
+          root: ARCHIVE_ROOT,
+          tempDir: this.tempDir,
+          ...(place.kind === 'bind' ? { volumeName: place.source } : {}),
+        }),
+      );
+    if (place.kind === 'anonymous') {
+      const helper = await openPlaceHelper(where, options);
+      try {
+        return await listing(helper);
+      } finally {
+        await helper.remove();
+      }
+    }
+    const key = `${place.kind}:${place.source}`;
+    let helper = this.helpers.get(key);
+    if (!helper) {
+      helper = openPlaceHelper(where, options);
+      this.helpers.set(key, helper);
+      helper.catch(() => this.helpers.delete(key));
+    }
+    return listing(await helper);
+  }
+
+  /** Removes the helpers (and leaves the listings to the caller's temp dir). */
+  async close(): Promise<void> {
+    const helpers = [...this.helpers.values()];
+    this.helpers.clear();
+    await Promise.all(helpers.map((h) => h.then((helper) => helper.remove()).catch(() => undefined)));
+  }
 }

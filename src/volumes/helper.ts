@@ -75,22 +75,45 @@ async function withHelper<T>(
   options: HelperOptions,
   use: (helper: HelperContainer) => Promise<T>,
 ): Promise<T> {
+  const helper = await openHelper(mount, options);
+  try {
+    return await use(helper);
+  } finally {
+    await helper.remove();
+  }
+}
+
+/**
+ * A never-started helper mounting a volume (or a bind, read-only) at HELPER_MOUNT, kept by the caller,
+ * which removes it; for a reader that comes back to the same place many times.
+ */
+export async function openPlaceHelper(
+  place: { volume: string } | { bind: string },
+  options: HelperOptions,
+): Promise<HelperContainer> {
+  if ('volume' in place) {
+    assertVolumeName(place.volume);
+    if (!(await options.engine.inspectVolume(place.volume))) {
+      throw new UserError(
+        `Volume ${place.volume} does not exist: check the name (docker volume ls lists them).`,
+      );
+    }
+  }
+  return openHelper({ ...place, target: HELPER_MOUNT, readOnly: true }, options);
+}
+
+async function openHelper(mount: HelperMount, options: HelperOptions): Promise<HelperContainer> {
   const { engine } = options;
   if (!(await engine.hasImage(options.image))) {
     throw new UserError(
       `Helper image ${options.image} is not present on the engine: pull it first or set the helper-image input to an image that is.`,
     );
   }
-  const helper = await engine.createHelper({
+  return engine.createHelper({
     image: options.image,
     mounts: [mount],
     // The owner lets a later run tell a helper of a killed run (a leftover) from one in use.
     labels: { [RUN_LABEL]: options.runLabel, [OWNER_LABEL]: ownerLabel() },
     cmd: options.cmd,
   });
-  try {
-    return await use(helper);
-  } finally {
-    await helper.remove();
-  }
 }

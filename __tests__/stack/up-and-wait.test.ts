@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { Compose } from '../../src/docker/compose.js';
+import type { ContainerDetails } from '../../src/docker/engine.js';
+import { upAndWait } from '../../src/stack/lifecycle.js';
+import { engineWith, serviceContainer } from '../__fixtures__/engine.js';
+
+/** `true -f … up …`: a compose that always succeeds, so only the wait after it is tested. */
+const compose = new Compose(
+  { tool: 'true', prefix: [] },
+  { files: ['/nonexistent/compose.yml'], projectName: 'shop', profiles: [], cwd: '/' },
+);
+const startedAgo = (ms: number) => new Date(Date.now() - ms).toISOString();
+
+describe('upAndWait: up --wait, then the steady-run wait on the containers', () => {
+  it('returns at once for containers that have been up a while (no fixed pause)', async () => {
+    const engine = engineWith([serviceContainer('shop', 'db', { startedAt: startedAgo(3000) })]);
+    const started = Date.now();
+    const marks = await upAndWait(compose, engine, { waitTimeoutSeconds: 10 }, 'after restart');
+    expect(Date.now() - started).toBeLessThan(700);
+    expect([...marks.keys()]).toEqual(['db-id']);
+  });
+
+  it('waits out the rest of the second for a container that has just started', async () => {
+    const engine = engineWith([serviceContainer('shop', 'db', { startedAt: startedAgo(400) })]);
+    const started = Date.now();
+    await upAndWait(compose, engine, { waitTimeoutSeconds: 10 }, 'after restart');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+  });
+
+  it('fails, naming the crash loop, when the restart policy restarts a container while it is watched', async () => {
+    const db: ContainerDetails = serviceContainer('shop', 'db', { startedAt: startedAgo(100) });
+    let inspections = 0;
+    const engine = engineWith(
+      [db],
+      {},
+      {
+        inspectContainer: async () => {
+          // The first look (the marks right after up) sees it running; then it has crashed and come back.
+          inspections++;
+          return inspections === 1 ? db : { ...db, restartCount: 1, startedAt: startedAgo(10) };
+        },
+      },
+    );
+    await expect(upAndWait(compose, engine, { waitTimeoutSeconds: 10 }, 'after kill')).rejects.toThrow(
+      /after kill: not healthy: db \(crash loop: restarted 1 time\(s\)/,
+    );
+  });
+});

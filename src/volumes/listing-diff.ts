@@ -1,0 +1,118 @@
+// Two listings of one place compared as a streaming merge (both are sorted by the path's bytes), with the
+// same rules as diffManifests; the result keeps the first paths of each kind and counts the rest.
+import { ignoreMatcher, type DiffOptions } from '../archive/manifest.js';
+import { nameBytes } from '../archive/name-bytes.js';
+import { listingLines, type ListingLine, type VolumeListing } from './fingerprint-listing.js';
+
+/** How many paths of each kind a diff keeps; the counts cover all of them. */
+export const LISTED_PATHS = 100;
+
+export interface ListingDiff {
+  /** The first LISTED_PATHS of each kind, in listing order. */
+  added: string[];
+  removed: string[];
+  changed: { path: string; fields: string[] }[];
+  counts: { added: number; removed: number; changed: number; typeChanged: number };
+  ok: boolean;
+}
+
+/** The compared fields, by their place in a ListingLine (path and the digest-only root mtime aside). */
+const COMPARED_FIELDS: readonly [name: string, index: number][] = [
+  ['type', 1],
+  ['mode', 2],
+  ['uid', 3],
+  ['gid', 4],
+  ['size', 5],
+  ['mtime', 6],
+  ['sha256', 7],
+  ['linkTarget', 8],
+  ['hardlinks', 9],
+  ['device', 10],
+  ['xattrs', 11],
+];
+
+/** Compares two listings of the same place path by path. Directory mtimes are never compared. */
+export async function diffListings(
+  before: Pick<VolumeListing, 'file'>,
+  after: Pick<VolumeListing, 'file'>,
+  options: DiffOptions,
+  listed = LISTED_PATHS,
+): Promise<ListingDiff> {
+  const ignored = ignoreMatcher(options.ignore ?? []);
+  const diff = new BoundedDiff(listed);
+  const old = cursor(listingLines(before));
+  const now = cursor(listingLines(after));
+  let a = await old.next();
+  let b = await now.next();
+  while (a || b) {
+    const order = !a ? 1 : !b ? -1 : Buffer.compare(a.key, b.key);
+    if (order < 0 && a) {
+      if (!ignored(a.line[0])) diff.removed(a.line[0]);
+      a = await old.next();
+    } else if (order > 0 && b) {
+      if (!ignored(b.line[0])) diff.added(b.line[0]);
+      b = await now.next();
+    } else if (a && b) {
+      if (!ignored(a.line[0])) diff.compare(a.line, b.line);
+      a = await old.next();
+      b = await now.next();
+    }
+  }
+  return diff.result(options.policy);
+}
+
+/** The first paths of a listing and how many it holds (a place that is gone lost all of them). */
+export async function pathsOf(
+  listing: Pick<VolumeListing, 'file'>,
+  listed = LISTED_PATHS,
+): Promise<{ paths: string[]; count: number }> {
+  const paths: string[] = [];
+  let count = 0;
+  for await (const line of listingLines(listing)) {
+    if (line[0] === '.') continue;
+    if (paths.length < listed) paths.push(line[0]);
+    count++;
+  }
+  return { paths, count };
+}
+
+class BoundedDiff {
+  private readonly lists: Omit<ListingDiff, 'counts' | 'ok'> = { added: [], removed: [], changed: [] };
+  private readonly counts: ListingDiff['counts'] = { added: 0, removed: 0, changed: 0, typeChanged: 0 };
+
+  constructor(private readonly listed: number) {}
+
+  added(path: string): void {
+    if (this.counts.added++ < this.listed) this.lists.added.push(path);
+  }
+
+  removed(path: string): void {
+    if (this.counts.removed++ < this.listed) this.lists.removed.push(path);
+  }
+
+  compare(a: ListingLine, b: ListingLine): void {
+    const fields = COMPARED_FIELDS.filter(
+      ([name, i]) => a[i] !== b[i] && !(name === 'mtime' && a[1] === 'directory'),
+    ).map(([name]) => name);
+    if (fields.length === 0) return;
+    if (fields.includes('type')) this.counts.typeChanged++;
+    if (this.counts.changed++ < this.listed) this.lists.changed.push({ path: a[0], fields });
+  }
+
+  result(policy: DiffOptions['policy']): ListingDiff {
+    const { added, removed, changed, typeChanged } = this.counts;
+    const lost = removed > 0 || typeChanged > 0;
+    const ok = policy === 'no-loss' ? !lost : added + removed + changed === 0;
+    return { ...this.lists, counts: { ...this.counts }, ok };
+  }
+}
+
+/** A listing read one line at a time, with each path's sort key. */
+function cursor(lines: AsyncGenerator<ListingLine>) {
+  return {
+    async next(): Promise<{ line: ListingLine; key: Buffer } | undefined> {
+      const next = await lines.next();
+      return next.done ? undefined : { line: next.value, key: nameBytes(next.value[0]) };
+    },
+  };
+}
