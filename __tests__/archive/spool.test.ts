@@ -9,7 +9,7 @@ import { bufferOf, listTar, tarOf, type FixtureEntry } from './tar-fixtures.js';
 /** Small runs, so a few thousand entries go through many run files and the merge. */
 const saved = SPOOL_LIMITS.runBytes;
 beforeAll(() => {
-  SPOOL_LIMITS.runBytes = 16 * 1024;
+  SPOOL_LIMITS.runBytes = 128 * 1024;
 });
 afterAll(() => {
   SPOOL_LIMITS.runBytes = saved;

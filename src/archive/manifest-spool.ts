@@ -12,7 +12,8 @@ import {
   type VolumeManifest,
 } from './manifest.js';
 import { nameBytes } from './name-bytes.js';
-import { LineFile, SortedSpool, linesOf, type SpoolCodec } from './spool.js';
+import { notStoredBefore } from './path-guard.js';
+import { LineFile, SortedSpool, bytesOf, linesOf, type SpoolCodec } from './spool.js';
 
 /**
  * A manifest's entries kept on disk (spool.ts) as a tar stream goes by, so archiving, seeding and reading
@@ -36,6 +37,9 @@ interface SortedEntry {
 /** The entries of one manifest (streamed or embedded), sorted on disk. */
 export class EntrySpool {
   private readonly spool = new SortedSpool(ENTRY_CODEC);
+
+  /** `checkLinks`: a stream's own entries, whose hard links must point at stored non-directories. */
+  constructor(private readonly checkLinks = false) {}
   /** Hard link path → the path it links to: the one per-file state kept in memory. */
   private readonly links = new Map<string, string>();
   hasRoot = false;
@@ -48,6 +52,11 @@ export class EntrySpool {
     if (entry.path === '.') this.hasRoot = true;
     if (entry.type === 'hardlink' && entry.linkTarget !== undefined) this.links.set(entry.path, entry.linkTarget);
     this.spool.add(entry);
+  }
+
+  /** Every entry so far, in digest order, as added. */
+  entries(): Iterable<ManifestEntry> {
+    return this.spool.sorted();
   }
 
   /** Every entry in digest order, hard-link members resolved as computeDigest resolves them. */
@@ -70,6 +79,12 @@ export class EntrySpool {
     const members: ManifestEntry[] = [];
     for (const entry of this.spool.sorted()) if (wanted.has(entry.path)) members.push(entry);
     const byPath = new Map(members.map((e) => [e.path, e]));
+    if (this.checkLinks) {
+      for (const [link, target] of this.links) {
+        const type = byPath.get(target)?.type;
+        if (type === undefined || type === 'directory') throw notStoredBefore(link, target);
+      }
+    }
     const canonical = canonicalEntries(members);
     for (const entry of members) {
       const written = { ...entry };
@@ -145,7 +160,7 @@ export class EntryListing {
       yield Buffer.from(this.lines.join(''));
       return;
     }
-    for (const line of linesOf(this.file.file)) if (line !== '') yield Buffer.from(`\n${line}`);
+    yield* bytesOf(this.file.file);
   }
 
   get byteLength(): number {

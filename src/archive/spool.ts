@@ -65,6 +65,21 @@ export class LineFile {
   }
 }
 
+/** A file's bytes, in pieces of IO_BYTES. */
+export function* bytesOf(file: string): Generator<Buffer> {
+  const fd = openSync(file, 'r');
+  try {
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(IO_BYTES);
+      const read = readSync(fd, buffer, 0, IO_BYTES, null);
+      if (read === 0) return;
+      yield buffer.subarray(0, read);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The newline-separated lines of a file, read in pieces (a newline byte is never inside a UTF-8 character). */
 export function* linesOf(file: string): Generator<string> {
   const fd = openSync(file, 'r');

@@ -1,6 +1,7 @@
 import type { EntryType, ManifestEntry } from './manifest.js';
 import { nameBytes } from './name-bytes.js';
-import { tarNameOf, volumeRelativePath, type EntryPathGuard } from './tar-paths.js';
+import type { PathGuard } from './path-guard.js';
+import { tarNameOf, volumeRelativePath } from './tar-paths.js';
 import type { TarEntryHeader, TarEntryKind } from './tar-scanner.js';
 import { canonicalHeaderBytes, type WrittenKind } from './tar-writer.js';
 
@@ -24,7 +25,7 @@ const XATTR_PREFIX = 'SCHILY.xattr.';
 export function checkedManifestEntry(
   header: TarEntryHeader,
   root: string,
-  guard: EntryPathGuard,
+  guard: PathGuard,
 ): ManifestEntry {
   const type = ENTRY_TYPE_OF_TAR[header.type];
   const path = volumeRelativePath(header.name, root);

@@ -67,6 +67,11 @@ export class EntryPathGuard {
     return target;
   }
 
+  /** Records an entry checked elsewhere (StreamingPathGuard hands over what it checked in walk order). */
+  remember(relativePath: string, type: EntryType): void {
+    this.seen.set(relativePath, type);
+  }
+
   private refuseThroughSymlink(relativePath: string): void {
     for (const ancestor of ancestorsOf(relativePath)) {
       if (this.seen.get(ancestor) === 'symlink') {

@@ -12,7 +12,8 @@ import {
 } from './manifest-spool.js';
 import { EmbeddedManifestReader } from './embedded-manifest.js';
 import { canonicalHeaderOf, checkedManifestEntry } from './tar-entries.js';
-import { EntryPathGuard, UnsafeEntryError } from './tar-paths.js';
+import { StreamingPathGuard } from './path-guard.js';
+import { UnsafeEntryError } from './tar-paths.js';
 import {
   TarScanner,
   paddingOf,
@@ -51,12 +52,12 @@ export class VolumeTarStream extends TarScanner {
 
 /** The entries of one volume's tar: paths checked, each file hashed as it streams, spooled to disk. */
 class EntryHasher {
-  readonly spool = new EntrySpool();
-  private readonly guard: EntryPathGuard;
+  readonly spool = new EntrySpool(true);
+  readonly guard: StreamingPathGuard;
   private current: { entry: ManifestEntry; hash: Hash | null } | null = null;
 
   constructor(private readonly root: string) {
-    this.guard = new EntryPathGuard(root);
+    this.guard = new StreamingPathGuard(root, () => this.spool.entries());
   }
 
   start(header: TarEntryHeader): ManifestEntry {

@@ -1,5 +1,5 @@
 import { addAbortSignal } from 'node:stream';
-import { manifestOfTarStream } from '../archive/volume-tar.js';
+import { digestOfTarStream, manifestOfTarStream, type VolumeDigest } from '../archive/volume-tar.js';
 import type { VolumeManifest } from '../archive/manifest.js';
 import {
   ARCHIVE_ROOT,
@@ -28,5 +28,15 @@ export async function fingerprintVolume(
 export async function fingerprintBind(source: string, options: HelperOptions): Promise<VolumeManifest> {
   return withBindHelper(source, options, async (helper) =>
     manifestOfTarStream(await helper.getArchive(HELPER_MOUNT), ARCHIVE_ROOT, { volumeName: source }),
+  );
+}
+
+/**
+ * The digest and counts of a volume as it is now, its entries not kept: what seeding compares (memory flat
+ * in the number of files, where fingerprintVolume keeps every entry for the check's diffs).
+ */
+export async function digestOfVolume(volume: string, options: HelperOptions): Promise<VolumeDigest> {
+  return withVolumeHelper(volume, { ...options, readOnly: true }, async (helper) =>
+    digestOfTarStream(await helper.getArchive(HELPER_MOUNT), ARCHIVE_ROOT),
   );
 }
