@@ -3,7 +3,11 @@ import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANIFEST_ENTRY_NAME, ManifestBuilder, computeDigest } from '../../src/archive/manifest.js';
 import { SPOOL_LIMITS, SortedSpool } from '../../src/archive/spool.js';
-import { createArchiveReader, createManifestAppender, manifestOfTarStream } from '../../src/archive/volume-tar.js';
+import {
+  createArchiveReader,
+  createManifestAppender,
+  manifestOfTarStream,
+} from '../../src/archive/volume-tar.js';
 import { bufferOf, listTar, tarOf, type FixtureEntry } from './tar-fixtures.js';
 
 /** Small runs, so a few thousand entries go through many run files and the merge. */
@@ -38,7 +42,9 @@ describe('spooled manifests (many runs on disk)', () => {
     const words = Array.from({ length: 5000 }, (_, i) => `w${(i * 7919) % 5000}`);
     for (const word of words) spool.add(word);
     expect(spool.spilled).toBe(true);
-    expect([...spool.sorted()]).toEqual([...words].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    expect([...spool.sorted()]).toEqual(
+      [...words].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+    );
     spool.dispose();
   });
 
@@ -75,6 +81,8 @@ describe('spooled manifests (many runs on disk)', () => {
     const outcome = await Promise.all([bufferOf(bad), pipeline(Readable.from([corrupt]), bad)]).catch(
       (error: Error) => error,
     );
-    expect(String(outcome)).toMatch(/bad\.tar does not match its manifest: 1 changed: d17\/f42 \(sha256\)\.$/);
+    expect(String(outcome)).toMatch(
+      /bad\.tar does not match its manifest: 1 changed: d17\/f42 \(sha256\)\.$/,
+    );
   });
 });

@@ -50,7 +50,8 @@ export class EntrySpool {
 
   add(entry: ManifestEntry): void {
     if (entry.path === '.') this.hasRoot = true;
-    if (entry.type === 'hardlink' && entry.linkTarget !== undefined) this.links.set(entry.path, entry.linkTarget);
+    if (entry.type === 'hardlink' && entry.linkTarget !== undefined)
+      this.links.set(entry.path, entry.linkTarget);
     this.spool.add(entry);
   }
 
@@ -261,7 +262,11 @@ export function describeMismatch(expected: EntrySpool, actual: EntrySpool): stri
   let a = left.next();
   let b = right.next();
   while (!a.done || !b.done) {
-    const order = a.done ? 1 : b.done ? -1 : Buffer.compare(nameBytes(a.value.entry.path), nameBytes(b.value.entry.path));
+    const order = a.done
+      ? 1
+      : b.done
+        ? -1
+        : Buffer.compare(nameBytes(a.value.entry.path), nameBytes(b.value.entry.path));
     if (order < 0 && !a.done) {
       missing.add(a.value.entry.path);
       a = left.next();

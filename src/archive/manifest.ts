@@ -196,7 +196,19 @@ export function canonicalOf(
 
 /** The line one entry adds to the digest (see computeDigest). */
 export function digestLine(e: CanonicalEntry): string {
-  const line = [e.path, e.type, e.mode, e.uid, e.gid, e.size, e.mtime, e.sha256, e.linkTarget, e.hardlinks, e.device];
+  const line = [
+    e.path,
+    e.type,
+    e.mode,
+    e.uid,
+    e.gid,
+    e.size,
+    e.mtime,
+    e.sha256,
+    e.linkTarget,
+    e.hardlinks,
+    e.device,
+  ];
   return `${JSON.stringify(line)}\n`;
 }
 

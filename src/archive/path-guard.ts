@@ -57,7 +57,8 @@ export class StreamingPathGuard implements PathGuard {
       throw new UnsafeEntryError(`Unsafe tar stream: its root ${this.root}/ is a ${type}, not a directory.`);
     }
     this.refuseThroughSymlink(relativePath, this.chainOf(relativePath));
-    const target = type === 'hardlink' ? this.hardlinkTarget(relativePath, key, hardlinkTarName ?? '') : undefined;
+    const target =
+      type === 'hardlink' ? this.hardlinkTarget(relativePath, key, hardlinkTarName ?? '') : undefined;
     this.previous = key;
     this.chain.push({ path: relativePath, type });
     if (type === 'symlink') this.symlinks.add(relativePath);
@@ -74,7 +75,10 @@ export class StreamingPathGuard implements PathGuard {
     return this.chain;
   }
 
-  private refuseThroughSymlink(relativePath: string, ancestors: readonly { path: string; type: EntryType }[]): void {
+  private refuseThroughSymlink(
+    relativePath: string,
+    ancestors: readonly { path: string; type: EntryType }[],
+  ): void {
     const symlink = ancestors.find((a) => a.type === 'symlink');
     if (symlink) {
       throw new UnsafeEntryError(
@@ -95,9 +99,11 @@ export class StreamingPathGuard implements PathGuard {
     const segments = target.split('/');
     for (let i = 1; i < segments.length; i++) {
       const ancestor = segments.slice(0, i).join('/');
-      if (this.symlinks.has(ancestor)) this.refuseThroughSymlink(target, [{ path: ancestor, type: 'symlink' }]);
+      if (this.symlinks.has(ancestor))
+        this.refuseThroughSymlink(target, [{ path: ancestor, type: 'symlink' }]);
     }
-    if (target === '.' || Buffer.compare(walkKey(target), key) >= 0) throw notStoredBefore(relativePath, target);
+    if (target === '.' || Buffer.compare(walkKey(target), key) >= 0)
+      throw notStoredBefore(relativePath, target);
     this.links.push([relativePath, target]);
     return target;
   }

@@ -89,7 +89,8 @@ export function* linesOf(file: string): Generator<string> {
       const buffer = Buffer.allocUnsafe(IO_BYTES);
       const read = readSync(fd, buffer, 0, IO_BYTES, null);
       if (read === 0) break;
-      const data = rest.length === 0 ? buffer.subarray(0, read) : Buffer.concat([rest, buffer.subarray(0, read)]);
+      const data =
+        rest.length === 0 ? buffer.subarray(0, read) : Buffer.concat([rest, buffer.subarray(0, read)]);
       const last = data.lastIndexOf(0x0a);
       if (last === -1) {
         rest = data;

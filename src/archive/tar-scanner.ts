@@ -176,7 +176,8 @@ export class TarScanner extends Transform {
     })
       .then(async (trailer) => {
         if (this.options.output === 'none') return;
-        for (const piece of Buffer.isBuffer(trailer) ? [trailer] : (trailer ?? [])) await this.pushPaced(piece);
+        for (const piece of Buffer.isBuffer(trailer) ? [trailer] : (trailer ?? []))
+          await this.pushPaced(piece);
         this.push(Buffer.alloc(2 * BLOCK));
       })
       .then(

@@ -37,6 +37,8 @@ export class VolumeTarStream extends TarScanner {
   readonly manifest: Promise<VolumeManifest>;
   /** The volume-relative path of the entry being read, if the stream is in the middle of one. */
   entryInProgress: () => string | undefined = () => undefined;
+  /** True while the entries came in the engine's walk order (path checks with flat memory, path-guard.ts). */
+  inWalkOrder: () => boolean = () => true;
 
   constructor(visitor: ManifestVisitor, options: TarScannerOptions) {
     super(visitor, options);
@@ -138,6 +140,7 @@ export function createVolumeScanner(options: VolumeScannerOptions): VolumeTarStr
   // any archive is rewritten from our parse again when it is seeded.
   const stream = new VolumeTarStream(visitor, { output: options.appendManifest ? 'same' : 'none', label });
   stream.entryInProgress = () => entries.inProgress;
+  stream.inWalkOrder = () => entries.guard.ordered;
   return stream;
 }
 
@@ -213,7 +216,9 @@ export function createArchiveVerifier(options: ArchiveVerifierOptions): VolumeTa
         const wanted = expected.finish(true);
         const got = entries.spool.finish(false);
         verifySpooledManifest(summary, expected, wanted.digest, entries.spool, got.digest, what);
-        visitor.onManifest(manifestWithListing(summary, wanted.listing as NonNullable<typeof wanted.listing>));
+        visitor.onManifest(
+          manifestWithListing(summary, wanted.listing as NonNullable<typeof wanted.listing>),
+        );
       } finally {
         expected.dispose();
         entries.spool.dispose();
@@ -224,5 +229,7 @@ export function createArchiveVerifier(options: ArchiveVerifierOptions): VolumeTa
   // Refusals name the archive first, then the entry.
   const describe = (error: Error) =>
     error instanceof UnsafeEntryError ? new UnsafeEntryError(`${what} was refused. ${error.message}`) : error;
-  return new VolumeTarStream(visitor, { output: 'rewritten', label: what, describe });
+  const stream = new VolumeTarStream(visitor, { output: 'rewritten', label: what, describe });
+  stream.inWalkOrder = () => entries.guard.ordered;
+  return stream;
 }
