@@ -32,7 +32,8 @@ function manyFiles(): FixtureEntry[] {
   return entries;
 }
 
-describe('spooled manifests (many runs on disk)', () => {
+// A loaded 2-core box takes seconds for the 3,000-entry archive and its read-back.
+describe('spooled manifests (many runs on disk)', { timeout: 60_000 }, () => {
   it('sort records across runs in byte order of their keys', () => {
     const spool = new SortedSpool<string>({
       keyOf: (s) => Buffer.from(s),

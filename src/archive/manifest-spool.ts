@@ -12,7 +12,7 @@ import {
   type VolumeManifest,
 } from './manifest.js';
 import { nameBytes } from './name-bytes.js';
-import { notStoredBefore } from './path-guard.js';
+import { notStoredBefore } from './tar-paths.js';
 import { LineFile, SortedSpool, bytesOf, linesOf, type SpoolCodec } from './spool.js';
 
 /**

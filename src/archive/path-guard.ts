@@ -1,6 +1,12 @@
 import type { EntryType } from './manifest.js';
 import { nameBytes } from './name-bytes.js';
-import { EntryPathGuard, UnsafeEntryError, volumeRelativePath } from './tar-paths.js';
+import {
+  EntryPathGuard,
+  UnsafeEntryError,
+  hardlinkTargetPath,
+  notStoredBefore,
+  throughSymlink,
+} from './tar-paths.js';
 
 /** What checkedManifestEntry needs of a guard (see EntryPathGuard for the rules). */
 export interface PathGuard {
@@ -80,27 +86,15 @@ export class StreamingPathGuard implements PathGuard {
     ancestors: readonly { path: string; type: EntryType }[],
   ): void {
     const symlink = ancestors.find((a) => a.type === 'symlink');
-    if (symlink) {
-      throw new UnsafeEntryError(
-        `Unsafe tar entry ${JSON.stringify(relativePath)}: it goes through the symlink ${JSON.stringify(symlink.path)} stored before it.`,
-      );
-    }
+    if (symlink) throw throughSymlink(relativePath, symlink.path);
   }
 
   private hardlinkTarget(relativePath: string, key: Buffer, tarName: string): string {
-    let target: string;
-    try {
-      target = volumeRelativePath(tarName, this.root);
-    } catch {
-      throw new UnsafeEntryError(
-        `Unsafe tar entry ${JSON.stringify(relativePath)}: a hard link to ${JSON.stringify(tarName)}, outside ${this.root}/.`,
-      );
-    }
+    const target = hardlinkTargetPath(relativePath, tarName, this.root);
     const segments = target.split('/');
     for (let i = 1; i < segments.length; i++) {
       const ancestor = segments.slice(0, i).join('/');
-      if (this.symlinks.has(ancestor))
-        this.refuseThroughSymlink(target, [{ path: ancestor, type: 'symlink' }]);
+      if (this.symlinks.has(ancestor)) throw throughSymlink(target, ancestor);
     }
     if (target === '.' || Buffer.compare(walkKey(target), key) >= 0)
       throw notStoredBefore(relativePath, target);
@@ -125,11 +119,4 @@ export class StreamingPathGuard implements PathGuard {
     this.symlinks.clear();
     return guard;
   }
-}
-
-/** The refusal of a hard link whose target is not an earlier non-directory entry. */
-export function notStoredBefore(relativePath: string, target: string): UnsafeEntryError {
-  return new UnsafeEntryError(
-    `Unsafe tar entry ${JSON.stringify(relativePath)}: a hard link to ${JSON.stringify(target)}, which is not a file stored before it.`,
-  );
 }
