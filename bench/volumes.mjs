@@ -22,7 +22,7 @@
  *
  * Env: CP_TEST_BUSYBOX_IMAGE (default local/busybox:latest), BENCH_REPEAT (3; the 1M shape runs once),
  * BENCH_MILLION (1: add the 1M shape), BENCH_BUDGET_S (900, 1500 with 1M: no new repetition starts past it),
- * BENCH_DEADLINE_S (1500 / 2700: hard stop), BENCH_SHAPES (only these keys: 1g,tiny200k,tiny1m). Every volume, container and file it creates carries a unique
+ * BENCH_DEADLINE_S (1500 / 2700: hard stop), BENCH_EXTRAS (1: on 1 GiB also .tar.gz and the json-file raw row), BENCH_SHAPES (only these keys: 1g,tiny200k,tiny1m). Every volume, container and file it creates carries a unique
  * name and is removed at the end (each shape's volume as soon as it is measured), also on failure and Ctrl-C.
  * Results: bench/out/*.json.
  */
@@ -407,7 +407,7 @@ const SHAPES = [
     key: '1g',
     title: '1 GiB: 20k files of 1–64 KiB + 3 × 128 MiB',
     script: () => `${SMALL_FILES}\n${[1, 2, 3].map((i) => bigFile(`big${i}.bin`, 128)).join('\n')}`,
-    extras: true,
+    extras: process.env.BENCH_EXTRAS === '1',
   },
   { key: 'tiny200k', title: '200k tiny files', script: () => tinyFiles(200_000) },
   ...(MILLION
