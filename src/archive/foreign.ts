@@ -3,7 +3,8 @@ import { ARCHIVE_ROOT, type VolumeManifest } from './manifest.js';
 import { canonicalHeaderOf } from './tar-entries.js';
 import { UnsafeEntryError } from './tar-paths.js';
 import type { TarEntryHeader, TarScanVisitor } from './tar-scanner.js';
-import { EntryHasher, VolumeTarStream } from './volume-scanner.js';
+import { summaryOf } from './manifest-spool.js';
+import { digestOnly, EntryHasher, VolumeTarStream } from './volume-scanner.js';
 
 /**
  * Where a foreign archive keeps the volume: the archive-relative directory whose contents are the
@@ -150,7 +151,9 @@ export function createForeignReader(layout: ForeignLayout, what: string): Volume
             : `${what} has nothing in ${layout.root}/: give the directory that holds the volume (--from, SOURCE#PATH).`,
         );
       }
-      visitor.onManifest(entries.builder.finalize());
+      const counts = entries.spool.finish(false);
+      entries.spool.dispose();
+      visitor.onManifest(digestOnly(summaryOf(ARCHIVE_ROOT, undefined, counts)));
       return undefined;
     },
   };

@@ -120,7 +120,7 @@ export class ManifestBuilder {
 }
 
 /** An entry as the digest and diffs see it: hard-link groups flattened, the root's mtime dropped. */
-interface CanonicalEntry {
+export interface CanonicalEntry {
   path: string;
   type: EntryType;
   mode: number;
@@ -136,7 +136,7 @@ interface CanonicalEntry {
 }
 
 /** Follows hard links to the entry that holds the data (the tar's first member of the group). */
-function dataEntryOf(entry: ManifestEntry, byPath: Map<string, ManifestEntry>): ManifestEntry {
+export function dataEntryOf(entry: ManifestEntry, byPath: Map<string, ManifestEntry>): ManifestEntry {
   let current = entry;
   const visited = new Set<string>();
   while (current.type === 'hardlink' && current.linkTarget !== undefined && !visited.has(current.path)) {
@@ -151,7 +151,7 @@ function dataEntryOf(entry: ManifestEntry, byPath: Map<string, ManifestEntry>): 
 /** Smallest by byte order of the path's bytes, as the digest sorts. */
 const compareBytes = compareNames;
 
-function canonicalEntries(entries: readonly ManifestEntry[]): Map<string, CanonicalEntry> {
+export function canonicalEntries(entries: readonly ManifestEntry[]): Map<string, CanonicalEntry> {
   const byPath = new Map(entries.map((e) => [e.path, e]));
   const dataOf = new Map(entries.map((e) => [e.path, dataEntryOf(e, byPath)]));
   const groups = new Map<string, string>(); // data entry path → smallest member path
@@ -164,21 +164,52 @@ function canonicalEntries(entries: readonly ManifestEntry[]): Map<string, Canoni
   const result = new Map<string, CanonicalEntry>();
   for (const entry of entries) {
     const data = dataOf.get(entry.path) ?? entry;
-    result.set(entry.path, {
-      path: entry.path,
-      type: data.type,
-      mode: data.mode,
-      uid: data.uid,
-      gid: data.gid,
-      size: data.size,
-      mtime: entry.path === '.' ? null : data.mtime,
-      sha256: data.sha256 ?? null,
-      linkTarget: data.type === 'symlink' ? (data.linkTarget ?? '') : null,
-      hardlinks: (members.get(data.path) ?? 1) > 1 ? (groups.get(data.path) ?? null) : null,
-      device: data.device ? `${data.device.major},${data.device.minor}` : null,
-    });
+    const group = (members.get(data.path) ?? 1) > 1 ? (groups.get(data.path) ?? null) : null;
+    result.set(entry.path, canonicalOf(entry, data, group));
   }
   return result;
+}
+
+/**
+ * `entry` as the digest sees it, given the entry holding its data (itself unless it is a hard link) and the
+ * smallest path of its hard-link group (null when it has no other links).
+ */
+export function canonicalOf(
+  entry: ManifestEntry,
+  data: ManifestEntry = entry,
+  hardlinks: string | null = null,
+): CanonicalEntry {
+  return {
+    path: entry.path,
+    type: data.type,
+    mode: data.mode,
+    uid: data.uid,
+    gid: data.gid,
+    size: data.size,
+    mtime: entry.path === '.' ? null : data.mtime,
+    sha256: data.sha256 ?? null,
+    linkTarget: data.type === 'symlink' ? (data.linkTarget ?? '') : null,
+    hardlinks,
+    device: data.device ? `${data.device.major},${data.device.minor}` : null,
+  };
+}
+
+/** The line one entry adds to the digest (see computeDigest). */
+export function digestLine(e: CanonicalEntry): string {
+  const line = [
+    e.path,
+    e.type,
+    e.mode,
+    e.uid,
+    e.gid,
+    e.size,
+    e.mtime,
+    e.sha256,
+    e.linkTarget,
+    e.hardlinks,
+    e.device,
+  ];
+  return `${JSON.stringify(line)}\n`;
 }
 
 /**
@@ -194,22 +225,7 @@ export function computeDigest(entries: readonly ManifestEntry[]): string {
   const keyed = canonical.map((entry) => ({ key: nameBytes(entry.path), entry }));
   keyed.sort((a, b) => Buffer.compare(a.key, b.key));
   const hash = createHash('sha256');
-  for (const { entry: e } of keyed) {
-    const line = [
-      e.path,
-      e.type,
-      e.mode,
-      e.uid,
-      e.gid,
-      e.size,
-      e.mtime,
-      e.sha256,
-      e.linkTarget,
-      e.hardlinks,
-      e.device,
-    ];
-    hash.update(`${JSON.stringify(line)}\n`);
-  }
+  for (const { entry } of keyed) hash.update(digestLine(entry));
   return `sha256:${hash.digest('hex')}`;
 }
 
@@ -227,7 +243,7 @@ export interface ManifestDiff {
   ok: boolean;
 }
 
-const COMPARED_FIELDS = [
+export const COMPARED_FIELDS = [
   'type',
   'mode',
   'uid',
@@ -296,7 +312,7 @@ export function verifyAgainstManifest(expected: VolumeManifest, actual: VolumeMa
 /** How many paths an error message lists before it summarises. */
 const LISTED_PATHS = 10;
 
-function listed(items: string[]): string {
+export function listed(items: string[]): string {
   const shown = items.slice(0, LISTED_PATHS).join(', ');
   return items.length > LISTED_PATHS ? `${shown} and ${items.length - LISTED_PATHS} more` : shown;
 }
@@ -342,14 +358,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isVolumeManifest(value: unknown): value is VolumeManifest {
+export function isVolumeManifest(value: unknown): value is VolumeManifest {
   if (!isRecord(value) || value.version !== 1 || value.tool !== 'compose-persist') return false;
   if (typeof value.root !== 'string' || typeof value.digest !== 'string') return false;
   if (!Array.isArray(value.limitations) || !Array.isArray(value.entries)) return false;
   return value.entries.every(isManifestEntry);
 }
 
-function isManifestEntry(value: unknown): value is ManifestEntry {
+export function isManifestEntry(value: unknown): value is ManifestEntry {
   if (!isRecord(value) || typeof value.path !== 'string') return false;
   if (!(ENTRY_TYPES as readonly unknown[]).includes(value.type)) return false;
   const numbers = [value.mode, value.uid, value.gid, value.size, value.mtime];

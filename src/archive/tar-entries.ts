@@ -1,6 +1,7 @@
 import type { EntryType, ManifestEntry } from './manifest.js';
 import { nameBytes } from './name-bytes.js';
-import { tarNameOf, volumeRelativePath, type EntryPathGuard } from './tar-paths.js';
+import type { PathGuard } from './path-guard.js';
+import { tarNameOf, volumeRelativePath } from './tar-paths.js';
 import type { TarEntryHeader, TarEntryKind } from './tar-scanner.js';
 import { canonicalHeaderBytes, type WrittenKind } from './tar-writer.js';
 
@@ -21,11 +22,7 @@ const XATTR_PREFIX = 'SCHILY.xattr.';
  * The manifest entry of a tar header once its path is known to be safe (UnsafeEntryError otherwise); the
  * caller adds the sha256 of a file's content.
  */
-export function checkedManifestEntry(
-  header: TarEntryHeader,
-  root: string,
-  guard: Pick<EntryPathGuard, 'check'>,
-): ManifestEntry {
+export function checkedManifestEntry(header: TarEntryHeader, root: string, guard: PathGuard): ManifestEntry {
   const type = ENTRY_TYPE_OF_TAR[header.type];
   const path = volumeRelativePath(header.name, root);
   const hardlinkTarget = guard.check(path, type, type === 'hardlink' ? header.linkname : undefined);

@@ -67,33 +67,48 @@ export class EntryPathGuard {
     return target;
   }
 
+  /** Records an entry checked elsewhere (StreamingPathGuard hands over what it checked in walk order). */
+  remember(relativePath: string, type: EntryType): void {
+    this.seen.set(relativePath, type);
+  }
+
   private refuseThroughSymlink(relativePath: string): void {
     for (const ancestor of ancestorsOf(relativePath)) {
-      if (this.seen.get(ancestor) === 'symlink') {
-        throw new UnsafeEntryError(
-          `Unsafe tar entry ${JSON.stringify(relativePath)}: it goes through the symlink ${JSON.stringify(ancestor)} stored before it.`,
-        );
-      }
+      if (this.seen.get(ancestor) === 'symlink') throw throughSymlink(relativePath, ancestor);
     }
   }
 
   /** The volume-relative target of a hard link, which must be an earlier non-directory entry. */
   private hardlinkTarget(relativePath: string, tarName: string): string {
-    let target: string;
-    try {
-      target = volumeRelativePath(tarName, this.root);
-    } catch {
-      throw new UnsafeEntryError(
-        `Unsafe tar entry ${JSON.stringify(relativePath)}: a hard link to ${JSON.stringify(tarName)}, outside ${this.root}/.`,
-      );
-    }
+    const target = hardlinkTargetPath(relativePath, tarName, this.root);
     this.refuseThroughSymlink(target);
     const targetType = this.seen.get(target);
-    if (targetType === undefined || targetType === 'directory') {
-      throw new UnsafeEntryError(
-        `Unsafe tar entry ${JSON.stringify(relativePath)}: a hard link to ${JSON.stringify(target)}, which is not a file stored before it.`,
-      );
-    }
+    if (targetType === undefined || targetType === 'directory') throw notStoredBefore(relativePath, target);
     return target;
   }
+}
+
+/** The volume-relative target of a hard link named `tarName`; refused when it lies outside `root/`. */
+export function hardlinkTargetPath(relativePath: string, tarName: string, root: string): string {
+  try {
+    return volumeRelativePath(tarName, root);
+  } catch {
+    throw new UnsafeEntryError(
+      `Unsafe tar entry ${JSON.stringify(relativePath)}: a hard link to ${JSON.stringify(tarName)}, outside ${root}/.`,
+    );
+  }
+}
+
+/** The refusal of an entry below a symlink stored before it. */
+export function throughSymlink(relativePath: string, symlink: string): UnsafeEntryError {
+  return new UnsafeEntryError(
+    `Unsafe tar entry ${JSON.stringify(relativePath)}: it goes through the symlink ${JSON.stringify(symlink)} stored before it.`,
+  );
+}
+
+/** The refusal of a hard link whose target is not an earlier non-directory entry. */
+export function notStoredBefore(relativePath: string, target: string): UnsafeEntryError {
+  return new UnsafeEntryError(
+    `Unsafe tar entry ${JSON.stringify(relativePath)}: a hard link to ${JSON.stringify(target)}, which is not a file stored before it.`,
+  );
 }

@@ -73,9 +73,15 @@ export interface TarScanVisitor {
   /** A slice of the current entry's content (valid only during the call). */
   content(chunk: Buffer): void;
   entryEnd(): void;
-  /** After the last entry; returns bytes to write before the end-of-archive blocks (or nothing). */
-  end(): Buffer | undefined;
+  /**
+   * After the last entry; returns bytes to write before the end-of-archive blocks (or nothing), possibly
+   * later and in pieces (a manifest read back from disk).
+   */
+  end(): Trailer | Promise<Trailer>;
 }
+
+/** What goes before the end-of-archive blocks: one buffer, or pieces written as the reader takes them. */
+export type Trailer = Buffer | Iterable<Buffer> | undefined;
 
 const KIND_OF_FLAG: Readonly<Record<string, TarEntryKind>> = {
   '0': 'file',
@@ -165,19 +171,44 @@ export class TarScanner extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    try {
+    new Promise<Trailer>((resolve) => {
       if (this.state.kind !== 'end' && (this.state.kind !== 'header' || this.partialFill > 0)) {
         throw new TarFormatError('is truncated: it ends in the middle of an entry.');
       }
-      const trailer = this.visitor.end();
-      if (this.options.output !== 'none') {
-        if (trailer) this.push(trailer);
+      resolve(this.visitor.end());
+    })
+      .then(async (trailer) => {
+        if (this.options.output === 'none') return;
+        for (const piece of Buffer.isBuffer(trailer) ? [trailer] : (trailer ?? []))
+          await this.pushPaced(piece);
         this.push(Buffer.alloc(2 * BLOCK));
-      }
-      done();
-    } catch (error) {
-      done(this.described(error));
-    }
+      })
+      .then(
+        () => done(),
+        (error: unknown) => done(this.described(error)),
+      );
+  }
+
+  /** Wakes a trailer waiting for the reader (see pushPaced). */
+  private readWaiter?: () => void;
+
+  override _read(size: number): void {
+    this.readWaiter?.();
+    super._read(size);
+  }
+
+  /** Pushes, then waits until the reader wants more: a large trailer never piles up in memory. */
+  private pushPaced(piece: Buffer): Promise<void> {
+    if (this.push(piece) || this.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.off('close', wake);
+        this.readWaiter = undefined;
+        resolve();
+      };
+      this.readWaiter = wake;
+      this.once('close', wake);
+    });
   }
 
   /** `last`: the bytes before a withheld entry, forwarded after forwarding was switched off. */

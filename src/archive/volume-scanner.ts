@@ -1,25 +1,28 @@
 import { createHash, type Hash } from 'node:crypto';
 import { UserError } from '../errors.js';
+import { MANIFEST_ENTRY_NAME, type ManifestEntry, type VolumeManifest } from './manifest.js';
 import {
-  MANIFEST_ENTRY_NAME,
-  ManifestBuilder,
-  parseManifest,
-  verifyAgainstManifest,
-  type ManifestEntry,
-  type VolumeManifest,
-} from './manifest.js';
+  EntrySpool,
+  manifestText,
+  manifestTextBytes,
+  manifestWithListing,
+  summaryOf,
+  verifySpooledManifest,
+  type ManifestSummary,
+} from './manifest-spool.js';
+import { EmbeddedManifestReader } from './embedded-manifest.js';
 import { canonicalHeaderOf, checkedManifestEntry } from './tar-entries.js';
-import { EntryPathGuard, UnsafeEntryError } from './tar-paths.js';
+import { StreamingPathGuard } from './path-guard.js';
+import { UnsafeEntryError } from './tar-paths.js';
 import {
   TarScanner,
+  paddingOf,
   type TarEntryHeader,
   type TarScannerOptions,
   type TarScanVisitor,
+  type Trailer,
 } from './tar-scanner.js';
-import { fileEntryBytes } from './tar-writer.js';
-
-/** Node keeps a JSON string under ~512 MiB; a manifest that large (millions of files) would not parse. */
-const MAX_MANIFEST_BYTES = 512 * 1024 * 1024;
+import { fileHeaderBlock } from './tar-writer.js';
 
 /** A visitor that ends with a manifest. */
 interface ManifestVisitor extends TarScanVisitor {
@@ -34,6 +37,8 @@ export class VolumeTarStream extends TarScanner {
   readonly manifest: Promise<VolumeManifest>;
   /** The volume-relative path of the entry being read, if the stream is in the middle of one. */
   entryInProgress: () => string | undefined = () => undefined;
+  /** True while the entries came in the engine's walk order (path checks with flat memory, path-guard.ts). */
+  inWalkOrder: () => boolean = () => true;
 
   constructor(visitor: ManifestVisitor, options: TarScannerOptions) {
     super(visitor, options);
@@ -47,18 +52,14 @@ export class VolumeTarStream extends TarScanner {
   }
 }
 
-/** The entries of one volume's tar: paths checked, each file hashed as it streams, added to a manifest. */
+/** The entries of one volume's tar: paths checked, each file hashed as it streams, spooled to disk. */
 export class EntryHasher {
-  readonly builder: ManifestBuilder;
-  private readonly guard: EntryPathGuard;
+  readonly spool = new EntrySpool(true);
+  readonly guard: StreamingPathGuard;
   private current: { entry: ManifestEntry; hash: Hash | null } | null = null;
 
-  constructor(
-    private readonly root: string,
-    volumeName?: string,
-  ) {
-    this.guard = new EntryPathGuard(root);
-    this.builder = new ManifestBuilder(root, volumeName);
+  constructor(private readonly root: string) {
+    this.guard = new StreamingPathGuard(root, () => this.spool.entries());
   }
 
   start(header: TarEntryHeader): ManifestEntry {
@@ -79,7 +80,7 @@ export class EntryHasher {
     if (!this.current) return;
     const { entry, hash } = this.current;
     if (hash) entry.sha256 = hash.digest('hex');
-    this.builder.add(entry);
+    this.spool.add(entry);
     this.current = null;
   }
 }
@@ -91,6 +92,19 @@ export interface VolumeScannerOptions {
   volumeName?: string;
   /** Forward the engine's bytes with the manifest appended (archive), or only read them (fingerprint). */
   appendManifest: boolean;
+  /** Keep the entries for `manifest.entries` (default true); without, only the digest and counts are kept. */
+  keepEntries?: boolean;
+}
+
+/** For a manifest read for its digest only: asking for its entries is a bug. */
+export function digestOnly(summary: ManifestSummary): VolumeManifest {
+  const manifest = { ...summary } as VolumeManifest;
+  Object.defineProperty(manifest, 'entries', {
+    get: () => {
+      throw new Error('This manifest was read for its digest only: its entries were not kept.');
+    },
+  });
+  return manifest;
 }
 
 /**
@@ -100,31 +114,42 @@ export interface VolumeScannerOptions {
 export function createVolumeScanner(options: VolumeScannerOptions): VolumeTarStream {
   const label =
     options.volumeName === undefined ? 'The tar stream' : `The tar stream of volume ${options.volumeName}`;
-  const entries = new EntryHasher(options.root, options.volumeName);
+  const entries = new EntryHasher(options.root);
+  const keepEntries = options.appendManifest || options.keepEntries !== false;
   const visitor: ManifestVisitor = {
     onManifest: () => undefined,
     header: (header) => void entries.start(header),
     content: (chunk) => entries.update(chunk),
     entryEnd: () => entries.finish(),
-    end() {
-      if (!entries.builder.has('.')) {
+    end(): Trailer {
+      if (!entries.spool.hasRoot) {
         throw new UserError(
           `${label} has no root entry ${options.root}/: it is empty or not a volume read by the engine.`,
         );
       }
-      const manifest = entries.builder.finalize();
-      visitor.onManifest(manifest);
-      if (!options.appendManifest) return undefined;
-      const content = Buffer.from(`${JSON.stringify(manifest)}\n`);
-      const mtime = Math.floor(Date.parse(manifest.createdAt) / 1000);
-      return fileEntryBytes(MANIFEST_ENTRY_NAME, content, mtime);
+      const counts = entries.spool.finish(keepEntries);
+      entries.spool.dispose();
+      const summary = summaryOf(options.root, options.volumeName, counts);
+      const { listing } = counts;
+      visitor.onManifest(listing ? manifestWithListing(summary, listing) : digestOnly(summary));
+      if (!options.appendManifest || !listing) return undefined;
+      return manifestEntry(summary, manifestText(summary, listing), manifestTextBytes(summary, listing));
     },
   };
   // The engine's own bytes go on unchanged: Go's writer makes them unambiguous, we read them as Go does, and
   // any archive is rewritten from our parse again when it is seeded.
   const stream = new VolumeTarStream(visitor, { output: options.appendManifest ? 'same' : 'none', label });
   stream.entryInProgress = () => entries.inProgress;
+  stream.inWalkOrder = () => entries.guard.ordered;
   return stream;
+}
+
+/** The manifest as the archive's last tar entry: header, its text in pieces, padding. */
+function* manifestEntry(summary: ManifestSummary, text: Iterable<Buffer>, size: number): Generator<Buffer> {
+  const mtime = Math.floor(Date.parse(summary.createdAt) / 1000);
+  yield fileHeaderBlock(MANIFEST_ENTRY_NAME, size, mtime);
+  yield* text;
+  yield Buffer.alloc(paddingOf(size));
 }
 
 export interface ArchiveVerifierOptions {
@@ -137,27 +162,28 @@ export interface ArchiveVerifierOptions {
 /**
  * A decompressed archive → its volume entries for the engine's PUT, without the manifest entry: each
  * entry's header rewritten from its manifest entry (canonical ustar/pax), its content passed through.
- * Paths are checked as they stream; at the end what streamed is compared with the manifest. Until
- * then the end-of-archive blocks are held back: a bad archive makes the output fail, never end cleanly.
+ * Paths are checked as they stream; at the end what streamed is compared with the manifest (both listings
+ * spooled to disk and merged). Until then the end-of-archive blocks are held back: a bad archive makes the
+ * output fail, never end cleanly.
  */
 export function createArchiveVerifier(options: ArchiveVerifierOptions): VolumeTarStream {
   const { what } = options;
   const entries = new EntryHasher(options.root);
-  let manifestText: Buffer[] | null = null;
-  let embedded: VolumeManifest | undefined;
+  let embedded: EmbeddedManifestReader | undefined;
+  let summary: ManifestSummary | undefined;
   const visitor: ManifestVisitor = {
     onManifest: () => undefined,
     header(header) {
-      if (embedded || manifestText) {
+      if (embedded) {
         throw new UserError(
           `${what} has entries after its manifest (${header.name}): it was not made by compose-persist.`,
         );
       }
       if (header.name === MANIFEST_ENTRY_NAME) {
-        if (header.type !== 'file' || header.size > MAX_MANIFEST_BYTES) {
+        if (header.type !== 'file') {
           throw new UserError(`${what} has a ${MANIFEST_ENTRY_NAME} that is not a manifest.`);
         }
-        manifestText = [];
+        embedded = new EmbeddedManifestReader(what, header.size);
         return false;
       }
       if (header.type === 'character-device' || header.type === 'block-device') {
@@ -170,28 +196,40 @@ export function createArchiveVerifier(options: ArchiveVerifierOptions): VolumeTa
       return canonicalHeaderOf(entries.start(header), header, options.root);
     },
     content(chunk) {
-      if (manifestText) manifestText.push(Buffer.from(chunk));
+      if (embedded) embedded.write(chunk);
       else entries.update(chunk);
     },
     entryEnd() {
-      if (!manifestText) return entries.finish();
-      embedded = parseManifest(Buffer.concat(manifestText).toString('utf8'), what);
+      if (!embedded) return entries.finish();
+      summary = embedded.end();
     },
     end() {
-      if (!embedded) {
+      if (!embedded || !summary) {
         throw new UserError(
-          entries.builder.size === 0
+          entries.spool.size === 0
             ? `${what} is empty: it holds no entries.`
             : `${what} is truncated or was not made by compose-persist: it has no ${MANIFEST_ENTRY_NAME} at its end.`,
         );
       }
-      verifyAgainstManifest(embedded, entries.builder.finalize(), what);
-      visitor.onManifest(embedded);
+      const expected = embedded.entries;
+      try {
+        const wanted = expected.finish(true);
+        const got = entries.spool.finish(false);
+        verifySpooledManifest(summary, expected, wanted.digest, entries.spool, got.digest, what);
+        visitor.onManifest(
+          manifestWithListing(summary, wanted.listing as NonNullable<typeof wanted.listing>),
+        );
+      } finally {
+        expected.dispose();
+        entries.spool.dispose();
+      }
       return undefined;
     },
   };
   // Refusals name the archive first, then the entry.
   const describe = (error: Error) =>
     error instanceof UnsafeEntryError ? new UnsafeEntryError(`${what} was refused. ${error.message}`) : error;
-  return new VolumeTarStream(visitor, { output: 'rewritten', label: what, describe });
+  const stream = new VolumeTarStream(visitor, { output: 'rewritten', label: what, describe });
+  stream.inWalkOrder = () => entries.guard.ordered;
+  return stream;
 }

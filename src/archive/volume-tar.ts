@@ -13,6 +13,7 @@ import {
 } from './format.js';
 import { ARCHIVE_ROOT, type VolumeManifest } from './manifest.js';
 import { locationOf, type ArchiveBlob, type ArchiveInput } from './blob.js';
+import type { ManifestSummary } from './manifest-spool.js';
 import { createDecryptor, ENCRYPTED_EXTENSION, isEncrypted } from './encryption.js';
 import { createArchiveVerifier, createVolumeScanner, type VolumeTarStream } from './volume-scanner.js';
 
@@ -44,6 +45,23 @@ export async function manifestOfTarStream(
   const scanner = createVolumeScanner({ root, volumeName: options.volumeName, appendManifest: false });
   await pipeline(tarStream, scanner, discard());
   return scanner.manifest;
+}
+
+/** The digest and counts of a volume's tar stream, its entries not kept (memory flat in the file count). */
+export async function digestOfTarStream(
+  tarStream: Readable | NodeJS.ReadableStream,
+  root: string = ARCHIVE_ROOT,
+): Promise<VolumeDigest> {
+  const scanner = createVolumeScanner({ root, appendManifest: false, keepEntries: false });
+  await pipeline(tarStream, scanner, discard());
+  // A digest-only manifest's `entries` is not enumerable: the spread copies the summary alone.
+  const summary: ManifestSummary = { ...(await scanner.manifest) };
+  return { ...summary, entryCount: scanner.entries };
+}
+
+/** A volume's digest and counts without its entries; `entryCount` counts every entry, the root included. */
+export interface VolumeDigest extends ManifestSummary {
+  entryCount: number;
 }
 
 export interface ArchiveReaderOptions {

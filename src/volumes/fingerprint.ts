@@ -1,5 +1,5 @@
 import { addAbortSignal } from 'node:stream';
-import { manifestOfTarStream } from '../archive/volume-tar.js';
+import { digestOfTarStream, manifestOfTarStream, type VolumeDigest } from '../archive/volume-tar.js';
 import type { VolumeManifest } from '../archive/manifest.js';
 import type { HelperContainer } from '../docker/engine.js';
 import { listTarStream, type VolumeListing } from './fingerprint-listing.js';
@@ -84,4 +84,14 @@ export class FingerprintSession {
     this.helpers.clear();
     await Promise.all(helpers.map((h) => h.then((helper) => helper.remove()).catch(() => undefined)));
   }
+}
+
+/**
+ * The digest and counts of a volume as it is now, its entries not kept: what seeding compares (memory flat
+ * in the number of files, where fingerprintVolume keeps every entry for the check's diffs).
+ */
+export async function digestOfVolume(volume: string, options: HelperOptions): Promise<VolumeDigest> {
+  return withVolumeHelper(volume, { ...options, readOnly: true }, async (helper) =>
+    digestOfTarStream(await helper.getArchive(HELPER_MOUNT), ARCHIVE_ROOT),
+  );
 }

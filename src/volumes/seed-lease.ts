@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CREATED_LABEL, RUN_LABEL } from '../constants.js';
 import { statusOf } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
-import { fingerprintVolume } from './fingerprint.js';
+import { digestOfVolume } from './fingerprint.js';
 import type { HelperOptions } from './helper.js';
 import { OWNER_LABEL, ownerIsGone, ownerLabel, parseOwner } from './process-owner.js';
 import { BACKUP_DIGEST_LABEL, BACKUP_OF_LABEL, restoreBackup, restoreCommand } from './volume-backup.js';
@@ -120,12 +120,12 @@ export async function clearLeftover(
   }
   if (!backup) return `removed the seed lease of ${volume} left by ${who}.`;
   const digest = backup.labels[BACKUP_DIGEST_LABEL] ?? '';
-  if ((await fingerprintVolume(backupName, helper)).digest !== digest) {
+  if ((await digestOfVolume(backupName, helper)).digest !== digest) {
     await engine.removeVolume(backupName); // copying had not finished: the volume was not emptied yet
     return `removed the incomplete backup ${backupName} left by ${who}; ${volume} was not touched.`;
   }
   if (!target) return `volume ${volume} is gone; kept its backup ${backupName} left by ${who}.`;
-  if ((await fingerprintVolume(volume, helper)).digest !== digest) {
+  if ((await digestOfVolume(volume, helper)).digest !== digest) {
     try {
       await restoreBackup(volume, backupName, digest, helper);
     } catch (error) {

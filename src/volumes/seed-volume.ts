@@ -7,7 +7,7 @@ import { COMPOSE_PROJECT_LABEL, COMPOSE_VOLUME_LABEL, CREATED_LABEL, RUN_LABEL }
 import type { ContainerSummary, Engine } from '../docker/engine.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
-import { fingerprintVolume } from './fingerprint.js';
+import { digestOfVolume } from './fingerprint.js';
 import {
   ARCHIVE_ROOT,
   assertVolumeName,
@@ -195,8 +195,8 @@ async function seedExistingVolume(seed: Seed): Promise<SeedResult> {
 async function replaceContents(seed: Seed): Promise<SeedResult> {
   const { volume, file, source, options, helper, backup } = seed;
   await assertNotInUse(volume, helper, options.notify);
-  const old = await fingerprintVolume(volume, helper);
-  const hasData = old.entries.some((e) => e.path !== '.');
+  const old = await digestOfVolume(volume, helper);
+  const hasData = old.entryCount > 1; // more than its root
   if (hasData && !options.overwrite) {
     throw new UserError(
       `Volume ${volume} already holds data: refusing to seed over it. Set overwrite: true to replace it, or seed a new volume.`,
@@ -332,7 +332,7 @@ async function verifyVolume(
   helper: HelperOptions,
   file: string,
 ): Promise<void> {
-  const actual = await fingerprintVolume(volume, helper);
+  const actual = await digestOfVolume(volume, helper);
   if (actual.digest !== expected.digest) {
     throw new UserError(
       `Volume ${volume} does not match ${file} after seeding (digest ${actual.digest} ≠ ${expected.digest}): the engine did not restore it exactly.`,

@@ -1,7 +1,7 @@
 import { RUN_LABEL } from '../constants.js';
 import type { Engine } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
-import { fingerprintVolume } from './fingerprint.js';
+import { digestOfVolume } from './fingerprint.js';
 import { HELPER_MOUNT, HELPER_MOUNT_PARENT, withVolumeHelper, type HelperOptions } from './helper.js';
 import { OWNER_LABEL, ownerLabel } from './process-owner.js';
 
@@ -68,7 +68,7 @@ export async function copyVolume(from: string, to: string, helper: HelperOptions
 }
 
 async function assertDigest(volume: string, digest: string, helper: HelperOptions): Promise<void> {
-  const actual = (await fingerprintVolume(volume, helper)).digest;
+  const actual = (await digestOfVolume(volume, helper)).digest;
   if (actual !== digest) throw new UserError(`volume ${volume} has digest ${actual}, not ${digest}`);
 }
 

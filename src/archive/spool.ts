@@ -1,0 +1,250 @@
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/**
+ * Per-file state of a volume's tar stream (manifest entries, the listing to digest, the listing to compare
+ * with) lives here instead of in memory: records are kept in memory up to SPOOL_LIMITS.runBytes, then sorted and written
+ * out as a run file; reading merges the runs. Memory stays flat in the number of files, and a volume small
+ * enough for one run never touches the disk.
+ */
+
+/** How much a spool keeps in memory before it sorts and writes a run (~40k manifest entries); tests lower it. */
+export const SPOOL_LIMITS = { runBytes: 8 * 1024 * 1024 };
+/** Reads and writes of run files go in pieces of this size. */
+const IO_BYTES = 256 * 1024;
+
+let spoolRoot: string | undefined;
+
+/** One directory per process under the temp dir, removed when the process exits. */
+function spoolDir(): string {
+  if (spoolRoot === undefined) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'compose-persist-spool-'));
+    spoolRoot = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return spoolRoot;
+}
+
+let fileCount = 0;
+
+function spoolFile(): string {
+  fileCount += 1;
+  return path.join(spoolDir(), `run-${fileCount}`);
+}
+
+/** Appends text lines to a file, in batches. */
+export class LineFile {
+  readonly file = spoolFile();
+  private readonly fd = openSync(this.file, 'w');
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  /** Bytes written so far (UTF-8), including what is still batched. */
+  bytes = 0;
+
+  write(text: string): void {
+    this.pending.push(text);
+    const length = Buffer.byteLength(text);
+    this.pendingBytes += length;
+    this.bytes += length;
+    if (this.pendingBytes >= IO_BYTES) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const data = Buffer.from(this.pending.join(''));
+    this.pending = [];
+    this.pendingBytes = 0;
+    let at = 0;
+    while (at < data.length) at += writeSync(this.fd, data, at);
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+/** A file's bytes, in pieces of IO_BYTES. */
+export function* bytesOf(file: string): Generator<Buffer> {
+  const fd = openSync(file, 'r');
+  try {
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(IO_BYTES);
+      const read = readSync(fd, buffer, 0, IO_BYTES, null);
+      if (read === 0) return;
+      yield buffer.subarray(0, read);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The newline-separated lines of a file, read in pieces (a newline byte is never inside a UTF-8 character). */
+export function* linesOf(file: string): Generator<string> {
+  const fd = openSync(file, 'r');
+  try {
+    let rest = Buffer.alloc(0);
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(IO_BYTES);
+      const read = readSync(fd, buffer, 0, IO_BYTES, null);
+      if (read === 0) break;
+      const data =
+        rest.length === 0 ? buffer.subarray(0, read) : Buffer.concat([rest, buffer.subarray(0, read)]);
+      const last = data.lastIndexOf(0x0a);
+      if (last === -1) {
+        rest = data;
+        continue;
+      }
+      yield* data.toString('utf8', 0, last).split('\n');
+      rest = data.subarray(last + 1);
+    }
+    if (rest.length > 0) yield rest.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+interface Keyed<T> {
+  key: Buffer;
+  record: T;
+}
+
+/** How a SortedSpool orders, stores and reads back its records. */
+export interface SpoolCodec<T> {
+  keyOf(record: T): Buffer;
+  encode(record: T): string;
+  decode(line: string): T;
+}
+
+/** Records sorted by key (byte order), merged from runs on disk: an external sort with flat memory. */
+export class SortedSpool<T> {
+  private buffered: Keyed<T>[] = [];
+  private bufferedBytes = 0;
+  private readonly runs: string[] = [];
+  count = 0;
+
+  constructor(private readonly codec: SpoolCodec<T>) {}
+
+  add(record: T): void {
+    const key = this.codec.keyOf(record);
+    this.buffered.push({ key, record });
+    this.bufferedBytes += key.length * 3 + 200; // the record's rough footprint in memory
+    this.count += 1;
+    if (this.bufferedBytes >= SPOOL_LIMITS.runBytes) this.spill();
+  }
+
+  /** True once records went to disk. */
+  get spilled(): boolean {
+    return this.runs.length > 0;
+  }
+
+  private sortBuffered(): Keyed<T>[] {
+    return this.buffered.sort((a, b) => Buffer.compare(a.key, b.key));
+  }
+
+  private spill(): void {
+    const out = new LineFile();
+    for (const { record } of this.sortBuffered()) out.write(`${this.codec.encode(record)}\n`);
+    out.close();
+    this.runs.push(out.file);
+    this.buffered = [];
+    this.bufferedBytes = 0;
+  }
+
+  /** Every record in key order (a k-way merge of the runs and what is still in memory). */
+  *sorted(): Generator<T> {
+    const sources: Iterator<Keyed<T>>[] = this.runs.map((file) => this.keyedLines(file));
+    sources.push(this.sortBuffered().values());
+    const heads = new MergeHeap<T>();
+    for (const source of sources) heads.push(source);
+    for (;;) {
+      const next = heads.pop();
+      if (next === undefined) return;
+      yield next;
+    }
+  }
+
+  private *keyedLines(file: string): Generator<Keyed<T>> {
+    for (const line of linesOf(file)) {
+      const record = this.codec.decode(line);
+      yield { key: this.codec.keyOf(record), record };
+    }
+  }
+
+  /** Removes the run files (the records in memory go too). */
+  dispose(): void {
+    for (const file of this.runs) rmSync(file, { force: true });
+    this.runs.length = 0;
+    this.buffered = [];
+    this.bufferedBytes = 0;
+  }
+}
+
+/** A binary heap of merge sources, ordered by each source's current record. */
+class MergeHeap<T> {
+  private readonly heap: { head: Keyed<T>; rest: Iterator<Keyed<T>> }[] = [];
+
+  push(source: Iterator<Keyed<T>>): void {
+    const first = source.next();
+    if (first.done) return;
+    this.heap.push({ head: first.value, rest: source });
+    this.up(this.heap.length - 1);
+  }
+
+  pop(): T | undefined {
+    const top = this.heap[0];
+    if (top === undefined) return undefined;
+    const record = top.head.record;
+    const next = top.rest.next();
+    if (next.done) {
+      const last = this.heap.pop();
+      if (this.heap.length > 0 && last) {
+        this.heap[0] = last;
+        this.down(0);
+      }
+    } else {
+      top.head = next.value;
+      this.down(0);
+    }
+    return record;
+  }
+
+  private less(i: number, j: number): boolean {
+    const a = this.heap[i];
+    const b = this.heap[j];
+    return a !== undefined && b !== undefined && Buffer.compare(a.head.key, b.head.key) < 0;
+  }
+
+  private swap(i: number, j: number): void {
+    const a = this.heap[i];
+    const b = this.heap[j];
+    if (a === undefined || b === undefined) return;
+    this.heap[i] = b;
+    this.heap[j] = a;
+  }
+
+  private up(at: number): void {
+    let i = at;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(i, parent)) return;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private down(at: number): void {
+    let i = at;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < this.heap.length && this.less(left, smallest)) smallest = left;
+      if (right < this.heap.length && this.less(right, smallest)) smallest = right;
+      if (smallest === i) return;
+      this.swap(i, smallest);
+      i = smallest;
+    }
+  }
+}
