@@ -23,18 +23,37 @@ var errors = __webpack_require__(83916);
 var stores_files = __webpack_require__(10393);
 ;// CONCATENATED MODULE: ./src/stores/latest-run.ts
 
+/** How many of the newest successful runs `seed-run-id: latest` looks through for one that still has the artifact. */
+const LATEST_RUNS_WALKED = 10;
 /**
- * The id of the newest successful run of ref.workflow (on ref.branch), through
- * GET /repos/{owner}/{repo}/actions/workflows/{workflow}/runs. The token is sent, never printed.
+ * The newest successful run of ref.workflow (on ref.branch) that still holds an unexpired artifact named
+ * `artifactName`, among the LATEST_RUNS_WALKED newest: artifacts expire (90 days at most), runs stay listed.
+ * GET .../actions/workflows/{workflow}/runs, then .../actions/runs/{id}/artifacts?name= per run, newest
+ * first. The token is sent, never printed.
  */
-async function findLatestSuccessfulRun(ref, apiUrl) {
+async function findLatestRunWithArtifact(ref, apiUrl, artifactName) {
     if (!ref.workflow) {
         throw new errors/* UserError */.y('Downloading from the "latest" run needs the workflow file name (e.g. "seed.yml").');
     }
-    const query = new URLSearchParams({ status: 'success', per_page: '1' });
+    const where = `workflow ${ref.workflow}${ref.branch ? ` on branch ${ref.branch}` : ''} in ${ref.repository}`;
+    const query = new URLSearchParams({ status: 'success', per_page: String(LATEST_RUNS_WALKED) });
     if (ref.branch)
         query.set('branch', ref.branch);
-    const url = `${apiUrl.replace(/\/+$/, '')}/repos/${ref.repository}/actions/workflows/${encodeURIComponent(ref.workflow)}/runs?${query}`;
+    const base = `${apiUrl.replace(/\/+$/, '')}/repos/${ref.repository}/actions`;
+    const runs = await getJson(`${base}/workflows/${encodeURIComponent(ref.workflow)}/runs?${query}`, ref, `Cannot find ${where} (HTTP 404): check the workflow file name and the repository.`);
+    const ids = (runs.workflow_runs ?? []).slice(0, LATEST_RUNS_WALKED).map((run) => run.id);
+    if (ids.length === 0)
+        throw new errors/* UserError */.y(`No successful run of ${where}: run that workflow first.`);
+    for (const [index, runId] of ids.entries()) {
+        const page = await getJson(`${base}/runs/${runId}/artifacts?${new URLSearchParams({ name: artifactName })}`, ref, `Run ${runId} of ${ref.repository} was not found (HTTP 404).`);
+        const alive = (page.artifacts ?? []).some((a) => a.name === artifactName && !a.expired);
+        if (alive)
+            return { runId, passedOver: ids.slice(0, index) };
+    }
+    throw new errors/* UserError */.y(`None of the ${ids.length} newest successful runs of ${where} still has an artifact named "${artifactName}" ` +
+        `(runs ${ids.join(', ')}: expired, or never uploaded): run that workflow again, or check the name.`);
+}
+async function getJson(url, ref, notFound) {
     const response = await fetch(url, {
         headers: {
             Accept: 'application/vnd.github+json',
@@ -42,19 +61,13 @@ async function findLatestSuccessfulRun(ref, apiUrl) {
             'X-GitHub-Api-Version': '2022-11-28',
         },
     });
-    const where = `workflow ${ref.workflow}${ref.branch ? ` on branch ${ref.branch}` : ''} in ${ref.repository}`;
     if (response.status === 401 || response.status === 403)
         throw tokenError(response.status, ref.repository);
-    if (response.status === 404) {
-        throw new errors/* UserError */.y(`Cannot find ${where} (HTTP 404): check the workflow file name and the repository.`);
-    }
+    if (response.status === 404)
+        throw new errors/* UserError */.y(notFound);
     if (!response.ok)
-        throw new Error(`Listing runs of ${where} failed: HTTP ${response.status}.`);
-    const page = (await response.json());
-    const run = page.workflow_runs?.[0];
-    if (!run)
-        throw new errors/* UserError */.y(`No successful run of ${where}: run that workflow first.`);
-    return run.id;
+        throw new Error(`${url.replace(/\?.*$/, '')}: HTTP ${response.status}.`);
+    return (await response.json());
 }
 /** 401/403 from the REST API: the token is missing, wrong, or lacks the permission. */
 function tokenError(status, repository) {
@@ -81,6 +94,8 @@ class ArtifactStore {
     client;
     description;
     findBy;
+    /** What 'latest' resolved to, once it has. */
+    latest;
     constructor(name, options, client = new artifact/* DefaultArtifactClient */.t9()) {
         this.name = name;
         this.options = options;
@@ -165,8 +180,31 @@ class ArtifactStore {
         const ref = this.options.fromRun;
         if (!ref)
             return Promise.resolve(undefined);
-        this.findBy ??= findByFor(ref, this.options.apiUrl ?? DEFAULT_API_URL);
+        this.findBy ??= this.findByFor(ref, this.options.apiUrl ?? DEFAULT_API_URL);
         return this.findBy;
+    }
+    async findByFor(ref, apiUrl) {
+        const [owner, repo, extra] = ref.repository.split('/');
+        if (!owner || !repo || extra !== undefined) {
+            throw new errors/* UserError */.y(`Invalid repository "${ref.repository}": use "owner/name".`);
+        }
+        if (ref.runId === 'latest')
+            this.latest = await findLatestRunWithArtifact(ref, apiUrl, this.name);
+        const runId = ref.runId === 'latest' ? this.latest.runId : ref.runId;
+        return { token: ref.token, workflowRunId: runId, repositoryOwner: owner, repositoryName: repo };
+    }
+    /** The run the files came from, for the summary: another run's id, and why that one when 'latest'. */
+    origin() {
+        const ref = this.options.fromRun;
+        if (!ref)
+            return undefined;
+        if (ref.runId !== 'latest' || !this.latest)
+            return describeRun(ref);
+        const { runId, passedOver } = this.latest;
+        const skipped = passedOver.length
+            ? `; ${passedOver.length} newer run${passedOver.length > 1 ? 's' : ''} (${passedOver.join(', ')}) no longer had it`
+            : '';
+        return `run ${runId} of ${ref.repository}, the latest successful run of ${ref.workflow ?? ''}${ref.branch ? ` on ${ref.branch}` : ''} with this artifact${skipped}`;
     }
     runLabel() {
         return this.options.fromRun ? describeRun(this.options.fromRun) : 'this workflow run';
@@ -192,14 +230,6 @@ class ArtifactStore {
         }
         return new Error(`${this.description}: ${message}`, { cause: error });
     }
-}
-async function findByFor(ref, apiUrl) {
-    const [owner, repo, extra] = ref.repository.split('/');
-    if (!owner || !repo || extra !== undefined) {
-        throw new errors/* UserError */.y(`Invalid repository "${ref.repository}": use "owner/name".`);
-    }
-    const runId = ref.runId === 'latest' ? await findLatestSuccessfulRun(ref, apiUrl) : ref.runId;
-    return { token: ref.token, workflowRunId: runId, repositoryOwner: owner, repositoryName: repo };
 }
 function describeRun(ref) {
     if (ref.runId !== 'latest')
