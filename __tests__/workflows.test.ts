@@ -179,7 +179,7 @@ describe('uses of this action and of the reusable workflow', () => {
     const step = reusable.jobs?.check?.steps?.find((s) => s.id === 'check');
     const forwarded = step?.with ?? {};
     /** Inputs that hold a key or a token: `secrets:` entries, never inputs (inputs are logged and visible). */
-    const SECRET_INPUTS = ['encrypt', 'github-token', 'decrypt-passphrase'];
+    const SECRET_INPUTS = ['encrypt', 'github-token', 'decrypt-passphrase', 'decrypt-identity'];
     /** Inputs of the workflow that shape its jobs; no action input of that name. */
     const WORKFLOW_ONLY = ['stacks', 'runs-on', 'timeout-minutes'];
     /**

@@ -3,7 +3,7 @@ import { ARCHIVE_ROOT, type VolumeManifest } from './manifest.js';
 import { canonicalHeaderOf } from './tar-entries.js';
 import { UnsafeEntryError } from './tar-paths.js';
 import type { TarEntryHeader, TarScanVisitor } from './tar-scanner.js';
-import { summaryOf } from './manifest-spool.js';
+import { manifestWithListing, summaryOf } from './manifest-spool.js';
 import { digestOnly, EntryHasher, VolumeTarStream } from './volume-scanner.js';
 
 /**
@@ -151,9 +151,10 @@ export function createForeignReader(layout: ForeignLayout, what: string): Volume
             : `${what} has nothing in ${layout.root}/: give the directory that holds the volume (--from, SOURCE#PATH).`,
         );
       }
-      const counts = entries.spool.finish(false);
+      const counts = entries.spool.finish(true);
       entries.spool.dispose();
-      visitor.onManifest(digestOnly(summaryOf(ARCHIVE_ROOT, undefined, counts)));
+      const summary = summaryOf(ARCHIVE_ROOT, undefined, counts);
+      visitor.onManifest(counts.listing ? manifestWithListing(summary, counts.listing) : digestOnly(summary));
       return undefined;
     },
   };
