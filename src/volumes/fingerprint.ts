@@ -95,3 +95,10 @@ export async function digestOfVolume(volume: string, options: HelperOptions): Pr
     digestOfTarStream(await helper.getArchive(HELPER_MOUNT), ARCHIVE_ROOT),
   );
 }
+
+/** digestOfVolume for a bind mount's source directory on the engine's host (read-only helper). */
+export async function digestOfBind(source: string, options: HelperOptions): Promise<VolumeDigest> {
+  return withBindHelper(source, options, async (helper) =>
+    digestOfTarStream(await helper.getArchive(HELPER_MOUNT), ARCHIVE_ROOT),
+  );
+}

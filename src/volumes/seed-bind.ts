@@ -1,16 +1,26 @@
+import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { locationOf, type ArchiveInput } from '../archive/blob.js';
-import { createArchiveReader, openArchiveSource, verifyArchive } from '../archive/volume-tar.js';
+import type { VolumeManifest } from '../archive/manifest.js';
+import {
+  createArchiveReader,
+  openArchiveSource,
+  verifyArchive,
+  type ArchiveSource,
+} from '../archive/volume-tar.js';
 import { UserError, errorMessage } from '../errors.js';
-import { fingerprintBind } from './fingerprint.js';
-import { HELPER_MOUNT, HELPER_MOUNT_PARENT, withWritableBindHelper, type HelperOptions } from './helper.js';
+import { digestOfBind } from './fingerprint.js';
+import { HELPER_MOUNT_PARENT, withWritableBindHelper, type HelperOptions } from './helper.js';
 import type { SeedOptions, SeedResult } from './seed-volume.js';
+import { backupPlace, emptyPlace, restorePlace } from './volume-backup.js';
 
 /**
- * Archive → a data bind's source directory on the engine's host, through a helper that binds it (so a remote
- * engine works). Only a missing or empty directory is filled: the archive is verified in full first (and
- * passed to `accept`), then written, then read back; a failure empties the directory again. A bind that
- * holds data is refused, also with overwrite: there is no backup to go back to.
+ * Archive → a data bind's source directory on the engine's host, through helpers that bind it (so a remote
+ * engine works). The archive is verified in full first (and passed to `accept`). A missing or empty
+ * directory is written, read back, and emptied again on failure. One that holds data is replaced only with
+ * overwrite, the way seedVolume replaces a volume: its contents are copied to a backup volume (digest
+ * checked) before it is emptied, and put back from it on any failure, so at every moment either the old or
+ * the verified new contents exist in full.
  */
 export async function seedBind(
   source: string,
@@ -37,51 +47,124 @@ export async function seedBind(
   options.accept?.(incoming);
   // The engine creates a missing bind source when a container using it starts: a helper that runs `true`.
   await withWritableBindHelper(source, { ...helper, cmd: ['true'] }, (c) => c.runToCompletion());
-  const before = await fingerprintBind(source, helper);
-  if (before.entries.some((e) => e.path !== '.')) {
+  const before = await digestOfBind(source, helper);
+  const seed: BindSeed = { source, file, archive, options, helper };
+  if (before.entryCount <= 1) return seedEmptyBind(seed); // nothing but its root
+  if (!options.overwrite) {
     throw new UserError(
-      `Bind source ${source} already holds data (${before.files} files): refusing to seed over it${options.overwrite ? ' (overwrite covers volumes only: a bind has no backup to go back to)' : ''}; empty or remove it first, or seed a new directory.`,
+      `Bind source ${source} already holds data (${before.files} files): refusing to seed over it. Set overwrite: true to replace it (its contents are backed up until the new ones are verified), or seed a new directory.`,
     );
   }
+  return overwriteBind(seed, before.digest);
+}
+
+interface BindSeed {
+  source: string;
+  file: string;
+  archive: ArchiveSource;
+  options: SeedOptions;
+  helper: HelperOptions;
+}
+
+async function seedEmptyBind(seed: BindSeed): Promise<SeedResult> {
+  const { source, file, helper } = seed;
   try {
-    const manifest = await withWritableBindHelper(source, helper, async (container) => {
-      const reader = createArchiveReader({ label: archive.file });
-      const feeding = pipeline([...archive.streams(), reader], { signal: options.signal });
-      const putting = container.putArchive(reader, HELPER_MOUNT_PARENT).catch((error: unknown) => {
-        reader.destroy(error as Error);
-        throw error;
-      });
-      await Promise.all([feeding, putting]);
-      return reader.manifest;
-    });
-    const actual = await fingerprintBind(source, helper);
-    if (actual.digest !== manifest.digest) {
-      throw new UserError(
-        `Bind source ${source} does not match ${file} after seeding (digest ${actual.digest} ≠ ${manifest.digest}).`,
-      );
-    }
-    options.signal?.throwIfAborted();
-    return { volume: source, created: false, manifest, foreign: false };
+    return await writeAndVerify(seed);
   } catch (error) {
-    await emptyBind(source, helper).catch((undo: unknown) => {
+    await emptyPlace({ bind: source }, helper).catch((undo: unknown) => {
       throw new UserError(
         `Seeding bind source ${source} from ${file} failed (${errorMessage(error)}), and emptying it again failed too (${errorMessage(undo)}): empty it by hand.`,
       );
     });
-    if (options.signal?.aborted) throw options.signal.reason;
-    if (error instanceof UserError) throw error;
-    throw new UserError(
-      `Seeding bind source ${source} from ${file} failed: ${errorMessage(error)}; it was emptied again.`,
-      {
-        cause: error,
-      },
-    );
+    throw failure(seed, error, 'it was emptied again.', true);
   }
 }
 
-/** Back to the empty directory it was (it held nothing before this seed). */
-async function emptyBind(source: string, helper: HelperOptions): Promise<void> {
-  const cmd = ['sh', '-c', `find ${HELPER_MOUNT} -mindepth 1 -maxdepth 1 -exec rm -rf {} +`];
-  const result = await withWritableBindHelper(source, { ...helper, cmd }, (c) => c.runToCompletion());
-  if (result.exitCode !== 0) throw new Error(result.output.trim() || `exit ${result.exitCode}`);
+/** A bind holding data: backed up, emptied, written, verified; restored from the backup on any failure. */
+async function overwriteBind(seed: BindSeed, digest: string): Promise<SeedResult> {
+  const { source, options, helper } = seed;
+  const backup = `cp-bind-backup-${randomBytes(4).toString('hex')}`;
+  await backupPlace({ bind: source }, backup, digest, helper); // on failure: removed, the bind only read
+  let result: SeedResult;
+  try {
+    options.signal?.throwIfAborted(); // interrupted while backing up: nothing was touched
+    await emptyPlace({ bind: source }, helper);
+    result = await writeAndVerify(seed);
+  } catch (error) {
+    const { holds, restored } = await restoreOrKeep(source, backup, digest, helper);
+    throw failure(seed, error, holds, restored);
+  }
+  try {
+    await helper.engine.removeVolume(backup);
+  } catch (error) {
+    throw new UserError(
+      `Bind source ${source} holds the new contents (verified, digest ${result.manifest.digest}), but its backup volume ${backup} could not be removed (${errorMessage(error)}): remove it (docker volume rm ${backup}).`,
+    );
+  }
+  return result;
+}
+
+/** After a failed overwrite: the old contents back (the backup then removed), or the backup kept and named. */
+async function restoreOrKeep(
+  source: string,
+  backup: string,
+  digest: string,
+  helper: HelperOptions,
+): Promise<{ holds: string; restored: boolean }> {
+  try {
+    await restorePlace({ bind: source }, backup, digest, helper);
+  } catch (error) {
+    const holds = `restoring bind source ${source} failed too (${errorMessage(error)}): its previous contents (digest ${digest}) are kept in volume ${backup}; copy them back with: docker run --rm -v ${backup}:/from:ro -v ${source}:/to ${helper.image} sh -c 'rm -rf /to/* /to/.[!.]* /to/..?*; cp -a /from/. /to/'`;
+    return { holds, restored: false };
+  }
+  await helper.engine.removeVolume(backup).catch(() => undefined); // restored: a leftover copy only
+  return {
+    holds: `bind source ${source} still holds its previous contents (digest ${digest}).`,
+    restored: true,
+  };
+}
+
+/** An interruption that was undone is the whole story; else what failed, then what the bind holds now. */
+function failure(
+  { source, file, options }: BindSeed,
+  error: unknown,
+  holds: string,
+  undone: boolean,
+): unknown {
+  if (undone && options.signal?.aborted) return options.signal.reason;
+  const what =
+    error instanceof UserError
+      ? error.message.replace(/\.$/, '')
+      : `Seeding bind source ${source} from ${file} failed (${errorMessage(error)})`;
+  return new UserError(`${what}; ${holds}`, { cause: error });
+}
+
+async function writeAndVerify({ source, file, archive, options, helper }: BindSeed): Promise<SeedResult> {
+  const manifest = await withWritableBindHelper(source, helper, async (container) => {
+    const reader = createArchiveReader({ label: archive.file });
+    const feeding = pipeline([...archive.streams(), reader], { signal: options.signal });
+    const putting = container.putArchive(reader, HELPER_MOUNT_PARENT).catch((error: unknown) => {
+      reader.destroy(error as Error);
+      throw error;
+    });
+    await Promise.all([feeding, putting]);
+    return reader.manifest;
+  });
+  await assertBindMatches(source, file, manifest, helper);
+  options.signal?.throwIfAborted(); // an interrupted seed is undone, even a complete one
+  return { volume: source, created: false, manifest, foreign: false };
+}
+
+async function assertBindMatches(
+  source: string,
+  file: string,
+  manifest: VolumeManifest,
+  helper: HelperOptions,
+): Promise<void> {
+  const actual = await digestOfBind(source, helper);
+  if (actual.digest !== manifest.digest) {
+    throw new UserError(
+      `Bind source ${source} does not match ${file} after seeding (digest ${actual.digest} ≠ ${manifest.digest}).`,
+    );
+  }
 }
