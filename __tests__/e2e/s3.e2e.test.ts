@@ -210,7 +210,7 @@ describe('bind mounts as data (archive-to)', () => {
     expect(run.leftovers).toEqual(NOTHING_LEFT);
   });
 
-  it('seeds a missing bind source from S3 (created, filled, read back); one that holds data is refused', async () => {
+  it('seeds a missing bind source from S3 (created, filled, read back); one that holds data is refused, or replaced with overwrite', async () => {
     const project = await cleanup.tempDir();
     const parent = await cleanup.tempDir();
     const data = path.join(parent, 'restored'); // missing: the seed creates it
@@ -237,13 +237,12 @@ describe('bind mounts as data (archive-to)', () => {
     expect(report.modes[0]?.probes[0]?.before).toBe('row-1');
     expect(seeded.leftovers).toEqual(NOTHING_LEFT);
 
-    // Now it holds data: refused, also with overwrite, and left as it is.
+    // Now it holds data: refused without overwrite, and left as it is.
     const again = await runAction(
       cleanup.project(uniqueName('s3-bind-again')),
       {
         'compose-file': file,
         seed: `bind-app-var-lib-app: s3://${BUCKET}/binds/`,
-        overwrite: 'true',
         'archive-to': 'none',
       },
       runnerEnv(server.env),
@@ -252,10 +251,28 @@ describe('bind mounts as data (archive-to)', () => {
     expect(errorLines(again.main)).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^::error::Bind source ${data} already holds data \\(1 files\\): refusing to seed over it \\(overwrite covers volumes only`,
+          `^::error::Bind source ${data} already holds data \\(1 files\\): refusing to seed over it\\. Set overwrite: true`,
         ),
       ),
     ]);
+    expect(again.leftovers).toEqual(NOTHING_LEFT);
+
+    // With overwrite it is replaced (backed up, emptied, written, read back), the backup removed.
+    const over = await runAction(
+      cleanup.project(uniqueName('s3-bind-over')),
+      {
+        'compose-file': file,
+        'restart-modes': 'restart',
+        seed: `bind-app-var-lib-app: s3://${BUCKET}/binds/`,
+        overwrite: 'true',
+        probes: 'app: cat /var/lib/app/db/rows',
+        'archive-to': 'none',
+      },
+      runnerEnv(server.env),
+    );
+    expect(over.main.exitCode, over.main.stdout).toBe(0);
+    expect((await reportOf(over.main)).seeds.map((s) => s.volume)).toEqual([data]);
+    expect(over.leftovers).toEqual(NOTHING_LEFT);
     expect(again.leftovers).toEqual(NOTHING_LEFT);
   });
 });
