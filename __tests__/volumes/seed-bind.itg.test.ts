@@ -8,6 +8,7 @@ import { createManifestAppender, verifyArchiveFile } from '../../src/archive/vol
 import { RUN_LABEL } from '../../src/constants.js';
 import type { Engine, HelperContainer, HelperSpec } from '../../src/docker/engine.js';
 import { digestOfBind } from '../../src/volumes/fingerprint.js';
+import { BACKUP_DIGEST_LABEL, BACKUP_OF_LABEL } from '../../src/volumes/volume-backup.js';
 import { seedBind } from '../../src/volumes/seed-bind.js';
 import type { SeedOptions } from '../../src/volumes/seed-volume.js';
 import { BUSYBOX_IMAGE } from '../support/images.js';
@@ -186,6 +187,27 @@ describe('seeding a data bind that holds data', () => {
     expect((error as Error).message).toBe('interrupted by the test');
     expect((await digestOfBind(source, helper)).digest).toBe(digest);
     expect(await readFile(path.join(source, '.hidden'), 'utf8')).toBe('old hidden\n');
+    expect(await leftoversOf(runLabel)).toEqual([]);
+  });
+
+  it('with a backup of it left by another run (an unfinished overwrite) is refused, naming the backup', async () => {
+    const { source, digest } = await oldBind();
+    const runLabel = uniqueName('bind-left');
+    const backup = uniqueName('bind-backup-left');
+    resources.volumes.add(backup);
+    await engine.createVolume(backup, {
+      [RUN_LABEL]: uniqueName('gone-run'),
+      [BACKUP_OF_LABEL]: source,
+      [BACKUP_DIGEST_LABEL]: digest,
+    });
+    const error = await failureOf(seedBind(source, archive, optionsOf(runLabel, true)));
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^Bind source ${source} has a backup volume ${backup} left by run .* \\(digest ${digest}\\)`,
+      ),
+    );
+    expect((await digestOfBind(source, helper)).digest).toBe(digest);
+    expect(await engine.inspectVolume(backup)).toBeDefined();
     expect(await leftoversOf(runLabel)).toEqual([]);
   });
 });

@@ -12,7 +12,14 @@ import { UserError, errorMessage } from '../errors.js';
 import { digestOfBind } from './fingerprint.js';
 import { HELPER_MOUNT_PARENT, withWritableBindHelper, type HelperOptions } from './helper.js';
 import type { SeedOptions, SeedResult } from './seed-volume.js';
-import { backupPlace, emptyPlace, restorePlace } from './volume-backup.js';
+import { RUN_LABEL } from '../constants.js';
+import {
+  BACKUP_DIGEST_LABEL,
+  BACKUP_OF_LABEL,
+  backupPlace,
+  emptyPlace,
+  restorePlace,
+} from './volume-backup.js';
 
 /**
  * Archive → a data bind's source directory on the engine's host, through helpers that bind it (so a remote
@@ -43,6 +50,7 @@ export async function seedBind(
       `Bind source ${source} is mounted by container(s) ${users.map((c) => c.name).join(', ')}: seed it before the stack starts.`,
     );
   }
+  await assertNoBackupLeft(source, helper);
   const incoming = await verifyArchive(archive);
   options.accept?.(incoming);
   // The engine creates a missing bind source when a container using it starts: a helper that runs `true`.
@@ -56,6 +64,25 @@ export async function seedBind(
     );
   }
   return overwriteBind(seed, before.digest);
+}
+
+/**
+ * A backup of this bind left by another run (killed mid-overwrite) may be the only full copy of its data:
+ * the bind may be half-written. Never seeded over; the user decides.
+ */
+async function assertNoBackupLeft(source: string, helper: HelperOptions): Promise<void> {
+  const left = await helper.engine.listVolumes([`${BACKUP_OF_LABEL}=${source}`]);
+  const backup = left.find((v) => v.labels[RUN_LABEL] !== helper.runLabel);
+  if (backup) {
+    throw new UserError(
+      `Bind source ${source} has a backup volume ${backup.name} left by run ${backup.labels[RUN_LABEL] ?? '?'} (an overwrite that did not finish): the bind may be half-written and the backup may hold its only full copy (digest ${backup.labels[BACKUP_DIGEST_LABEL] ?? '?'}); ${copyBackCommand(source, backup.name, helper.image)} to restore it, or docker volume rm ${backup.name} if the bind is right, then seed again.`,
+    );
+  }
+}
+
+/** A shell command line that replaces the bind's contents with the backup's. */
+function copyBackCommand(source: string, backup: string, image: string): string {
+  return `docker run --rm -v ${backup}:/from:ro -v ${source}:/to ${image} sh -c 'rm -rf /to/* /to/.[!.]* /to/..?*; cp -a /from/. /to/'`;
 }
 
 interface BindSeed {
@@ -114,7 +141,7 @@ async function restoreOrKeep(
   try {
     await restorePlace({ bind: source }, backup, digest, helper);
   } catch (error) {
-    const holds = `restoring bind source ${source} failed too (${errorMessage(error)}): its previous contents (digest ${digest}) are kept in volume ${backup}; copy them back with: docker run --rm -v ${backup}:/from:ro -v ${source}:/to ${helper.image} sh -c 'rm -rf /to/* /to/.[!.]* /to/..?*; cp -a /from/. /to/'`;
+    const holds = `restoring bind source ${source} failed too (${errorMessage(error)}): its previous contents (digest ${digest}) are kept in volume ${backup}; copy them back with: ${copyBackCommand(source, backup, helper.image)}`;
     return { holds, restored: false };
   }
   await helper.engine.removeVolume(backup).catch(() => undefined); // restored: a leftover copy only
