@@ -25,6 +25,7 @@ export async function guardSeed(
   file: ArchiveInput,
   guards: SeedGuards,
 ): Promise<(manifest: VolumeManifest) => void> {
+  if (guards.maxAgeMs === undefined && guards.minBytes === undefined) return () => undefined;
   const location = locationOf(file);
   const stored = await storedTimes(file);
   if (stored.length > 0) assertFresh(location, stored, guards);
@@ -37,7 +38,10 @@ export async function guardSeed(
 /** When the store wrote the archive: an object's LastModified, a local file's mtime. */
 async function storedTimes(file: ArchiveInput): Promise<BackupTime[]> {
   if (typeof file !== 'string') return file.modifiedAt ? [{ at: file.modifiedAt, of: 'stored' }] : [];
-  return [{ at: (await stat(file)).mtime, of: 'file written' }];
+  const written = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'ENOENT' ? new UserError(`Archive ${file} does not exist.`) : error;
+  });
+  return [{ at: written.mtime, of: 'file written' }];
 }
 
 /**
