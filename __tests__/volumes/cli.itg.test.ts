@@ -40,7 +40,7 @@ describe('compose-persist usage', () => {
     }
     const seedHelp = await cli(['seed', '-h']);
     expect(seedHelp.code).toBe(0);
-    expect(seedHelp.stdout).toMatch(/^compose-persist seed VOLUME FILE \[--overwrite\]/);
+    expect(seedHelp.stdout).toMatch(/^compose-persist seed VOLUME FILE\|s3:\/\/BUCKET\/KEY \[--overwrite\]/);
   });
 
   it('an unknown verb exits 2 with the general usage on stderr', async () => {
