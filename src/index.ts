@@ -1,3 +1,4 @@
 // The one bundle behind every entry point (main, post, the CLI and the sub-actions).
+import './heap-tuning.js'; // first: before anything allocates
 export { runMain, runPost, runSubAction } from './action.js';
 export { runCli } from './cli/cli.js';

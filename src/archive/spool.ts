@@ -9,8 +9,8 @@ import path from 'node:path';
  * enough for one run never touches the disk.
  */
 
-/** How much a spool keeps in memory before it sorts and writes a run (~40k manifest entries); tests lower it. */
-export const SPOOL_LIMITS = { runBytes: 8 * 1024 * 1024 };
+/** How much a spool keeps in memory before it sorts and writes a run (~20k manifest entries); tests lower it. */
+export const SPOOL_LIMITS = { runBytes: 4 * 1024 * 1024 };
 /** Reads and writes of run files go in pieces of this size. */
 const IO_BYTES = 256 * 1024;
 
@@ -52,11 +52,10 @@ export class LineFile {
 
   flush(): void {
     if (this.pending.length === 0) return;
-    const data = Buffer.from(this.pending.join(''));
+    // Written as a string: node encodes it into a short-lived native buffer, not a GC-held ArrayBuffer.
+    writeAll(this.fd, this.pending.join(''));
     this.pending = [];
     this.pendingBytes = 0;
-    let at = 0;
-    while (at < data.length) at += writeSync(this.fd, data, at);
   }
 
   close(): void {
@@ -65,7 +64,16 @@ export class LineFile {
   }
 }
 
-/** A file's bytes, in pieces of IO_BYTES. */
+function writeAll(fd: number, text: string): void {
+  let rest = text;
+  for (;;) {
+    const written = writeSync(fd, rest);
+    if (written >= Buffer.byteLength(rest)) return;
+    rest = Buffer.from(rest).subarray(written).toString(); // a short write: rare, and only on a full disk
+  }
+}
+
+/** A file's bytes, in pieces of IO_BYTES (each a new buffer: the consumer may keep it). */
 export function* bytesOf(file: string): Generator<Buffer> {
   const fd = openSync(file, 'r');
   try {
@@ -83,30 +91,34 @@ export function* bytesOf(file: string): Generator<Buffer> {
 /** The newline-separated lines of a file, read in pieces (a newline byte is never inside a UTF-8 character). */
 export function* linesOf(file: string): Generator<string> {
   const fd = openSync(file, 'r');
+  // One buffer for the whole read (lines are copied out as strings): a merge of many runs allocates no
+  // ArrayBuffer per read, which V8 would only free at its next full collection.
+  let buffer = Buffer.allocUnsafe(IO_BYTES);
   try {
-    let rest = Buffer.alloc(0);
+    let kept = 0; // bytes of a line cut by the end of the last read, at the buffer's start
     for (;;) {
-      const buffer = Buffer.allocUnsafe(IO_BYTES);
-      const read = readSync(fd, buffer, 0, IO_BYTES, null);
+      if (kept === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
+      const read = readSync(fd, buffer, kept, buffer.length - kept, null);
       if (read === 0) break;
-      const data =
-        rest.length === 0 ? buffer.subarray(0, read) : Buffer.concat([rest, buffer.subarray(0, read)]);
-      const last = data.lastIndexOf(0x0a);
+      const end = kept + read;
+      const last = buffer.lastIndexOf(0x0a, end - 1);
       if (last === -1) {
-        rest = data;
+        kept = end;
         continue;
       }
-      yield* data.toString('utf8', 0, last).split('\n');
-      rest = data.subarray(last + 1);
+      yield* buffer.toString('utf8', 0, last).split('\n');
+      buffer.copy(buffer, 0, last + 1, end);
+      kept = end - last - 1;
     }
-    if (rest.length > 0) yield rest.toString('utf8');
+    if (kept > 0) yield buffer.toString('utf8', 0, kept);
   } finally {
     closeSync(fd);
   }
 }
 
 interface Keyed<T> {
-  key: Buffer;
+  /** The sort key's bytes as a latin1 string: code units compare as the bytes do, at a string's size. */
+  key: string;
   record: T;
 }
 
@@ -119,7 +131,8 @@ export interface SpoolCodec<T> {
 
 /** Records sorted by key (byte order), merged from runs on disk: an external sort with flat memory. */
 export class SortedSpool<T> {
-  private buffered: Keyed<T>[] = [];
+  /** Held encoded (key and line, two flat strings), not as records: a third of the memory, counted exactly. */
+  private buffered: { key: string; line: string }[] = [];
   private bufferedBytes = 0;
   private readonly runs: string[] = [];
   count = 0;
@@ -127,9 +140,10 @@ export class SortedSpool<T> {
   constructor(private readonly codec: SpoolCodec<T>) {}
 
   add(record: T): void {
-    const key = this.codec.keyOf(record);
-    this.buffered.push({ key, record });
-    this.bufferedBytes += key.length * 3 + 200; // the record's rough footprint in memory
+    const key = this.codec.keyOf(record).toString('latin1');
+    const line = this.codec.encode(record);
+    this.buffered.push({ key, line });
+    this.bufferedBytes += key.length + line.length + RECORD_OVERHEAD;
     this.count += 1;
     if (this.bufferedBytes >= SPOOL_LIMITS.runBytes) this.spill();
   }
@@ -139,13 +153,13 @@ export class SortedSpool<T> {
     return this.runs.length > 0;
   }
 
-  private sortBuffered(): Keyed<T>[] {
-    return this.buffered.sort((a, b) => Buffer.compare(a.key, b.key));
+  private sortBuffered(): { key: string; line: string }[] {
+    return this.buffered.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   private spill(): void {
     const out = new LineFile();
-    for (const { record } of this.sortBuffered()) out.write(`${this.codec.encode(record)}\n`);
+    for (const { line } of this.sortBuffered()) out.write(`${line}\n`);
     out.close();
     this.runs.push(out.file);
     this.buffered = [];
@@ -154,8 +168,8 @@ export class SortedSpool<T> {
 
   /** Every record in key order (a k-way merge of the runs and what is still in memory). */
   *sorted(): Generator<T> {
-    const sources: Iterator<Keyed<T>>[] = this.runs.map((file) => this.keyedLines(file));
-    sources.push(this.sortBuffered().values());
+    const sources: Iterator<Keyed<T>>[] = this.runs.map((file) => this.keyed(linesOf(file)));
+    sources.push(this.keyed(this.sortBuffered().map((b) => b.line)));
     const heads = new MergeHeap<T>();
     for (const source of sources) heads.push(source);
     for (;;) {
@@ -165,10 +179,10 @@ export class SortedSpool<T> {
     }
   }
 
-  private *keyedLines(file: string): Generator<Keyed<T>> {
-    for (const line of linesOf(file)) {
+  private *keyed(lines: Iterable<string>): Generator<Keyed<T>> {
+    for (const line of lines) {
       const record = this.codec.decode(line);
-      yield { key: this.codec.keyOf(record), record };
+      yield { key: this.codec.keyOf(record).toString('latin1'), record };
     }
   }
 
@@ -180,6 +194,9 @@ export class SortedSpool<T> {
     this.bufferedBytes = 0;
   }
 }
+
+/** A held record's memory besides its two strings' characters: the pair object and two string headers. */
+const RECORD_OVERHEAD = 64;
 
 /** A binary heap of merge sources, ordered by each source's current record. */
 class MergeHeap<T> {
@@ -213,7 +230,7 @@ class MergeHeap<T> {
   private less(i: number, j: number): boolean {
     const a = this.heap[i];
     const b = this.heap[j];
-    return a !== undefined && b !== undefined && Buffer.compare(a.head.key, b.head.key) < 0;
+    return a !== undefined && b !== undefined && a.head.key < b.head.key;
   }
 
   private swap(i: number, j: number): void {
