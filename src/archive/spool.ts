@@ -65,12 +65,12 @@ export class LineFile {
 }
 
 function writeAll(fd: number, text: string): void {
-  let rest = text;
-  for (;;) {
-    const written = writeSync(fd, rest);
-    if (written >= Buffer.byteLength(rest)) return;
-    rest = Buffer.from(rest).subarray(written).toString(); // a short write: rare, and only on a full disk
-  }
+  const written = writeSync(fd, text);
+  if (written === Buffer.byteLength(text)) return;
+  // A short write (rare): go on in bytes, since the cut may fall inside a UTF-8 character.
+  const data = Buffer.from(text);
+  let at = written;
+  while (at < data.length) at += writeSync(fd, data, at);
 }
 
 /** A file's bytes, in pieces of IO_BYTES (each a new buffer: the consumer may keep it). */
@@ -169,7 +169,7 @@ export class SortedSpool<T> {
   /** Every record in key order (a k-way merge of the runs and what is still in memory). */
   *sorted(): Generator<T> {
     const sources: Iterator<Keyed<T>>[] = this.runs.map((file) => this.keyed(linesOf(file)));
-    sources.push(this.keyed(this.sortBuffered().map((b) => b.line)));
+    sources.push(this.heldInOrder());
     const heads = new MergeHeap<T>();
     for (const source of sources) heads.push(source);
     for (;;) {
@@ -177,6 +177,11 @@ export class SortedSpool<T> {
       if (next === undefined) return;
       yield next;
     }
+  }
+
+  /** The records still in memory, sorted, with the keys already held. */
+  private *heldInOrder(): Generator<Keyed<T>> {
+    for (const { key, line } of this.sortBuffered()) yield { key, record: this.codec.decode(line) };
   }
 
   private *keyed(lines: Iterable<string>): Generator<Keyed<T>> {
