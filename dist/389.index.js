@@ -2183,7 +2183,7 @@ const base64urlnopad = /* @__PURE__ */ (/* unused pure expression or super */ nu
 // arithmetic (including Math.floor of the quotients) is exact for any GROUP = BASE**5 < 2**30:
 // - encode: carry * 2**16 + limb < BASE**5 * 2**16 < 2**46
 // - decode: limb * BASE**5 + carry < 2**16 * BASE**5 + 2**30 < 2**46
-// Still O(n^2) overall like any positional-base conversion — see the base58 DoS note.
+// Still O(n^2) overall like any positional-base conversion \u2014 see the base58 DoS note.
 // GROUP literals (not `BASE ** 5`) so bundlers can drop unused coders as dead code.
 const B58_GROUP = 656356768; // 58**5 < 2**30
 const B36_GROUP = 60466176; // 36**5 < 2**26
@@ -2231,7 +2231,7 @@ const radixBaseN = (BASE, GROUP) => ({
         // The top group is nonzero unless the whole value is zero, so total significant
         // digit count is 5 per full group plus the top group's own width. (Writing 5 digits
         // per group and trimming via subarray is smaller code, but the offset view slows
-        // encode ~25% and base58xmr 2x — measured.)
+        // encode ~25% and base58xmr 2x \u2014 measured.)
         const top = groups.length - 1;
         let sig = top * 5;
         for (let v = groups[top];; v = Math.floor(v / BASE)) {
@@ -2394,7 +2394,7 @@ const base58xmr = /* @__PURE__ */ (/* unused pure expression or super */ null &&
     decode(str) {
         astr('base58xmr.decode', str);
         const strLen = str.length;
-        // Only the last block may be short, and only to one of the XMR_BLOCK_LEN widths —
+        // Only the last block may be short, and only to one of the XMR_BLOCK_LEN widths \u2014
         // so the output length is known up front and blocks write into place. Growing a
         // number[] via concat per block was quadratic; this keeps decode linear like the
         // block encoding always intended.
@@ -2549,7 +2549,7 @@ function genBech32(encoding) {
     const fromWords = (to) => {
         anumArr('radix2.decode', to);
         // Range-check while packing into the byte buffer: a plain copy would silently
-        // truncate out-of-range words. Rejecting negatives is a deliberate fix — the old
+        // truncate out-of-range words. Rejecting negatives is a deliberate fix \u2014 the old
         // convertRadix2 path silently corrupted output for them.
         const len = to.length;
         const digits = new Uint8Array(len);
@@ -2996,16 +2996,16 @@ function pbkdf2Engine(iHash, oHash, salt, u) {
  */
 function pbkdf2(hash, password, salt, opts) {
     const { c, dkLen, DK, outputLen, eng } = pbkdf2Init(hash, password, salt, opts);
-    // DK = T1 + T2 + ⋯ + Tdklen/hlen
+    // DK = T1 + T2 + \u22ef + Tdklen/hlen
     for (let ti = 1, pos = 0; pos < dkLen; ti++, pos += outputLen) {
         // Ti = F(Password, Salt, c, i)
         // The last Ti view can be shorter than hLen, which applies
         // RFC 8018 §5.2 step 4's T_l<0..r-1> truncation without extra copies.
         const Ti = DK.subarray(pos, pos + outputLen);
-        // F(Password, Salt, c, i) = U1 ^ U2 ^ ⋯ ^ Uc
+        // F(Password, Salt, c, i) = U1 ^ U2 ^ \u22ef ^ Uc
         // U1 = PRF(Password, Salt + INT_32_BE(i))
         eng.u1(ti, Ti);
-        // Uc = PRF(Password, Uc−1); Ti ^= Uc
+        // Uc = PRF(Password, Uc\u22121); Ti ^= Uc
         eng.rounds(c, Ti);
     }
     return eng.output(DK);
@@ -3048,17 +3048,17 @@ async function pbkdf2Async(hash, password, salt, opts) {
         eng.output(DK);
         clean(DK);
     };
-    // DK = T1 + T2 + ⋯ + Tdklen/hlen
+    // DK = T1 + T2 + \u22ef + Tdklen/hlen
     for (let ti = 1, pos = 0; pos < dkLen; ti++, pos += outputLen) {
         // Ti = F(Password, Salt, c, i)
         // The last Ti view can be shorter than hLen, which applies
         // RFC 8018 §5.2 step 4's T_l<0..r-1> truncation without extra copies.
         const Ti = DK.subarray(pos, pos + outputLen);
-        // F(Password, Salt, c, i) = U1 ^ U2 ^ ⋯ ^ Uc
+        // F(Password, Salt, c, i) = U1 ^ U2 ^ \u22ef ^ Uc
         // U1 = PRF(Password, Salt + INT_32_BE(i))
         eng.u1(ti, Ti);
         await asyncLoop(c - 1, asyncTick, () => {
-            // Uc = PRF(Password, Uc−1)
+            // Uc = PRF(Password, Uc\u22121)
             eng.rounds(2, Ti); // c=2 runs exactly one PRF iteration per callback.
         }, abort);
     }
@@ -3151,7 +3151,7 @@ function BlockMix(input, ii, out, oi, r) {
     let head = oi + 0;
     let tail = oi + 16 * r;
     for (let i = 0; i < 16; i++)
-        out[tail + i] = input[ii + (2 * r - 1) * 16 + i]; // X ← B[2r−1]
+        out[tail + i] = input[ii + (2 * r - 1) * 16 + i]; // X \u2190 B[2r\u22121]
     for (let i = 0; i < r; i++, head += 16, ii += 16) {
         // RFC 7914 §4 step 3 outputs `Y[0], Y[2], ...` first, then `Y[1], Y[3], ...`;
         // `head` and `tail` lay out those even/odd halves in place.
@@ -3204,7 +3204,7 @@ function scryptInit(password, salt, _opts) {
     const memUsed = blockSize * (N + p + 1);
     if (memUsed > maxmem)
         throw new Error('"maxmem" limit was hit: memUsed(128*r*(N+p+1))=' + memUsed + ', maxmem=' + maxmem);
-    // [B0...Bp−1] ← PBKDF2HMAC-SHA256(Passphrase, Salt, 1, blockSize*ParallelizationFactor)
+    // [B0...Bp\u22121] \u2190 PBKDF2HMAC-SHA256(Passphrase, Salt, 1, blockSize*ParallelizationFactor)
     // Since it has only one iteration there is no reason to use async variant
     const B = pbkdf2(sha2_sha256, password, salt, { c: 1, dkLen: blockSize * p });
     const B32 = u32(B);
@@ -4104,7 +4104,7 @@ function getOutput(expectedLength, out, onlyAligned = true) {
 /**
  * Encodes data and AAD lengths into a 16-byte buffer.
  * @param dataLength - Data length. Units are caller-defined: GCM passes bit
- * lengths, ChaCha20-Poly1305 passes byte lengths — the helper writes the raw values.
+ * lengths, ChaCha20-Poly1305 passes byte lengths \u2014 the helper writes the raw values.
  * @param aadLength - AAD length, same unit convention as `dataLength`.
  * The serialized block is still `aadLength || dataLength`, matching GCM/Poly1305
  * conventions even though the helper parameter order is `(dataLength, aadLength)`.
@@ -6699,7 +6699,7 @@ function tonelliShanks(P) {
             if (Fp.is0(t))
                 return Fp.ZERO; // if t=0 return R=0
             let i = 1;
-            // Find the smallest i >= 1 such that t^(2^i) ≡ 1 (mod P)
+            // Find the smallest i >= 1 such that t^(2^i) \u2261 1 (mod P)
             let t_tmp = Fp.sqr(t); // t^(2^1)
             while (!Fp.eql(t_tmp, Fp.ONE)) {
                 i++;
@@ -6722,22 +6722,22 @@ function tonelliShanks(P) {
 /**
  * Square root for a finite field. Will try optimized versions first:
  *
- * 1. P ≡ 3 (mod 4)
- * 2. P ≡ 5 (mod 8)
- * 3. P ≡ 9 (mod 16)
+ * 1. P \u2261 3 (mod 4)
+ * 2. P \u2261 5 (mod 8)
+ * 3. P \u2261 9 (mod 16)
  * 4. Tonelli-Shanks algorithm
  *
  * Different algorithms can give different roots, it is up to user to decide which one they want.
  * For example there is FpSqrtOdd/FpSqrtEven to choice root based on oddness (used for hash-to-curve).
  */
 function FpSqrt(P) {
-    // P ≡ 3 (mod 4) => √n = n^((P+1)/4)
+    // P \u2261 3 (mod 4) => \u221an = n^((P+1)/4)
     if (P % _4n === _3n)
         return sqrt3mod4;
-    // P ≡ 5 (mod 8) => Atkin algorithm, page 10 of https://eprint.iacr.org/2012/685.pdf
+    // P \u2261 5 (mod 8) => Atkin algorithm, page 10 of https://eprint.iacr.org/2012/685.pdf
     if (P % _8n === _5n)
         return sqrt5mod8;
-    // P ≡ 9 (mod 16) => Kong algorithm, page 11 of https://eprint.iacr.org/2012/685.pdf (algorithm 4)
+    // P \u2261 9 (mod 16) => Kong algorithm, page 11 of https://eprint.iacr.org/2012/685.pdf (algorithm 4)
     if (P % _16n === _9n)
         return sqrt9mod16(P);
     // Tonelli-Shanks algorithm
@@ -6823,9 +6823,9 @@ function FpDiv(Fp, lhs, rhs) {
  * Legendre constant is used to calculate Legendre symbol (a | p)
  * which denotes the value of a^((p-1)/2) (mod p).
  *
- * * (a | p) ≡ 1    if a is a square (mod p), quadratic residue
- * * (a | p) ≡ -1   if a is not a square (mod p), quadratic non residue
- * * (a | p) ≡ 0    if a ≡ 0 (mod p)
+ * * (a | p) \u2261 1    if a is a square (mod p), quadratic residue
+ * * (a | p) \u2261 -1   if a is not a square (mod p), quadratic non residue
+ * * (a | p) \u2261 0    if a \u2261 0 (mod p)
  */
 function FpLegendre(Fp, n) {
     // We can use 3rd argument as optional cache of this value
@@ -7188,7 +7188,7 @@ function assert0(n) {
  * - private scalar is split by fixed size windows of W bits
  * - every window point is collected from window's table & added to accumulator
  * - since windows are different, same point inside tables won't be accessed more than once per calc
- * - each multiplication is 'Math.ceil(CURVE_ORDER / 𝑊) + 1' point additions (fixed for any scalar)
+ * - each multiplication is 'Math.ceil(CURVE_ORDER / \ud835\udc4a) + 1' point additions (fixed for any scalar)
  * - +1 window is neccessary for wNAF
  * - wNAF reduces table size: 2x less memory + 2x faster generation, but 10% slower multiplication
  *
@@ -7222,9 +7222,9 @@ class wNAF {
      * Creates a wNAF precomputation window. Used for caching.
      * Default window size is set by `utils.precompute()` and is equal to 8.
      * Number of precomputed points depends on the curve size:
-     * 2^(𝑊−1) * (Math.ceil(𝑛 / 𝑊) + 1), where:
-     * - 𝑊 is the window size
-     * - 𝑛 is the bitlength of the curve order.
+     * 2^(\ud835\udc4a\u22121) * (Math.ceil(\ud835\udc5b / \ud835\udc4a) + 1), where:
+     * - \ud835\udc4a is the window size
+     * - \ud835\udc5b is the bitlength of the curve order.
      * For a 256-bit curve and window size 8, the number of precomputed points is 128 * 33 = 4224.
      * @param point Point instance
      * @param W window size
@@ -7626,15 +7626,15 @@ function edwards(params, extraOpts = {}) {
         if (p.is0())
             throw new Error('bad point: ZERO'); // TODO: optimize, with vars below?
         // Equation in affine coordinates: ax² + y² = 1 + dx²y²
-        // Equation in projective coordinates (X/Z, Y/Z, Z):  (aX² + Y²)Z² = Z⁴ + dX²Y²
+        // Equation in projective coordinates (X/Z, Y/Z, Z):  (aX² + Y²)Z² = Z\u2074 + dX²Y²
         const { X, Y, Z, T } = p;
         const X2 = modP(X * X); // X²
         const Y2 = modP(Y * Y); // Y²
         const Z2 = modP(Z * Z); // Z²
-        const Z4 = modP(Z2 * Z2); // Z⁴
+        const Z4 = modP(Z2 * Z2); // Z\u2074
         const aX2 = modP(X2 * a); // aX²
         const left = modP(Z2 * modP(aX2 + Y2)); // (aX² + Y²)Z²
-        const right = modP(Z4 + modP(d * modP(X2 * Y2))); // Z⁴ + dX²Y²
+        const right = modP(Z4 + modP(d * modP(X2 * Y2))); // Z\u2074 + dX²Y²
         if (left !== right)
             throw new Error('bad point: equation left != right (1)');
         // In Extended coordinates we also have T, which is x*y=T/Z: check X*Y == Z*T
@@ -7644,7 +7644,7 @@ function edwards(params, extraOpts = {}) {
             throw new Error('bad point: equation left != right (2)');
         return true;
     });
-    // Extended Point works in extended coordinates: (X, Y, Z, T) ∋ (x=X/Z, y=Y/Z, T=xy).
+    // Extended Point works in extended coordinates: (X, Y, Z, T) \u220b (x=X/Z, y=Y/Z, T=xy).
     // https://en.wikipedia.org/wiki/Twisted_Edwards_curve#Extended_coordinates
     class Point {
         // base / generator point
@@ -7698,7 +7698,7 @@ function edwards(params, extraOpts = {}) {
             const y2 = modP(y * y); // denominator is always non-0 mod p.
             const u = modP(y2 - edwards_1n); // u = y² - 1
             const v = modP(d * y2 - a); // v = d y² + 1.
-            let { isValid, value: x } = uvRatio(u, v); // √(u/v)
+            let { isValid, value: x } = uvRatio(u, v); // \u221a(u/v)
             if (!isValid)
                 throw new Error('bad point: invalid y coordinate');
             const isXOdd = (x & edwards_1n) === edwards_1n; // There are 2 square roots. Use x_0 bit to select proper
@@ -8531,23 +8531,23 @@ function adjustScalarBytes(bytes) {
     bytes[31] |= 64; // 0b0100_0000
     return bytes;
 }
-// √(-1) aka √(a) aka 2^((p-1)/4)
+// \u221a(-1) aka \u221a(a) aka 2^((p-1)/4)
 // Fp.sqrt(Fp.neg(1))
 const ED25519_SQRT_M1 = /* @__PURE__ */ BigInt('19681161376707505956807079304988542015446066515923890162744021073123829784752');
 // sqrt(u/v)
 function uvRatio(u, v) {
     const P = ed25519_CURVE_p;
     const v3 = modular_mod(v * v * v, P); // v³
-    const v7 = modular_mod(v3 * v3 * v, P); // v⁷
+    const v7 = modular_mod(v3 * v3 * v, P); // v\u2077
     // (p+3)/8 and (p-5)/8
     const pow = ed25519_pow_2_252_3(u * v7).pow_p_5_8;
-    let x = modular_mod(u * v3 * pow, P); // (uv³)(uv⁷)^(p-5)/8
+    let x = modular_mod(u * v3 * pow, P); // (uv³)(uv\u2077)^(p-5)/8
     const vx2 = modular_mod(v * x * x, P); // vx²
     const root1 = x; // First root candidate
     const root2 = modular_mod(x * ED25519_SQRT_M1, P); // Second root candidate
     const useRoot1 = vx2 === u; // If vx² = u (mod p), x is a square root
     const useRoot2 = vx2 === modular_mod(-u, P); // If vx² = -u, set x <-- x * 2^((p-1)/4)
-    const noRoot = vx2 === modular_mod(-u * ED25519_SQRT_M1, P); // There is no valid root, vx² = -u√(-1)
+    const noRoot = vx2 === modular_mod(-u * ED25519_SQRT_M1, P); // There is no valid root, vx² = -u\u221a(-1)
     if (useRoot1)
         x = root1;
     if (useRoot2 || noRoot)
@@ -8691,17 +8691,17 @@ const ed25519_hasher = /* @__PURE__ */ (/* unused pure expression or super */ nu
     expand: 'xmd',
     hash: sha512,
 }))()));
-// √(-1) aka √(a) aka 2^((p-1)/4)
+// \u221a(-1) aka \u221a(a) aka 2^((p-1)/4)
 const SQRT_M1 = ED25519_SQRT_M1;
-// √(ad - 1)
+// \u221a(ad - 1)
 const SQRT_AD_MINUS_ONE = /* @__PURE__ */ BigInt('25063068953384623474111414158702152701244531502492656460079210482610430750235');
-// 1 / √(a-d)
+// 1 / \u221a(a-d)
 const INVSQRT_A_MINUS_D = /* @__PURE__ */ BigInt('54469307008909316920995813868745141605393597292927456921205312896311721017578');
 // 1-d²
 const ONE_MINUS_D_SQ = /* @__PURE__ */ BigInt('1159843021668779879193775521855586647937357759715417654439879720876111806838');
 // (d-1)²
 const D_MINUS_ONE_SQ = /* @__PURE__ */ BigInt('40440834346308536858101042469323190826248399146238708352240133220865137265952');
-// Calculates 1/√(number)
+// Calculates 1/\u221a(number)
 const invertSqrt = (number) => uvRatio(ed25519_1n, number);
 const MAX_255B = /* @__PURE__ */ BigInt('0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff');
 const bytes255ToNumberLE = (bytes) => Fp.create(utils_bytesToNumberLE(bytes) & MAX_255B);
@@ -8916,7 +8916,7 @@ const ristretto255_oprf = /* @__PURE__ */ (/* unused pure expression or super */
  * Weird / bogus points, useful for debugging.
  * All 8 ed25519 points of 8-torsion subgroup can be generated from the point
  * T = `26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05`.
- * ⟨T⟩ = { O, T, 2T, 3T, 4T, 5T, 6T, 7T }
+ * \u27e8T\u27e9 = { O, T, 2T, 3T, 4T, 5T, 6T, 7T }
  */
 const ED25519_TORSION_SUBGROUP = (/* unused pure expression or super */ null && ([
     '0100000000000000000000000000000000000000000000000000000000000000',
@@ -9335,7 +9335,7 @@ function weierstrass(params, extraOpts = {}) {
     // Test 1: equation y² = x³ + ax + b should work for generator point.
     if (!isValidXY(CURVE.Gx, CURVE.Gy))
         throw new Error('bad curve params: generator point');
-    // Test 2: discriminant Δ part should be non-zero: 4a³ + 27b² != 0.
+    // Test 2: discriminant \u0394 part should be non-zero: 4a³ + 27b² != 0.
     // Guarantees curve is genus-1, smooth (non-singular).
     const _4a3 = Fp.mul(Fp.pow(CURVE.a, weierstrass_3n), weierstrass_4n);
     const _27b2 = Fp.mul(Fp.sqr(CURVE.b), BigInt(27));
@@ -9359,7 +9359,7 @@ function weierstrass(params, extraOpts = {}) {
     // Memoized toAffine / validity check. They are heavy. Points are immutable.
     // Converts Projective point to affine (x, y) coordinates.
     // Can accept precomputed Z^-1 - for example, from invertBatch.
-    // (X, Y, Z) ∋ (x=X/Z, y=Y/Z)
+    // (X, Y, Z) \u220b (x=X/Z, y=Y/Z)
     const toAffineMemo = memoized((p, iz) => {
         const { X, Y, Z } = p;
         // Fast-path for normalized points
@@ -9407,7 +9407,7 @@ function weierstrass(params, extraOpts = {}) {
         return k1p.add(k2p);
     }
     /**
-     * Projective Point works in 3d / projective (homogeneous) coordinates:(X, Y, Z) ∋ (x=X/Z, y=Y/Z).
+     * Projective Point works in 3d / projective (homogeneous) coordinates:(X, Y, Z) \u220b (x=X/Z, y=Y/Z).
      * Default Point works in 2d / affine coordinates: (x, y).
      * We're doing calculations in projective, because its operations don't require costly inversion.
      */
@@ -10134,10 +10134,10 @@ function weierstrass_ecdsa(Point, hash, ecdsaOpts = {}) {
         const m = h1int; // no need to call bits2int second time here, it is inside truncateHash!
         // Converts signature params into point w r/s, checks result for validity.
         // To transform k => Signature:
-        // q = k⋅G
+        // q = k\u22c5G
         // r = q.x mod n
         // s = k^-1(m + rd) mod n
-        // Can use scalar blinding b^-1(bm + bdr) where b ∈ [1,q−1] according to
+        // Can use scalar blinding b^-1(bm + bdr) where b \u2208 [1,q\u22121] according to
         // https://tches.iacr.org/index.php/TCHES/article/view/7337/6509. We've decided against it:
         // a) dependency on CSPRNG b) 15% slowdown c) doesn't really help since bigints are not CT
         function k2sig(kBytes) {
@@ -10147,7 +10147,7 @@ function weierstrass_ecdsa(Point, hash, ecdsaOpts = {}) {
             if (!Fn.isValidNot0(k))
                 return; // Valid scalars (including k) must be in 1..N-1
             const ik = Fn.inv(k); // k^-1 mod n
-            const q = Point.BASE.multiply(k).toAffine(); // q = k⋅G
+            const q = Point.BASE.multiply(k).toAffine(); // q = k\u22c5G
             const r = Fn.create(q.x); // r = q.x mod n
             if (r === weierstrass_0n)
                 return;
@@ -10190,7 +10190,7 @@ function weierstrass_ecdsa(Point, hash, ecdsaOpts = {}) {
      * verify(r, s, h, P) where
      *   u1 = hs^-1 mod n
      *   u2 = rs^-1 mod n
-     *   R = u1⋅G + u2⋅P
+     *   R = u1\u22c5G + u2\u22c5P
      *   mod(R.x, n) == r
      * ```
      */
@@ -10213,7 +10213,7 @@ function weierstrass_ecdsa(Point, hash, ecdsaOpts = {}) {
             const is = Fn.inv(s); // s^-1 mod n
             const u1 = Fn.create(h * is); // u1 = hs^-1 mod n
             const u2 = Fn.create(r * is); // u2 = rs^-1 mod n
-            const R = Point.BASE.multiplyUnsafe(u1).add(P.multiplyUnsafe(u2)); // u1⋅G + u2⋅P
+            const R = Point.BASE.multiplyUnsafe(u1).add(P.multiplyUnsafe(u2)); // u1\u22c5G + u2\u22c5P
             if (R.is0())
                 return false;
             const v = Fn.create(R.x); // v = r.x mod n
@@ -10528,7 +10528,7 @@ function keccakP(s, rounds = 24) {
     const B = new Uint32Array(5 * 2);
     // NOTE: all indices are x2 since we store state as u32 instead of u64 (bigints to slow in js)
     for (let round = 24 - rounds; round < 24; round++) {
-        // Theta θ
+        // Theta \u03b8
         for (let x = 0; x < 10; x++)
             B[x] = s[x] ^ s[x + 10] ^ s[x + 20] ^ s[x + 30] ^ s[x + 40];
         for (let x = 0; x < 10; x += 2) {
@@ -10543,7 +10543,7 @@ function keccakP(s, rounds = 24) {
                 s[x + y + 1] ^= Tl;
             }
         }
-        // Rho (ρ) and Pi (π)
+        // Rho (\u03c1) and Pi (\u03c0)
         let curH = s[2];
         let curL = s[3];
         for (let t = 0; t < 24; t++) {
@@ -10556,14 +10556,14 @@ function keccakP(s, rounds = 24) {
             s[PI] = Th;
             s[PI + 1] = Tl;
         }
-        // Chi (χ)
+        // Chi (\u03c7)
         for (let y = 0; y < 50; y += 10) {
             for (let x = 0; x < 10; x++)
                 B[x] = s[y + x];
             for (let x = 0; x < 10; x++)
                 s[y + x] ^= ~B[(x + 2) % 10] & B[(x + 4) % 10];
         }
-        // Iota (ι)
+        // Iota (\u03b9)
         s[0] ^= SHA3_IOTA_H[round];
         s[1] ^= SHA3_IOTA_L[round];
     }
@@ -10865,7 +10865,7 @@ function rootsOfUnity(field, generator) {
  * Constructs different flavors of FFT. radix2 implementation of low level mutating API. Flavors:
  *
  * - DIT (Decimation-in-Time): Bottom-Up (leaves -> root), Cool-Turkey
- * - DIF (Decimation-in-Frequency): Top-Down (root -> leaves), Gentleman–Sande
+ * - DIF (Decimation-in-Frequency): Top-Down (root -> leaves), Gentleman\u2013Sande
  *
  * DIT takes brp input, returns natural output.
  * DIF takes natural input, returns brp output.
@@ -10961,7 +10961,7 @@ function FFT(roots, opts) {
                 res[i] = opts.mul(res[i], ivm);
             // Allows to re-use non-inverted roots, but is VERY fragile
             // return [res[0]].concat(res.slice(1).reverse());
-            // inverse calculated as pow(-1), which transforms into ω^{-kn} (-> reverses indices)
+            // inverse calculated as pow(-1), which transforms into \u03c9^{-kn} (-> reverses indices)
             return res;
         },
     };
@@ -11111,16 +11111,16 @@ function poly(field, roots, create, fft, length) {
         lagrange: {
             basis: (x, n, brp = false, weights) => {
                 const bits = log2(n);
-                const cache = weights || brp ? roots.brp(bits) : roots.roots(bits); // [ω⁰, ω¹, ..., ωⁿ⁻¹]
+                const cache = weights || brp ? roots.brp(bits) : roots.roots(bits); // [\u03c9\u2070, \u03c9¹, ..., \u03c9\u207f\u207b¹]
                 const out = _create(n);
-                // Fast Kronecker-δ shortcut
+                // Fast Kronecker-\u03b4 shortcut
                 const idx = findOmegaIndex(x, n, brp);
                 if (idx !== -1) {
                     out[idx] = F.ONE;
                     return out;
                 }
                 const tm = F.pow(x, BigInt(n));
-                const c = F.mul(F.sub(tm, F.ONE), F.inv(BigInt(n))); // c = (xⁿ - 1)/n
+                const c = F.mul(F.sub(tm, F.ONE), F.inv(BigInt(n))); // c = (x\u207f - 1)/n
                 const denom = _create(n);
                 for (let i = 0; i < n; i++)
                     denom[i] = F.sub(x, cache[i]);
@@ -11134,7 +11134,7 @@ function poly(field, roots, create, fft, length) {
                 const idx = findOmegaIndex(x, a.length, brp);
                 if (idx !== -1)
                     return a[idx]; // fast path
-                const L = this.basis(x, a.length, brp); // Lᵢ(x)
+                const L = this.basis(x, a.length, brp); // L\u1d62(x)
                 let acc = F.ZERO;
                 for (let i = 0; i < a.length; i++)
                     if (!F.is0(a[i]))
@@ -11457,8 +11457,8 @@ const XOF256 = /* @__PURE__ */ (/* unused pure expression or super */ null && (c
 /** Key encapsulation mechanism interface */
 const N = 256; // Kyber (not FIPS-203) supports different lengths, but all std modes were using 256
 const Q = 3329; // 13*(2**8)+1, modulo prime
-const F = 3303; // 3303 ≡ 128**(−1) mod q (FIPS-203)
-const ROOT_OF_UNITY = 17; // ζ = 17 ∈ Zq is a primitive 256-th root of unity modulo Q. ζ**128 ≡−1
+const F = 3303; // 3303 \u2261 128**(\u22121) mod q (FIPS-203)
+const ROOT_OF_UNITY = 17; // \u03b6 = 17 \u2208 Zq is a primitive 256-th root of unity modulo Q. \u03b6**128 \u2261\u22121
 const { mod: ml_kem_mod, nttZetas, NTT, bitsCoder } = genCrystals({
     N,
     Q,
@@ -11604,7 +11604,7 @@ const genKPKE = (opts) => {
                     const aji = SampleNTT(x.get(j, i)); // A[j][i], inplace
                     polyAdd(e, MultiplyNTTs(aji, sHat[j]));
                 }
-                tHat.push(e); // t ← A ◦ s + e
+                tHat.push(e); // t \u2190 A \u25e6 s + e
             }
             x.clean();
             const res = {
@@ -11644,7 +11644,7 @@ const genKPKE = (opts) => {
         },
         decrypt: (cipherText, privateKey) => {
             const [u, v] = cipherCoder.decode(cipherText);
-            const sk = secretCoder.decode(privateKey); // s  ← ByteDecode_12(dkPKE)
+            const sk = secretCoder.decode(privateKey); // s  \u2190 ByteDecode_12(dkPKE)
             const tmp = new Uint16Array(N);
             for (let i = 0; i < K; i++)
                 polyAdd(tmp, MultiplyNTTs(sk[i], NTT.encode(u[i]))); // tmp += sk[i] * u[i]
@@ -11689,8 +11689,8 @@ function createKyber(opts) {
             // FIPS-203 includes additional verification check for modulus
             const eke = publicKey.subarray(0, 384 * opts.K);
             const ek = KPKESecretCoder.encode(KPKESecretCoder.decode(post_quantum_utils_copyBytes(eke))); // Copy because of inplace encoding
-            // (Modulus check.) Perform the computation ek ← ByteEncode12(ByteDecode12(eke)).
-            // If ek = ̸ eke, the input is invalid. (See Section 4.2.1.)
+            // (Modulus check.) Perform the computation ek \u2190 ByteEncode12(ByteDecode12(eke)).
+            // If ek = \u0338 eke, the input is invalid. (See Section 4.2.1.)
             if (!post_quantum_utils_equalBytes(ek, eke)) {
                 utils_cleanBytes(ek);
                 throw new Error('ML-KEM.encapsulate: wrong publicKey modulus');
@@ -11704,11 +11704,11 @@ function createKyber(opts) {
         decapsulate: (cipherText, secretKey) => {
             hashes_utils_abytes(secretKey, secretCoder.bytesLen, 'secretKey'); // 768*k + 96
             hashes_utils_abytes(cipherText, lengths.cipherText, 'cipherText'); // 32(du*k + dv)
-            // test ← H(dk[384𝑘 ∶ 768𝑘 + 32])) .
+            // test \u2190 H(dk[384\ud835\udc58 \u2236 768\ud835\udc58 + 32])) .
             const k768 = secretCoder.bytesLen - 96;
             const start = k768 + 32;
             const test = HASH256(secretKey.subarray(k768 / 2, start));
-            // If test ≠ dk[768𝑘 + 32 ∶ 768𝑘 + 64], then input checking has failed.
+            // If test \u2260 dk[768\ud835\udc58 + 32 \u2236 768\ud835\udc58 + 64], then input checking has failed.
             if (!post_quantum_utils_equalBytes(test, secretKey.subarray(start, start + 32)))
                 throw new Error('invalid secretKey: hash check failed');
             const [sk, publicKey, publicKeyHash, z] = secretCoder.decode(secretKey);
@@ -11716,7 +11716,7 @@ function createKyber(opts) {
             const kr = HASH512.create().update(msg).update(publicKeyHash).digest(); // derive randomness, Khat, rHat = G(mHat || h)
             const Khat = kr.subarray(0, 32);
             const cipherText2 = KPKE.encrypt(publicKey, msg, kr.subarray(32, 64)); // re-encrypt using the derived randomness
-            const isValid = post_quantum_utils_equalBytes(cipherText, cipherText2); // if ciphertexts do not match, “implicitly reject”
+            const isValid = post_quantum_utils_equalBytes(cipherText, cipherText2); // if ciphertexts do not match, \u201cimplicitly reject\u201d
             const Kbar = KDF.create({ dkLen: 32 }).update(z).update(cipherText).digest();
             utils_cleanBytes(msg, cipherText2, !isValid ? Khat : Kbar);
             return isValid ? Khat : Kbar;
@@ -11774,52 +11774,52 @@ const ml_kem_ml_kem1024 = /* @__PURE__ */ createKyber({
  *    - Avoid embedding SSH- or GPG-specific formats in the core API.
  *
  * 3. Edge Cases
- *    • Variable-length signatures:
+ *    \u2022 Variable-length signatures:
  *      - DER-encoded (Weierstrass curves).
  *      - Falcon (unpadded).
  *      - Concatenation works only if length is fixed; otherwise a length
  *        prefix is required (but that breaks compatibility).
  *
- *    • getSharedSecret:
+ *    \u2022 getSharedSecret:
  *      - Default: non-KEM (authenticated ECDH).
  *      - KEM conversion: generate a random SK to remove implicit auth.
  *
  * 4. Common Pitfalls
  *    - Seed expansion:
- *      • Expanding a small seed into multiple keys reduces entropy.
- *      • API should allow identity mapping (no expansion).
+ *      \u2022 Expanding a small seed into multiple keys reduces entropy.
+ *      \u2022 API should allow identity mapping (no expansion).
  *
  *    - Skipping full point encoding:
- *      • Some omit the compression byte (parity) for WebCrypto compatibility.
- *      • Better: hash the raw secret; coordinate output is already non-uniform.
- *      • Some curves (e.g., X448) produce secrets that must be re-hashed to match
+ *      \u2022 Some omit the compression byte (parity) for WebCrypto compatibility.
+ *      \u2022 Better: hash the raw secret; coordinate output is already non-uniform.
+ *      \u2022 Some curves (e.g., X448) produce secrets that must be re-hashed to match
  *        symmetric-key lengths.
  *
  *    - Combiner inconsistencies:
- *      • Different domain separations and encodings across libraries.
- *      • Should live at the application layer, since key lengths vary.
+ *      \u2022 Different domain separations and encodings across libraries.
+ *      \u2022 Should live at the application layer, since key lengths vary.
  *
  * 5. Protocol Examples
  *    - SSH:
- *      • Concatenate keys.
- *      • Combiner: SHA-512.
+ *      \u2022 Concatenate keys.
+ *      \u2022 Combiner: SHA-512.
  *
  *    - GPG:
- *      • Concatenate keys.
- *      • Combiner: SHA3-256(kemShare || ecdhShare || ciphertext || pubKey || algId || domSep || len(domSep))
+ *      \u2022 Concatenate keys.
+ *      \u2022 Combiner: SHA3-256(kemShare || ecdhShare || ciphertext || pubKey || algId || domSep || len(domSep))
  *
  *    - TLS:
- *      • Transcript-based derivation (HKDF).
+ *      \u2022 Transcript-based derivation (HKDF).
  *
  * 6. Relevant Specs & Implementations
  *    - IETF Hybrid KEM drafts:
- *      • draft-irtf-cfrg-hybrid-kems
- *      • draft-connolly-cfrg-xwing-kem
- *      • draft-westerbaan-tls-xyber768d00
+ *      \u2022 draft-irtf-cfrg-hybrid-kems
+ *      \u2022 draft-connolly-cfrg-xwing-kem
+ *      \u2022 draft-westerbaan-tls-xyber768d00
  *
  *    - PQC Libraries:
- *      • superdilithium (cyph/pqcrypto.js) – low adoption.
- *      • hybrid-pqc (DogeProtocol, quantumcoinproject) – complex encodings.
+ *      \u2022 superdilithium (cyph/pqcrypto.js) \u2013 low adoption.
+ *      \u2022 hybrid-pqc (DogeProtocol, quantumcoinproject) \u2013 complex encodings.
  *
  * 7. Signatures
  *    - Ed25519: fixed-size, easy to support.
@@ -12890,7 +12890,7 @@ function modular_pow(num, power, modulo) {
     let d = num % modulo;
     if (d < abstract_modular_0n)
         d += modulo;
-    // Control flow in both branches below depends only on the exponent, never on `num` — invertCt()
+    // Control flow in both branches below depends only on the exponent, never on `num` \u2014 invertCt()
     // relies on that for its (public-exponent) secret-independence guarantee.
     if (power < POW_WINDOWED_MIN) {
         // Square-and-multiply: cheaper than the windowed path for short exponents.
@@ -12998,13 +12998,13 @@ function modular_invert(number, modulo) {
     return abstract_modular_mod(x, modulo);
 }
 /**
- * Inverses number over modulo using Fermat's little theorem: `a^(p-2) ≡ a⁻¹ (mod p)`.
+ * Inverses number over modulo using Fermat's little theorem: `a^(p-2) \u2261 a\u207b¹ (mod p)`.
  *
  * Unlike {@link invert} (extended Euclidean), the exponent `p-2` is a public constant, so the
  * underlying square-and-multiply has the same control flow for every secret `a`: there is no
  * data-dependent branching or loop count that could leak `a` through timing (e.g. Minerva-style
- * ECDSA nonce-inversion attacks). This is only "algorithmically" constant-time — JS bigint
- * multiplication/reduction is still value-dependent — and it is roughly 4x slower than
+ * ECDSA nonce-inversion attacks). This is only "algorithmically" constant-time \u2014 JS bigint
+ * multiplication/reduction is still value-dependent \u2014 and it is roughly 4x slower than
  * {@link invert}.
  *
  * REQUIRES a prime modulus; Fermat's theorem does not hold otherwise. The result is verified to be
@@ -13019,7 +13019,7 @@ function modular_invert(number, modulo) {
  * Compute one modular inverse without secret-dependent branching.
  *
  * ```ts
- * invertCt(3n, 11n); // 4n, since 3 * 4 = 12 ≡ 1 (mod 11)
+ * invertCt(3n, 11n); // 4n, since 3 * 4 = 12 \u2261 1 (mod 11)
  * ```
  */
 function invertCt(a, prime) {
@@ -13041,7 +13041,7 @@ function modular_assertIsSquare(Fp, root, n) {
         throw new Error('Cannot find square root');
 }
 // The Legendre symbol and every sqrt variant here are only defined over an odd (prime) modulus.
-// An even ORDER makes their integer divisions — (p-1)/2, (p+1)/4, (p-5)/8, (p+7)/16 — truncate and
+// An even ORDER makes their integer divisions \u2014 (p-1)/2, (p+1)/4, (p-5)/8, (p+7)/16 \u2014 truncate and
 // silently return a wrong result, so reject it explicitly at the entry points instead. This is a
 // cheap necessary-condition check, not a primality test (composite odd moduli are caught later by
 // the Legendre-result / assertIsSquare checks).
@@ -13165,7 +13165,7 @@ function modular_tonelliShanks(P) {
             if (F.is0(t))
                 throw new Error('Cannot find square root: probably non-prime P');
             let i = 1;
-            // Find the smallest i >= 1 such that t^(2^i) ≡ 1 (mod P)
+            // Find the smallest i >= 1 such that t^(2^i) \u2261 1 (mod P)
             let t_tmp = F.sqr(t); // t^(2^1)
             while (!F.eql(t_tmp, F.ONE)) {
                 i++;
@@ -13188,9 +13188,9 @@ function modular_tonelliShanks(P) {
 /**
  * Square root for a finite field. Will try optimized versions first:
  *
- * 1. P ≡ 3 (mod 4)
- * 2. P ≡ 5 (mod 8)
- * 3. P ≡ 9 (mod 16)
+ * 1. P \u2261 3 (mod 4)
+ * 2. P \u2261 5 (mod 8)
+ * 3. P \u2261 9 (mod 16)
  * 4. Tonelli-Shanks algorithm
  *
  * Different algorithms can give different roots, it is up to user to decide which one they want.
@@ -13211,13 +13211,13 @@ function modular_tonelliShanks(P) {
  */
 function modular_FpSqrt(P) {
     aoddModulus(P, 'Fp.sqrt');
-    // P ≡ 3 (mod 4) => √n = n^((P+1)/4)
+    // P \u2261 3 (mod 4) => \u221an = n^((P+1)/4)
     if (P % modular_4n === modular_3n)
         return modular_sqrt3mod4;
-    // P ≡ 5 (mod 8) => Atkin algorithm, page 10 of https://eprint.iacr.org/2012/685.pdf
+    // P \u2261 5 (mod 8) => Atkin algorithm, page 10 of https://eprint.iacr.org/2012/685.pdf
     if (P % modular_8n === modular_5n)
         return modular_sqrt5mod8;
-    // P ≡ 9 (mod 16) => Kong algorithm, page 11 of https://eprint.iacr.org/2012/685.pdf (algorithm 4)
+    // P \u2261 9 (mod 16) => Kong algorithm, page 11 of https://eprint.iacr.org/2012/685.pdf (algorithm 4)
     if (P % modular_16n === modular_9n)
         return modular_sqrt9mod16(P);
     // Tonelli-Shanks algorithm
@@ -13321,7 +13321,7 @@ function modular_FpPow(Fp, num, power) {
         }
         return p;
     }
-    // Fixed 4-bit windows, MSB-first — same shape as pow() above, over generic field ops.
+    // Fixed 4-bit windows, MSB-first \u2014 same shape as pow() above, over generic field ops.
     // Speeds up dense long exponents (extension-field sqrt / Legendre, e.g. Fp2 decompression).
     const digits = [];
     while (power > abstract_modular_0n) {
@@ -13392,9 +13392,9 @@ function modular_FpDiv(Fp, lhs, rhs) {
  * Legendre constant is used to calculate Legendre symbol (a | p)
  * which denotes the value of a^((p-1)/2) (mod p).
  *
- * * (a | p) ≡ 1    if a is a square (mod p), quadratic residue
- * * (a | p) ≡ -1   if a is not a square (mod p), quadratic non residue
- * * (a | p) ≡ 0    if a ≡ 0 (mod p)
+ * * (a | p) \u2261 1    if a is a square (mod p), quadratic residue
+ * * (a | p) \u2261 -1   if a is not a square (mod p), quadratic non residue
+ * * (a | p) \u2261 0    if a \u2261 0 (mod p)
  * @param Fp - Field implementation.
  * @param n - Value to inspect.
  * @returns Legendre symbol.
@@ -13890,15 +13890,15 @@ function validateTableBytes(numPoints, fpBytes) {
             ' MiB');
 }
 /**
- * Probes an RNG once, at construction time: returns `undefined` when it is unavailable —
- * throws or returns malformed bytes — so callers can downgrade to their unblinded /
+ * Probes an RNG once, at construction time: returns `undefined` when it is unavailable \u2014
+ * throws or returns malformed bytes \u2014 so callers can downgrade to their unblinded /
  * deterministic constant-time fallback. Blinding is defense-in-depth (DPA/template
  * hardening), not a correctness or key-secrecy requirement, so availability-based
  * downgrade is acceptable.
  *
  * The downgrade decision is deliberately static. After a successful probe the RNG becomes
  * part of the trusted contract: later misbehavior must fail closed in per-call validation
- * (throw), never downgrade — a dynamic fallback would let a tampered RNG silently strip
+ * (throw), never downgrade \u2014 a dynamic fallback would let a tampered RNG silently strip
  * blinding on demand. A probe can only ever classify broken environments, not adversarial
  * RNGs: a stateful RNG can always behave while probed and misbehave later.
  * @param randomBytes - RNG to probe, or `undefined` when the environment provides none.
@@ -13950,7 +13950,7 @@ function getWindowSize(P) {
     // `1` is the uncached sentinel: use the non-precomputed (wNAF / fixed-window) path.
     return curve_pointWindowSizes.get(P) || 1;
 }
-/** Table of odd multiples [1P, 3P, ..., (2⋅size−1)P]; width-W wNAF uses size = 2^(W−2). */
+/** Table of odd multiples [1P, 3P, ..., (2\u22c5size\u22121)P]; width-W wNAF uses size = 2^(W\u22122). */
 function oddMultiples(p, size) {
     const dbl = p.double();
     const t = [p];
@@ -13960,7 +13960,7 @@ function oddMultiples(p, size) {
 }
 /**
  * Width-W wNAF signed-digit recoding (W >= 2), LSB-first: digits are 0 or odd with
- * |digit| < 2^(W−1); nonzero density ~1/(W+1) (a nonzero digit is followed by W−1 zeros).
+ * |digit| < 2^(W\u22121); nonzero density ~1/(W+1) (a nonzero digit is followed by W\u22121 zeros).
  */
 function wnafDigits(n, W) {
     const size = 2 ** W;
@@ -13973,7 +13973,7 @@ function wnafDigits(n, W) {
             w = Number(n & mask); // n mod 2^W, odd
             if (w >= half)
                 w -= size; // signed residue
-            n -= BigInt(w); // n - w ≡ 0 mod 2^W: next W−1 digits are zero
+            n -= BigInt(w); // n - w \u2261 0 mod 2^W: next W\u22121 digits are zero
         }
         d.push(w);
         n >>= abstract_curve_1n;
@@ -13981,8 +13981,8 @@ function wnafDigits(n, W) {
     return d;
 }
 /**
- * Fixed-position signed-window recoding for precomputed wNAF: `n = Σ digits[w]⋅2^(w⋅W)` with
- * digits in `[−2^(W−1)+1, 2^(W−1)]`. Digit count is fixed by `windows` (callers reserve one
+ * Fixed-position signed-window recoding for precomputed wNAF: `n = \u03a3 digits[w]\u22c52^(w\u22c5W)` with
+ * digits in `[\u22122^(W\u22121)+1, 2^(W\u22121)]`. Digit count is fixed by `windows` (callers reserve one
  * extra window for the final carry), so recoding length does not depend on the scalar.
  */
 function signedWindowDigits(n, W, windows) {
@@ -14037,11 +14037,11 @@ function wnafWalk(zero, tables, digits) {
  * (or eagerly via `precompute(W, false)`). By default, `BASE` point is precomputed.
  *
  * Cached algorithm is signed fixed-window wNAF:
- * - table stores, for every window w, the multiples `[1..2^(W−1)]⋅2^(w⋅W)⋅P` — all doublings
+ * - table stores, for every window w, the multiples `[1..2^(W\u22121)]\u22c52^(w\u22c5W)\u22c5P` \u2014 all doublings
  *   are baked in, so a multiplication is exactly one table addition per window
  * - window count is fixed (`ceil(bits/W) + 1`), so the point-operation count is scalar-independent
  *   (basis of the constant-time path)
- * - for a 256-bit curve and W=6: 44⋅32 = 1408 table points, 44 additions per multiply
+ * - for a 256-bit curve and W=6: 44\u22c532 = 1408 table points, 44 additions per multiply
  * - secret scalars are additionally blinded (see {@link ScalarMultiplier.mulCTBlinded}), which
  *   widens tables by 128 bits
  * @param Point - Point constructor.
@@ -14078,10 +14078,10 @@ class ScalarMultiplier {
     }
     /**
      * Creates a signed fixed-window wNAF precomputation table: for every window w, the
-     * multiples `[1..2^(W−1)]⋅2^(w⋅W)⋅P`, flattened. All doublings are baked into the table,
+     * multiples `[1..2^(W\u22121)]\u22c52^(w\u22c5W)\u22c5P`, flattened. All doublings are baked into the table,
      * so cached multiplication is additions-only. `windows = ceil(bits/W) + 1`: the extra
      * window absorbs the final carry of signed-digit recoding.
-     * For a 256-bit curve and W=6, the table is 44⋅32 = 1408 points.
+     * For a 256-bit curve and W=6, the table is 44\u22c532 = 1408 points.
      * @param point - Point instance
      * @param W - window size
      * @param bits - scalar bitlength the table must cover
@@ -14100,14 +14100,14 @@ class ScalarMultiplier {
                 comp.push(acc);
                 acc = acc.add(base);
             }
-            base = comp[comp.length - 1].double(); // 2⋅(2^(W−1)⋅base) = next window's base
+            base = comp[comp.length - 1].double(); // 2\u22c5(2^(W\u22121)\u22c5base) = next window's base
         }
         return { W, bits, windows, comp };
     }
     /**
      * Implements ec multiplication using precomputed signed fixed-window wNAF tables.
-     * Constant-time: fixed window count with one table addition per window — zero digits feed
-     * the fake accumulator — and no doublings; the lookup scans the whole window slice.
+     * Constant-time: fixed window count with one table addition per window \u2014 zero digits feed
+     * the fake accumulator \u2014 and no doublings; the lookup scans the whole window slice.
      * Scalar bounds are validated by the public entry points ({@link ScalarMultiplier.mulCT},
      * {@link ScalarMultiplier.mulCTBlinded}, {@link ScalarMultiplier.mulUnsafe});
      * signedWindowDigits throws if `n` exceeds the table.
@@ -14211,7 +14211,7 @@ class ScalarMultiplier {
      * A cached wNAF table only pays off when reused; a flat 2^FW_WINDOW table (`size-1` adds) is
      * far cheaper to build for a single use. The point-operation sequence is independent of `n`:
      * build the table, then per window exactly FW_WINDOW doublings, a data-oblivious scan over
-     * every table entry, and one addition (adds the identity when the window digit is 0 — never
+     * every table entry, and one addition (adds the identity when the window digit is 0 \u2014 never
      * skipped).
      *
      * `n` must be `< 2^bits`. Assumes complete addition (adding the identity costs the same as any
@@ -14219,7 +14219,7 @@ class ScalarMultiplier {
      * projective form (no normalizeZ): normalizing this small a table costs more than the
      * mixed-add savings it would buy for a single multiply.
      * @returns real point `p`; `f` duplicates it only to match {@link wnafCachedCT}'s return shape
-     * (this path needs no fake accumulator — its op-count is already scalar-independent).
+     * (this path needs no fake accumulator \u2014 its op-count is already scalar-independent).
      */
     fixedWindowCT(point, n, bits) {
         const W = FW_WINDOW;
@@ -14270,7 +14270,7 @@ class ScalarMultiplier {
         if (!utils_isPosBig(scalar))
             throw new Error('invalid scalar');
         const W = getWindowSize(point);
-        // W === 1 (un-precomputed): one-shot width-4 wNAF via {@link mulAddUnsafe} with L=1 —
+        // W === 1 (un-precomputed): one-shot width-4 wNAF via {@link mulAddUnsafe} with L=1 \u2014
         // a cached table would be thrown away after one use. `allowOversized` swaps the
         // `s < Fn.ORDER` check for mulAddUnsafe's `Fn.ORDER^4` DoS cap.
         //
@@ -14304,12 +14304,12 @@ class ScalarMultiplier {
     }
 }
 /**
- * Combined multi-scalar multiplication `Σ scalars[i]⋅points[i]` via interleaved width-4 wNAF
- * (Strauss–Shamir). Every input gets its own table of odd multiples `[1P, 3P, 5P, 7P]` and
+ * Combined multi-scalar multiplication `\u03a3 scalars[i]\u22c5points[i]` via interleaved width-4 wNAF
+ * (Strauss\u2013Shamir). Every input gets its own table of odd multiples `[1P, 3P, 5P, 7P]` and
  * signed-digit recoding, but all walks share one doubling chain, so total cost is
- * `~bits` doublings + `L⋅bits/5` additions instead of `L⋅bits` doublings for separate
+ * `~bits` doublings + `L\u22c5bits/5` additions instead of `L\u22c5bits` doublings for separate
  * multiplications. Intended for the 2-4 point shapes of signature verification
- * (`R = u1⋅G + u2⋅P`); use {@link pippenger} for larger batches.
+ * (`R = u1\u22c5G + u2\u22c5P`); use {@link pippenger} for larger batches.
  *
  * Not constant-time: only for public inputs. Scalars must satisfy `0 <= s < Fn.ORDER`;
  * fold negative signs into the points before calling.
@@ -14318,17 +14318,17 @@ class ScalarMultiplier {
  * @param scalars - Array of non-negative scalars, same length as points.
  * @param allowOversized - Replace the `s < Fn.ORDER` scalar check with a `Fn.ORDER^4` DoS cap.
  *   Off by default. For scalars that must NOT be reduced mod ORDER: torsion checks
- *   (`Fn.ORDER⋅P ≟ O`) and cofactor-clearing multiples. Walk length grows with `bitLen(s)`.
+ *   (`Fn.ORDER\u22c5P \u225f O`) and cofactor-clearing multiples. Walk length grows with `bitLen(s)`.
  * @returns Combined multiplication result; identity for empty input.
  * @throws If the point set or scalar set is invalid. {@link Error}
  * @example
- * Combined multi-scalar multiplication via Strauss–Shamir.
+ * Combined multi-scalar multiplication via Strauss\u2013Shamir.
  *
  * ```ts
  * import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
  * import { p256 } from '@noble/curves/nist.js';
  * const G = p256.Point.BASE;
- * const R = mulAddUnsafe(p256.Point, [G, G.double()], [2n, 3n]); // 2⋅G + 3⋅(2⋅G)
+ * const R = mulAddUnsafe(p256.Point, [G, G.double()], [2n, 3n]); // 2\u22c5G + 3\u22c5(2\u22c5G)
  * ```
  */
 function mulAddUnsafe(c, points, scalars, allowOversized = false) {
@@ -14348,7 +14348,7 @@ function mulAddUnsafe(c, points, scalars, allowOversized = false) {
  * 30x faster vs naive addition on L=4096, 10x faster than precomputes.
  * For N=254bit, L=1, it does: 1024 ADD + 254 DBL. For L=5: 1536 ADD + 254 DBL.
  * Point-operation count is scalar-independent (for same L), even when 1 point + scalar, or when
- * scalar = 0 — but bucket indices are scalar windows, so the memory-access pattern is
+ * scalar = 0 \u2014 but bucket indices are scalar windows, so the memory-access pattern is
  * scalar-dependent: do not rely on this for secret scalars.
  *
  * A repaired LFG bucket-set variant from ePrint 2024/750 was benchmarked on BLS12-381 G1
@@ -14417,12 +14417,12 @@ function curve_pippenger(c, points, scalars) {
 /**
  * Interleaved wNAF multi-scalar multiplication (MSM, Pa + Qb + Rc + ...) over a FIXED set
  * of points: each point gets a one-time table of odd multiples
- * `[1P, 3P, ..., (2^(W−1)−1)P]`, and the returned closure evaluates MSMs against those
- * tables. All scalars share one doubling chain (Straus 1964) — one doubling per scalar bit
- * plus one signed table addition per nonzero width-W wNAF digit (density ~1/(W+1)) — the
+ * `[1P, 3P, ..., (2^(W\u22121)\u22121)P]`, and the returned closure evaluates MSMs against those
+ * tables. All scalars share one doubling chain (Straus 1964) \u2014 one doubling per scalar bit
+ * plus one signed table addition per nonzero width-W wNAF digit (density ~1/(W+1)) \u2014 the
  * "interleaving" method of Möller, "Algorithms for multi-exponentiation" (SAC 2001).
  *
- * Table memory is `L⋅2^(W−2)` points, capped at ~2 GiB. Prefer this over {@link pippenger}
+ * Table memory is `L\u22c52^(W\u22122)` points, capped at ~2 GiB. Prefer this over {@link pippenger}
  * when the same points are reused across many MSMs (fixed-base commitments etc.) and up to a
  * few hundred points; prefer pippenger for one-shot MSMs or thousands of points, where
  * bucketing beats per-point tables.
@@ -14599,9 +14599,9 @@ function edwards_edwards(params, extraOpts = {}) {
     const { Fp, Fn } = validated;
     let CURVE = validated.CURVE;
     const { h: cofactor } = CURVE;
-    // The unified add-2008-hwcd formulas (see EdwardsPoint.add/double) are complete —
-    // exception-free for every input pair — only when a is a square and d a non-square in Fp
-    // (Bernstein–Birkner–Joye–Lange–Peters, "Twisted Edwards curves", thm 3.3). The constant-time
+    // The unified add-2008-hwcd formulas (see EdwardsPoint.add/double) are complete \u2014
+    // exception-free for every input pair \u2014 only when a is a square and d a non-square in Fp
+    // (Bernstein\u2013Birkner\u2013Joye\u2013Lange\u2013Peters, "Twisted Edwards curves", thm 3.3). The constant-time
     // kernels in curve.ts assume completeness, so an incomplete curve could silently produce
     // wrong results on exceptional inputs. Fail construction instead.
     if (modular_FpLegendre(Fp, CURVE.a) !== 1)
@@ -14651,7 +14651,7 @@ function edwards_edwards(params, extraOpts = {}) {
         if (!(other instanceof Point))
             throw new Error('EdwardsPoint expected');
     }
-    // Extended Point works in extended coordinates: (X, Y, Z, T) ∋ (x=X/Z, y=Y/Z, T=xy).
+    // Extended Point works in extended coordinates: (X, Y, Z, T) \u220b (x=X/Z, y=Y/Z, T=xy).
     // https://en.wikipedia.org/wiki/Twisted_Edwards_curve#Extended_coordinates
     class Point {
         static BASE = new Point(CURVE.Gx, CURVE.Gy, Fp.ONE, Fp.mul(CURVE.Gx, CURVE.Gy));
@@ -14706,7 +14706,7 @@ function edwards_edwards(params, extraOpts = {}) {
             const y2 = Fp.sqr(y); // denominator is always non-0 mod p.
             const u = Fp.sub(y2, Fp.ONE); // u = y² - 1
             const v = Fp.sub(Fp.mulN(d, y2), a); // v = d y² - a.
-            let { isValid, value: x } = uvRatio(u, v); // √(u/v)
+            let { isValid, value: x } = uvRatio(u, v); // \u221a(u/v)
             if (!isValid)
                 throw new Error('bad point: invalid y coordinate');
             const isXOdd = isOdd(x); // There are 2 square roots. Use x_0 bit to select proper
@@ -14744,15 +14744,15 @@ function edwards_edwards(params, extraOpts = {}) {
             if (p.is0())
                 throw new Error('bad point: ZERO'); // TODO: optimize, with vars below?
             // Equation in affine coordinates: ax² + y² = 1 + dx²y²
-            // Equation in projective coordinates (X/Z, Y/Z, Z):  (aX² + Y²)Z² = Z⁴ + dX²Y²
+            // Equation in projective coordinates (X/Z, Y/Z, Z):  (aX² + Y²)Z² = Z\u2074 + dX²Y²
             const { X, Y, Z, T } = p;
             const X2 = Fp.sqr(X); // X²
             const Y2 = Fp.sqr(Y); // Y²
             const Z2 = Fp.sqr(Z); // Z²
-            const Z4 = Fp.sqr(Z2); // Z⁴
+            const Z4 = Fp.sqr(Z2); // Z\u2074
             const aX2 = Fp.mul(X2, a); // aX²
             const left = Fp.mul(Fp.add(aX2, Y2), Z2); // (aX² + Y²)Z²
-            const right = Fp.add(Z4, Fp.mul(d, Fp.mul(X2, Y2))); // Z⁴ + dX²Y²
+            const right = Fp.add(Z4, Fp.mul(d, Fp.mul(X2, Y2))); // Z\u2074 + dX²Y²
             if (!Fp.eql(left, right))
                 throw new Error('bad point: equation left != right (1)');
             // In Extended coordinates we also have T, which is x*y=T/Z: check X*Y == Z*T
@@ -15587,7 +15587,7 @@ function abstract_hash_to_curve_createHasher(Point, mapToCurve, defaults) {
     const safeDefaults = snapshot(defaults);
     // Per-call options are H2CDSTOpts: only DST may be overridden. Copying just that key keeps
     // off-type option objects from silently replacing suite parameters (p/m/k/hash/expand) at
-    // runtime — same pinning hashToScalar always did for p/m.
+    // runtime \u2014 same pinning hashToScalar always did for p/m.
     const dstOverride = (options) => options && options.DST !== undefined ? { DST: options.DST } : undefined;
     function map(num) {
         return Point.fromAffine(mapToCurve(num));
@@ -15888,7 +15888,7 @@ function cmask(P, swap) {
  * contain genuine zero coordinates; this construction does not mask those value-shape effects.
  * Computing `x_3'` independently as `((6P + x_2 - x_3) * mask + x_3) % P` is more symmetric.
  * On the tested Node/V8 build, it reduced the timing difference between keeping `(0, v)` and
- * swapping `(v, 0)`—both return `(0, v)`—from about 10%/13% for X25519/X448 to about 3%.
+ * swapping `(v, 0)`\u2014both return `(0, v)`\u2014from about 10%/13% for X25519/X448 to about 3%.
  * Successful calls cannot reach that zero-in-the-first-output case. For the case they can reach,
  * swapping `(0, v)` and keeping `(v, 0)` both return `(v, 0)`; the difference instead grew from
  * about 0.7%/1.1% to 2.7%/2.8%. The extra multiply/remainder also made public
@@ -16058,7 +16058,7 @@ function montgomery_montgomery(curveDef) {
     }
     // Computes public key from private. By doing scalar multiplication of base point.
     // With a curve-provided fixed-base hook (Edwards tables), the ladder is skipped, but the
-    // contract — scalar validation, low-order rejection, encoding — stays identical.
+    // contract \u2014 scalar validation, low-order rejection, encoding \u2014 stays identical.
     function scalarMultBase(scalar) {
         if (mulBaseHook === undefined)
             return scalarMult(scalar, GuBytes);
@@ -16212,7 +16212,7 @@ function ed25519_adjustScalarBytes(bytes) {
     bytes[31] |= 64; // 0b0100_0000
     return bytes;
 }
-// √(-1) aka √(a) aka 2^((p-1)/4)
+// \u221a(-1) aka \u221a(a) aka 2^((p-1)/4)
 // Fp.sqrt(Fp.neg(1))
 const ed25519_ED25519_SQRT_M1 = /* @__PURE__ */ BigInt('19681161376707505956807079304988542015446066515923890162744021073123829784752');
 // sqrt(u/v). Returns `{ isValid, value }`; on non-squares `value` is still a
@@ -16220,16 +16220,16 @@ const ed25519_ED25519_SQRT_M1 = /* @__PURE__ */ BigInt('196811613767075059568070
 function ed25519_uvRatio(u, v) {
     const P = ed25519_ed25519_CURVE_p;
     const v3 = abstract_modular_mod(v * v * v, P); // v³
-    const v7 = abstract_modular_mod(v3 * v3 * v, P); // v⁷
+    const v7 = abstract_modular_mod(v3 * v3 * v, P); // v\u2077
     // (p+3)/8 and (p-5)/8
     const pow = ed25519_ed25519_pow_2_252_3(u * v7).pow_p_5_8;
-    let x = abstract_modular_mod(u * v3 * pow, P); // (uv³)(uv⁷)^(p-5)/8
+    let x = abstract_modular_mod(u * v3 * pow, P); // (uv³)(uv\u2077)^(p-5)/8
     const vx2 = abstract_modular_mod(v * x * x, P); // vx²
     const root1 = x; // First root candidate
     const root2 = abstract_modular_mod(x * ed25519_ED25519_SQRT_M1, P); // Second root candidate
     const useRoot1 = vx2 === u; // If vx² = u (mod p), x is a square root
     const useRoot2 = vx2 === abstract_modular_mod(-u, P); // If vx² = -u, set x <-- x * 2^((p-1)/4)
-    const noRoot = vx2 === abstract_modular_mod(-u * ed25519_ED25519_SQRT_M1, P); // There is no valid root, vx² = -u√(-1)
+    const noRoot = vx2 === abstract_modular_mod(-u * ed25519_ED25519_SQRT_M1, P); // There is no valid root, vx² = -u\u221a(-1)
     if (useRoot1)
         x = root1;
     if (useRoot2 || noRoot)
@@ -16373,9 +16373,9 @@ const curves_ed25519_x25519 = /* @__PURE__ */ (() => {
         // base tables, mapped back via u = (1+y)/(1-y) = (Z+Y)/(Z-Y) with one Fermat inversion.
         // Same construction as libsodium's crypto_scalarmult_curve25519_base.
         scalarMultBase: (k) => {
-            // Clamped k (≈2^254) exceeds n, but B has prime order n, so [k]B == [k mod n]B.
+            // Clamped k (\u22482^254) exceeds n, but B has prime order n, so [k]B == [k mod n]B.
             const kn = abstract_modular_mod(k, ed25519_ed25519_Point.Fn.ORDER);
-            // k ≡ 0 (mod n): [k]B is the point at infinity, whose u is 0 in the x-only ladder;
+            // k \u2261 0 (mod n): [k]B is the point at infinity, whose u is 0 in the x-only ladder;
             // returning 0 makes montgomery() reject it exactly like the ladder path.
             if (kn === curves_ed25519_0n)
                 return curves_ed25519_0n;
@@ -16487,11 +16487,11 @@ const ed25519_ed25519_hasher = /* @__PURE__ */ (/* unused pure expression or sup
     expand: 'xmd',
     hash: sha512,
 }))()));
-// √(-1) aka √(a) aka 2^((p-1)/4)
+// \u221a(-1) aka \u221a(a) aka 2^((p-1)/4)
 const ed25519_SQRT_M1 = ed25519_ED25519_SQRT_M1;
-// √(ad - 1)
+// \u221a(ad - 1)
 const ed25519_SQRT_AD_MINUS_ONE = /* @__PURE__ */ BigInt('25063068953384623474111414158702152701244531502492656460079210482610430750235');
-// 1 / √(a-d)
+// 1 / \u221a(a-d)
 const ed25519_INVSQRT_A_MINUS_D = /* @__PURE__ */ BigInt('54469307008909316920995813868745141605393597292927456921205312896311721017578');
 // 1-d²
 const ed25519_ONE_MINUS_D_SQ = /* @__PURE__ */ BigInt('1159843021668779879193775521855586647937357759715417654439879720876111806838');

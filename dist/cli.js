@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Streaming archives churn through short-lived buffers; a small young generation keeps the peak memory
-// flat (20k files: archive 164 → 140 MiB, seed 178 → 145 MiB, no slower). Node only takes the flag at
+// flat (20k files: archive 164 \u2192 140 MiB, seed 178 \u2192 145 MiB, no slower). Node only takes the flag at
 // start, so the CLI runs itself once more with it.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';

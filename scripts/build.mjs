@@ -70,6 +70,10 @@ const shim =
   "const __dirname = __cpFileURLToPath(new URL('.', import.meta.url));\n";
 writeFileSync(join(out, 'index.js'), shim + readFileSync(join(out, 'index.js'), 'utf8'));
 for (const [name, text] of Object.entries(entries)) writeFileSync(join(out, name), text, { mode: 0o755 });
+for (const name of readdirSync(out).filter((f) => f.endsWith('.js'))) {
+  const file = join(out, name);
+  writeFileSync(file, latin1Source(readFileSync(file, 'utf8'), name));
+}
 
 if (check) {
   const differences = compareTrees(out, 'dist');
@@ -81,6 +85,20 @@ if (check) {
     process.exit(1);
   }
   console.log('dist/ matches a fresh build');
+}
+
+// V8 keeps a script's source as one-byte text only when every character is Latin-1; one typographic quote
+// doubles the 4 MB bundle in memory. \uXXXX means the same character in strings, templates, regular
+// expressions, identifiers and comments; only String.raw and an escaping backslash would see the change.
+function latin1Source(text, name) {
+  const wide = /[^\x00-\xff]/g;
+  if (!wide.test(text)) return text;
+  if (text.includes('String.raw') || /\\[^\x00-\xff]/.test(text)) {
+    throw new Error(
+      `${name}: cannot escape its non-Latin-1 characters safely (String.raw or a backslash before one)`,
+    );
+  }
+  return text.replace(wide, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function compareTrees(a, b) {
