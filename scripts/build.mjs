@@ -91,9 +91,9 @@ if (check) {
 // doubles the 4 MB bundle in memory. \uXXXX means the same character in strings, templates, regular
 // expressions, identifiers and comments; only String.raw and an escaping backslash would see the change.
 function latin1Source(text, name) {
-  const wide = /[^\x00-\xff]/g;
+  const wide = /[\u0100-\uffff]/g;
   if (!wide.test(text)) return text;
-  if (text.includes('String.raw') || /\\[^\x00-\xff]/.test(text)) {
+  if (text.includes('String.raw') || /\\[\u0100-\uffff]/.test(text)) {
     throw new Error(
       `${name}: cannot escape its non-Latin-1 characters safely (String.raw or a backslash before one)`,
     );

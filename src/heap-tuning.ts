@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 // Streaming a volume churns through short-lived records and buffers; left to its defaults V8 lets the old
 // generation fill with that garbage before collecting. Collecting for size keeps the peak near the live set:
@@ -6,3 +7,22 @@ import { setFlagsFromString } from 'node:v8';
 // has the figures per shape). It is set here, at load, because the action runs without node flags; set
 // after start, it still took effect in that measurement.
 setFlagsFromString('--optimize-for-size');
+
+// The chunks of a stream (64 KiB each, from pipes and sockets) live outside the heap behind small Buffer
+// objects, so a young generation that fills slowly lets 25–30 MiB of dead chunks pile up before a scavenge
+// frees them. A scavenge every few MiB streamed holds that to a few MiB (1 GiB seed: 112 → 95 MiB peak
+// RSS, measured by hand). `gc` exists only in a context created after --expose-gc is set.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as (options: { type: 'minor' }) => void;
+
+/** Streamed bytes between two scavenges: a scavenge costs about a millisecond. */
+export const SCAVENGE_EVERY_BYTES = 2 * 1024 * 1024;
+let streamedSinceScavenge = 0;
+
+/** Counts bytes a stream stage has handled; every SCAVENGE_EVERY_BYTES frees the dead chunks. */
+export function noteStreamedBytes(bytes: number): void {
+  streamedSinceScavenge += bytes;
+  if (streamedSinceScavenge < SCAVENGE_EVERY_BYTES) return;
+  streamedSinceScavenge = 0;
+  collect({ type: 'minor' });
+}

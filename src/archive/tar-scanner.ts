@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { UserError } from '../errors.js';
+import { noteStreamedBytes } from '../heap-tuning.js';
 import { nameFromBytes } from './name-bytes.js';
 
 export const BLOCK = 512;
@@ -160,6 +161,7 @@ export class TarScanner extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.bytesIn += chunk.length;
+    noteStreamedBytes(chunk.length);
     try {
       this.scan(chunk);
       this.pushRewritten();
