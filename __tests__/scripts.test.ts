@@ -112,3 +112,27 @@ describe("scripts/debian-mirror.sh: the mirror from the machine's own apt source
     expect(own.stdout.trim()).toMatch(/^[a-z]+:\/\/\S+$/);
   });
 });
+
+describe('dist/ bundle', () => {
+  const bundles = readdirSync('dist').filter((name) => name.endsWith('.js'));
+
+  // One character above U+00FF makes V8 hold a whole script's source at two bytes a character.
+  it.each(bundles)('%s is Latin-1 only (build.mjs escapes the rest)', (name) => {
+    const wide = readFileSync(path.join('dist', name), 'utf8').match(/[\u0100-\uffff]/);
+    expect(wide?.[0], `first wide character in dist/${name}`).toBeUndefined();
+  });
+
+  it('loads neither ssh2 nor gRPC until used (patches/: docker-modem and dockerode require them on use)', () => {
+    const loaded = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "await import('./dist/index.js'); console.log(process.memoryUsage().external)",
+      ],
+      { encoding: 'utf8' },
+    );
+    // ssh2's WebAssembly poly1305 alone reserves 16 MiB of external memory when it loads.
+    expect(Number(loaded)).toBeLessThan(8 * 1024 * 1024);
+  });
+});
