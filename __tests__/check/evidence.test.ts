@@ -1,18 +1,10 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listTarStream, type VolumeListing } from '../../src/volumes/fingerprint-listing.js';
 import { tarOf, type FixtureEntry } from '../archive/tar-fixtures.js';
-import {
-  compareStores,
-  gatherEvidence,
-  type Evidence,
-  type EvidenceSources,
-} from '../../src/check/evidence.js';
-import type { Compose } from '../../src/docker/compose.js';
-import { TimeLedger } from '../../src/types/time-ledger.js';
+import { compareStores, type Evidence } from '../../src/check/evidence.js';
 import { describeUnreadable, listStores, type StoreRef } from '../../src/check/stores.js';
 import { engineWith, serviceContainer } from '../__fixtures__/engine.js';
 import { stackModel } from '../__fixtures__/phase-input.js';
@@ -166,50 +158,5 @@ describe('describeUnreadable', () => {
       describeUnreadable(bindRef, 'The tar stream of volume x has no root entry volume/: it is empty'),
     ).toBe('bind /src/pgdata: not a directory (a socket or device), not fingerprinted');
     expect(describeUnreadable(bindRef, 'HTTP 500')).toBe('bind /src/pgdata could not be read: HTTP 500');
-  });
-});
-
-describe('gatherEvidence', () => {
-  const volumeRef: StoreRef = {
-    key: 'pgdata',
-    kind: 'volume',
-    source: 'p_pgdata',
-    mountedAt: ['db:/var/lib/postgresql/data'],
-    images: [],
-  };
-  const compose = { ledger: new TimeLedger() } as unknown as Compose;
-  const sources = (fingerprint: EvidenceSources['fingerprint'], marker: string): EvidenceSources => ({
-    compose,
-    probes: [{ target: 'host', command: `sleep 0.3; echo done > ${marker}; echo rows` }],
-    probeEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    probeTimeoutMs: 10_000,
-    hostCwd: tempDir,
-    stores: async () => [volumeRef],
-    fingerprint,
-  });
-
-  it('reads the places while the probes run, and keeps both', async () => {
-    const marker = path.join(tempDir, 'probe-1');
-    let probeDoneAtRead: boolean | undefined;
-    const evidence = await gatherEvidence(
-      sources(async () => {
-        probeDoneAtRead = existsSync(marker);
-        return listing({ PG_VERSION: '15' });
-      }, marker),
-    );
-    expect(probeDoneAtRead).toBe(false);
-    expect(evidence.probes.map((p) => p.result.stdout.trim())).toEqual(['rows']);
-    expect(evidence.stores.get('pgdata')?.listing.files).toBe(1);
-  });
-
-  it('a named volume that cannot be read fails the evidence only after the probe has finished', async () => {
-    const marker = path.join(tempDir, 'probe-2');
-    const gathering = gatherEvidence(
-      sources(async () => {
-        throw new Error('no such volume');
-      }, marker),
-    );
-    await expect(gathering).rejects.toThrow('no such volume');
-    expect(existsSync(marker)).toBe(true);
   });
 });

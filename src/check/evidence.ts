@@ -40,20 +40,7 @@ export function probeLabel(probe: CommandSpec): string {
   return `${probe.target === 'host' ? 'host' : probe.target.service}: ${probe.command}`;
 }
 
-/**
- * Runs the probes and reads every place at once: both only read, and a probe's wait on its service overlaps
- * the engine's tar of the volumes (six reads of the example's volume cost 2–3 s). Both finish before the
- * evidence stands or an error is thrown, so no probe outlives a failed read.
- */
 export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence> {
-  const [probes, places] = await Promise.allSettled([runProbes(sources), readPlaces(sources)]);
-  if (places.status === 'fulfilled' && probes.status === 'rejected') await releasePlaces(places.value);
-  if (probes.status === 'rejected') throw probes.reason;
-  if (places.status === 'rejected') throw places.reason;
-  return { probes: probes.value, ...places.value };
-}
-
-async function runProbes(sources: EvidenceSources): Promise<Evidence['probes']> {
   const probes = [];
   for (const probe of sources.probes) {
     const result = await runCommandSpec(sources.compose, probe, {
@@ -64,32 +51,17 @@ async function runProbes(sources: EvidenceSources): Promise<Evidence['probes']> 
     });
     probes.push({ probe: probeLabel(probe), result });
   }
-  return probes;
-}
-
-type PlaceReadings = Pick<Evidence, 'stores' | 'unreadable'>;
-
-async function readPlaces(sources: EvidenceSources): Promise<PlaceReadings> {
-  const readings: PlaceReadings = { stores: new Map(), unreadable: new Map() };
-  try {
-    for (const ref of await sources.stores()) {
-      try {
-        readings.stores.set(ref.key, { ref, listing: await sources.fingerprint(ref) });
-      } catch (error) {
-        // A named volume the stack declares must be readable; a bind may be a socket or a device.
-        if (ref.kind === 'volume') throw error;
-        readings.unreadable.set(ref.key, { ref, reason: errorMessage(error) });
-      }
+  const evidence: Evidence = { probes, stores: new Map(), unreadable: new Map() };
+  for (const ref of await sources.stores()) {
+    try {
+      evidence.stores.set(ref.key, { ref, listing: await sources.fingerprint(ref) });
+    } catch (error) {
+      // A named volume the stack declares must be readable; a bind may be a socket or a device.
+      if (ref.kind === 'volume') throw error;
+      evidence.unreadable.set(ref.key, { ref, reason: errorMessage(error) });
     }
-    return readings;
-  } catch (error) {
-    await releasePlaces(readings);
-    throw error;
   }
-}
-
-async function releasePlaces(readings: PlaceReadings): Promise<void> {
-  await Promise.all([...readings.stores.values()].map(({ listing }) => removeListing(listing)));
+  return evidence;
 }
 
 /** Each probe's output after, against its output before (the rule is the verdict's). */
@@ -99,7 +71,7 @@ export function compareProbes(before: Evidence, after: Evidence): ProbeCompariso
 
 /** Removes the listings of evidence nothing compares with any more. */
 export async function releaseEvidence(evidence: Evidence): Promise<void> {
-  await releasePlaces(evidence);
+  await Promise.all([...evidence.stores.values()].map(({ listing }) => removeListing(listing)));
 }
 
 /**
