@@ -448,6 +448,9 @@ async function measure(ops, repeat, tag) {
   for (let rep = 1; rep <= repeat; rep++) {
     let repSeconds = 0;
     for (const op of ops.filter((o) => rep === 1 || !o.once)) {
+      // Each row starts with no dirty pages left by the one before: writing back 200k files' worth of
+      // metadata throttled whatever wrote next (the same seed took 36 s alone and 126 s after a restore).
+      spawnSync('sync');
       const opStart = elapsed();
       const r = await op.run();
       if (!op.once) repSeconds += elapsed() - opStart;
