@@ -448,8 +448,8 @@ async function measure(ops, repeat, tag) {
   for (let rep = 1; rep <= repeat; rep++) {
     let repSeconds = 0;
     for (const op of ops.filter((o) => rep === 1 || !o.once)) {
-      // Each row starts with no dirty pages left by the one before: writing back 200k files' worth of
-      // metadata throttled whatever wrote next (the same seed took 36 s alone and 126 s after a restore).
+      // Each row starts with no dirty pages left by the one before, so none pays for another's writeback.
+      // (It does not explain the slow 200k-file seeds: 36 s alone, 105 s in the bench with it, 126 s without.)
       spawnSync('sync');
       const opStart = elapsed();
       const r = await op.run();

@@ -92,7 +92,7 @@ if (check) {
 // expressions, identifiers and comments; only String.raw and an escaping backslash would see the change.
 function latin1Source(text, name) {
   const wide = /[\u0100-\uffff]/g;
-  if (!wide.test(text)) return text;
+  if (text.search(wide) === -1) return text; // search, unlike test, leaves the global regex's lastIndex alone
   if (text.includes('String.raw') || /\\[\u0100-\uffff]/.test(text)) {
     throw new Error(
       `${name}: cannot escape its non-Latin-1 characters safely (String.raw or a backslash before one)`,
