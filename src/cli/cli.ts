@@ -22,7 +22,7 @@ import { runPipeline } from '../pipeline.js';
 import { renderTerminalSummary } from '../report/terminal.js';
 import { teardownStack, type TeardownPlan } from '../stack/teardown.js';
 import { archiveVolume } from '../volumes/archive-volume.js';
-import { fingerprintVolume } from '../volumes/fingerprint.js';
+import { digestOfVolume } from '../volumes/fingerprint.js';
 import { resolveHelperImage } from '../volumes/helper-image.js';
 import { seedVolume } from '../volumes/seed-volume.js';
 import { FOREIGN_SEED_PROOF } from '../types/outcomes.js';
@@ -366,14 +366,14 @@ async function digestCommand(
         }),
         whenAborted(signal),
       ])
-    : await volumeManifest(target, args, signal);
+    : await volumeDigest(target, args, signal);
   out(`${manifest.digest}\n`);
   return 0;
 }
 
-async function volumeManifest(volume: string, args: ParsedArgs, signal: AbortSignal) {
+async function volumeDigest(volume: string, args: ParsedArgs, signal: AbortSignal) {
   const { engine, helperImage, runLabel } = await engineAndHelper(args);
-  return fingerprintVolume(volume, { engine, image: helperImage, runLabel }, signal);
+  return digestOfVolume(volume, { engine, image: helperImage, runLabel }, signal);
 }
 
 async function checkCommand(

@@ -1,6 +1,5 @@
 import { addAbortSignal } from 'node:stream';
-import { digestOfTarStream, manifestOfTarStream, type VolumeDigest } from '../archive/volume-tar.js';
-import type { VolumeManifest } from '../archive/manifest.js';
+import { digestOfTarStream, type VolumeDigest } from '../archive/volume-tar.js';
 import type { HelperContainer } from '../docker/engine.js';
 import { listTarStream, type VolumeListing } from './fingerprint-listing.js';
 import {
@@ -11,28 +10,6 @@ import {
   withVolumeHelper,
   type HelperOptions,
 } from './helper.js';
-
-/**
- * The manifest of a volume as it is now, read through the engine's archive endpoint. Its digest equals
- * the digest of an archive made from the same data. `signal` aborts the read (the helper is still removed).
- */
-export async function fingerprintVolume(
-  volume: string,
-  options: HelperOptions,
-  signal?: AbortSignal,
-): Promise<VolumeManifest> {
-  return withVolumeHelper(volume, { ...options, readOnly: true }, async (helper) => {
-    const tar = await helper.getArchive(HELPER_MOUNT);
-    return manifestOfTarStream(signal ? addAbortSignal(signal, tar) : tar, ARCHIVE_ROOT);
-  });
-}
-
-/** The manifest of a bind mount's source directory on the engine's host (read-only helper). */
-export async function fingerprintBind(source: string, options: HelperOptions): Promise<VolumeManifest> {
-  return withBindHelper(source, options, async (helper) =>
-    manifestOfTarStream(await helper.getArchive(HELPER_MOUNT), ARCHIVE_ROOT, { volumeName: source }),
-  );
-}
 
 /** A place to list: a named or anonymous volume, or a bind mount's source on the engine's host. */
 export interface ListedPlace {
@@ -88,12 +65,17 @@ export class FingerprintSession {
 
 /**
  * The digest and counts of a volume as it is now, its entries not kept: what seeding compares (memory flat
- * in the number of files, where fingerprintVolume keeps every entry for the check's diffs).
+ * in the number of files; the check's diffs use FingerprintSession's listings). `signal` aborts the read.
  */
-export async function digestOfVolume(volume: string, options: HelperOptions): Promise<VolumeDigest> {
-  return withVolumeHelper(volume, { ...options, readOnly: true }, async (helper) =>
-    digestOfTarStream(await helper.getArchive(HELPER_MOUNT), ARCHIVE_ROOT),
-  );
+export async function digestOfVolume(
+  volume: string,
+  options: HelperOptions,
+  signal?: AbortSignal,
+): Promise<VolumeDigest> {
+  return withVolumeHelper(volume, { ...options, readOnly: true }, async (helper) => {
+    const tar = await helper.getArchive(HELPER_MOUNT);
+    return digestOfTarStream(signal ? addAbortSignal(signal, tar) : tar, ARCHIVE_ROOT);
+  });
 }
 
 /** digestOfVolume for a bind mount's source directory on the engine's host (read-only helper). */
