@@ -201,6 +201,7 @@ export class TarScanner extends Transform {
 
   /** Pushes, then waits until the reader wants more: a large trailer never piles up in memory. */
   private pushPaced(piece: Buffer): Promise<void> {
+    noteStreamedBytes(piece.length); // a 200k-file manifest is 30 MiB of short-lived pieces
     if (this.push(piece) || this.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
