@@ -1,7 +1,6 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { noteStreamedBytes } from '../heap-tuning.js';
 
 /**
  * Per-file state of a volume's tar stream (manifest entries, the listing to digest, the listing to compare
@@ -101,7 +100,6 @@ export function* linesOf(file: string): Generator<string> {
       if (kept === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
       const read = readSync(fd, buffer, kept, buffer.length - kept, null);
       if (read === 0) break;
-      noteStreamedBytes(read); // the lines are short-lived strings: a merge would grow the young generation
       const end = kept + read;
       const last = buffer.lastIndexOf(0x0a, end - 1);
       if (last === -1) {
