@@ -122,13 +122,6 @@ describe('dist/ bundle', () => {
     expect(wide?.[0], `first wide character in dist/${name}`).toBeUndefined();
   });
 
-  const loadCost = (module: string) =>
-    JSON.parse(
-      execFileSync(process.execPath, ['__tests__/fixtures/probes/load-cost.mjs', module], {
-        encoding: 'utf8',
-      }),
-    ) as { wasmBytes: number; grpcLoaded: boolean };
-
   it('keeps the young generation at its starting size under churn, without node flags (src/heap-tuning.ts)', () => {
     const churn =
       "const v8 = await import('node:v8'); let keep = [];" +
@@ -142,6 +135,13 @@ describe('dist/ bundle', () => {
     // 2–3 MiB as measured; collecting for size alone leaves it at 4 MiB.
     expect(newSpace("await import('./dist/index.js');")).toBeLessThan(4 * 1024 * 1024);
   });
+
+  const loadCost = (module: string) =>
+    JSON.parse(
+      execFileSync(process.execPath, ['__tests__/fixtures/probes/load-cost.mjs', module], {
+        encoding: 'utf8',
+      }),
+    ) as { wasmBytes: number; grpcLoaded: boolean };
 
   it('the load probe sees ssh2 and gRPC load (so the test below can fail)', () => {
     expect(loadCost('ssh2').wasmBytes).toBeGreaterThanOrEqual(16 * 1024 * 1024);

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { archiveVolume } from '../../src/volumes/archive-volume.js';
-import { volumeManifest } from '../support/volume-manifest.js';
+import { digestOfVolume } from '../../src/volumes/fingerprint.js';
 import { seedVolume } from '../../src/volumes/seed-volume.js';
 import { BUSYBOX_IMAGE } from '../support/images.js';
 import {
@@ -168,12 +168,12 @@ describe('seeding into a volume that already exists', () => {
   beforeAll(async () => {
     target = await createVolume(resources);
     await inVolume(target, "printf 'precious\\n' > /v/precious && mkdir /v/keep && chown 999 /v");
-    digest = (await volumeManifest(target, helper)).digest;
+    digest = (await digestOfVolume(target, helper)).digest;
     listing = await volumeListing(target);
   });
 
   async function expectUnchanged() {
-    expect((await volumeManifest(target, helper)).digest).toBe(digest);
+    expect((await digestOfVolume(target, helper)).digest).toBe(digest);
     expect(await volumeListing(target)).toBe(listing);
   }
 
@@ -197,7 +197,7 @@ describe('seeding into a volume that already exists', () => {
   it('with overwrite and a good archive, replaces the contents (so the checks above can fail)', async () => {
     const result = await seedVolume(target, good.tar, { ...seedOptions, overwrite: true });
     expect(result.created).toBe(false);
-    const now = await volumeManifest(target, helper);
+    const now = await digestOfVolume(target, helper);
     expect(now.digest).toBe(result.manifest.digest);
     expect(now.digest).not.toBe(digest);
     expect(await inVolume(target, 'ls -A /v', true)).toBe('dir\nnoise.bin\n');

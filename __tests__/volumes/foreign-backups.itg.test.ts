@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Encrypter } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { volumeManifest } from '../support/volume-manifest.js';
+import { digestOfVolume } from '../../src/volumes/fingerprint.js';
 import { archiveVolume } from '../../src/volumes/archive-volume.js';
 import { BUSYBOX_IMAGE } from '../support/images.js';
 import {
@@ -60,7 +60,7 @@ async function seedsLikeSource(file: string, extra: string[] = [], env = process
   expect(result.code).toBe(0);
   expect(result.stdout.trim().split('\n').at(-1)).toBe(sourceDigest);
   expect(await volumeListing(volume)).toBe(sourceListing);
-  expect((await volumeManifest(volume, helper)).digest).toBe(sourceDigest);
+  expect((await digestOfVolume(volume, helper)).digest).toBe(sourceDigest);
   return volume;
 }
 
@@ -69,7 +69,7 @@ beforeAll(async () => {
   source = await createVolume(resources);
   await inVolume(source, TRICKY_SCRIPT);
   sourceListing = await volumeListing(source);
-  sourceDigest = (await volumeManifest(source, helper)).digest;
+  sourceDigest = (await digestOfVolume(source, helper)).digest;
 }, 120_000);
 
 afterAll(() => resources.cleanup());

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArchiveFormat } from '../../src/archive/format.js';
 import { archiveVolume } from '../../src/volumes/archive-volume.js';
+import { digestOfVolume } from '../../src/volumes/fingerprint.js';
 import { volumeManifest } from '../support/volume-manifest.js';
 import { seedVolume } from '../../src/volumes/seed-volume.js';
 import { BUSYBOX_IMAGE } from '../support/images.js';
@@ -126,13 +127,13 @@ describe('the digest', () => {
       runLabel: RUN_ID,
       overwrite: false,
     });
-    const before = await volumeManifest(copy, helper);
+    const before = await digestOfVolume(copy, helper);
     // Same size and mtime, one byte different.
     await inVolume(
       copy,
       'mkdir -p /tmp && touch -r /v/hard1 /tmp/ref && printf H | dd of=/v/hard1 bs=1 count=1 conv=notrunc 2>/dev/null && touch -r /tmp/ref /v/hard1',
     );
-    const after = await volumeManifest(copy, helper);
+    const after = await digestOfVolume(copy, helper);
     expect(after.digest).not.toBe(before.digest);
     expect(await volumeListing(copy)).not.toBe(sourceListing);
   });

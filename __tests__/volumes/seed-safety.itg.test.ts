@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createManifestAppender, verifyArchiveFile } from '../../src/archive/volume-tar.js';
 import { RUN_LABEL } from '../../src/constants.js';
 import { archiveVolume } from '../../src/volumes/archive-volume.js';
-import { volumeManifest } from '../support/volume-manifest.js';
+import { digestOfVolume } from '../../src/volumes/fingerprint.js';
 import { leaseName } from '../../src/volumes/seed-lease.js';
 import { backupVolume, restoreCommand } from '../../src/volumes/volume-backup.js';
 import { seedVolume, type SeedOptions } from '../../src/volumes/seed-volume.js';
@@ -52,7 +52,7 @@ function optionsOf(runLabel: string, overwrite = true): SeedOptions {
 }
 
 async function digestOf(volume: string): Promise<string> {
-  return (await volumeManifest(volume, helper)).digest;
+  return (await digestOfVolume(volume, helper)).digest;
 }
 
 /** Containers and volumes labelled with the run id: nothing may be left of a run. */
