@@ -23,6 +23,11 @@ export interface PipelineHooks {
   signal?: AbortSignal;
   /** Called with the compose project name as soon as it is known (the stack stays up until post). */
   projectKnown?(name: string): void;
+  /**
+   * The caller tears the stack down as soon as the run returns (the CLI; the action's stack stays up for the
+   * job's later steps until post), so containers stopped to archive a volume are left stopped.
+   */
+  teardownFollows?: boolean;
 }
 
 export type PipelineMode = EntryMode;
@@ -50,7 +55,15 @@ export async function runPipeline(
   for (const note of stack.composeFiles.notes) deps.log.warning(note);
   const archiveTo = archives(mode) ? archiveTargets(settings, ctx) : [];
   if (owns) hooks.saveTeardown(await teardownPlanFor(stack, settings));
-  const input = { settings, ctx, log: deps.log, stack, archiveTo, signal: hooks.signal };
+  const input = {
+    settings,
+    ctx,
+    log: deps.log,
+    stack,
+    archiveTo,
+    signal: hooks.signal,
+    teardownFollows: owns && hooks.teardownFollows === true,
+  };
   return runPhaseTable(PHASES_OF[mode], input);
 }
 

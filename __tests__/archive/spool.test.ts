@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANIFEST_ENTRY_NAME, ManifestBuilder, computeDigest } from '../../src/archive/manifest.js';
-import { SPOOL_LIMITS, SortedSpool } from '../../src/archive/spool.js';
+import { MERGE_FAN_IN, SPOOL_LIMITS, SortedSpool, mergeReadBytes } from '../../src/archive/spool.js';
 import {
   createArchiveReader,
   createManifestAppender,
@@ -47,6 +47,37 @@ describe('spooled manifests (many runs on disk)', { timeout: 60_000 }, () => {
       [...words].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
     );
     spool.dispose();
+  });
+
+  it('merge more runs than one merge takes in groups first, and sort them all the same', () => {
+    const spool = new SortedSpool<string>({
+      keyOf: (s) => Buffer.from(s),
+      encode: (s) => JSON.stringify(s),
+      decode: (l) => JSON.parse(l) as string,
+    });
+    const runBytes = SPOOL_LIMITS.runBytes;
+    SPOOL_LIMITS.runBytes = 1; // every record a run of its own
+    try {
+      const count = 2 * MERGE_FAN_IN + 5;
+      const words = Array.from({ length: count }, (_, i) => `w${(i * 7919) % count}`);
+      for (const word of words) spool.add(word);
+      expect(spool.runCount).toBe(count);
+      const sorted = [...spool.sorted()];
+      expect(sorted).toEqual([...words].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+      expect(spool.runCount).toBe(3); // two groups of MERGE_FAN_IN and one of 5; the merged files are gone
+      expect([...spool.sorted()]).toEqual(sorted); // read again from the merged runs
+    } finally {
+      SPOOL_LIMITS.runBytes = runBytes;
+      spool.dispose();
+    }
+  });
+
+  it('share one read budget between the runs of a merge, so memory is flat in the number of runs', () => {
+    const total = (runs: number) => runs * mergeReadBytes(runs);
+    expect(mergeReadBytes(1)).toBe(256 * 1024); // a few runs read in big pieces
+    expect(total(64)).toBe(4 * 1024 * 1024);
+    expect(total(MERGE_FAN_IN)).toBe(4 * 1024 * 1024); // the most runs one merge takes
+    expect(mergeReadBytes(MERGE_FAN_IN)).toBeGreaterThanOrEqual(16 * 1024);
   });
 
   it('give the digest computeDigest gives the same entries in memory', async () => {

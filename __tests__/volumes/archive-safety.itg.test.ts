@@ -102,12 +102,38 @@ describe('the CLI check and its temp folder', () => {
   });
 
   /** `check` with TMPDIR pointing at the test's own folder. */
-  function check(archiveTo: string): Promise<RunResult> {
-    const project = uniqueName('tmpdir');
+  function check(archiveTo: string, project = uniqueName('tmpdir')): Promise<RunResult> {
     resources.projects.push({ name: project, file });
     const args = ['check', '-f', file, '--project-name', project, '--restart-modes', 'restart'];
     return cli([...args, '--archive-to', archiveTo, ...IMAGE, '--json'], { ...process.env, TMPDIR: tmp });
   }
+
+  it('leaves the container it stopped for the archive stopped: the CLI tears the stack down next', async () => {
+    const project = uniqueName('no-restart');
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const result = await check(`path:${path.join(dir, 'store-no-restart')}`, project);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`Stopping ${project}-app-1 while volume ${project}_data is read`);
+    const events = await runOk('docker', [
+      'events',
+      '--since',
+      String(since),
+      '--until',
+      String(Math.ceil(Date.now() / 1000) + 1),
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+      '--filter',
+      'type=container',
+      '--format',
+      '{{.Action}}',
+    ]);
+    const actions = events.stdout.trim().split('\n');
+    // up starts it, the restart mode stops and starts it, the archive stops it, teardown destroys it.
+    const archiveStop = actions.lastIndexOf('stop');
+    expect(actions.filter((a) => a === 'stop').length).toBeGreaterThanOrEqual(2);
+    expect(actions.slice(archiveStop)).not.toContain('start');
+    expect(actions.at(-1)).toBe('destroy');
+  });
 
   it('BUG(src) — leaves nothing in the temp folder once the archives are stored, run after run', async () => {
     const store = path.join(dir, 'store');

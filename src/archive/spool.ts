@@ -89,11 +89,11 @@ export function* bytesOf(file: string): Generator<Buffer> {
 }
 
 /** The newline-separated lines of a file, read in pieces (a newline byte is never inside a UTF-8 character). */
-export function* linesOf(file: string): Generator<string> {
+export function* linesOf(file: string, readBytes = IO_BYTES): Generator<string> {
   const fd = openSync(file, 'r');
   // One buffer for the whole read (lines are copied out as strings): a merge of many runs allocates no
   // ArrayBuffer per read, which V8 would only free at its next full collection.
-  let buffer = Buffer.allocUnsafe(IO_BYTES);
+  let buffer = Buffer.allocUnsafe(readBytes);
   try {
     let kept = 0; // bytes of a line cut by the end of the last read, at the buffer's start
     for (;;) {
@@ -134,7 +134,7 @@ export class SortedSpool<T> {
   /** Held encoded (key and line, two flat strings), not as records: a third of the memory, counted exactly. */
   private buffered: { key: string; line: string }[] = [];
   private bufferedBytes = 0;
-  private readonly runs: string[] = [];
+  private runs: string[] = [];
   count = 0;
 
   constructor(private readonly codec: SpoolCodec<T>) {}
@@ -146,6 +146,11 @@ export class SortedSpool<T> {
     this.bufferedBytes += key.length + line.length + RECORD_OVERHEAD;
     this.count += 1;
     if (this.bufferedBytes >= SPOOL_LIMITS.runBytes) this.spill();
+  }
+
+  /** Run files on disk now. */
+  get runCount(): number {
+    return this.runs.length;
   }
 
   /** True once records went to disk. */
@@ -168,14 +173,44 @@ export class SortedSpool<T> {
 
   /** Every record in key order (a k-way merge of the runs and what is still in memory). */
   *sorted(): Generator<T> {
-    const sources: Iterator<Keyed<T>>[] = this.runs.map((file) => this.keyed(linesOf(file)));
+    this.mergeRunsDown();
+    const readBytes = mergeReadBytes(this.runs.length);
+    const sources: Iterator<Keyed<T>>[] = this.runs.map((file) => this.keyed(linesOf(file, readBytes)));
     sources.push(this.heldInOrder());
-    const heads = new MergeHeap<T>();
-    for (const source of sources) heads.push(source);
-    for (;;) {
-      const next = heads.pop();
-      if (next === undefined) return;
-      yield next;
+    yield* merge(sources);
+  }
+
+  /**
+   * Each run being merged holds a read buffer and the lines cut from it, so memory would grow with the
+   * number of runs, that is with the number of files. The buffers share MERGE_READ_BYTES (down to
+   * MIN_READ_BYTES each: flat up to 256 runs, about 4M manifest entries); past MERGE_FAN_IN runs, groups of
+   * them are first merged into one run each, which costs one more pass over their lines.
+   */
+  private mergeRunsDown(): void {
+    while (this.runs.length > MERGE_FAN_IN) {
+      const groups: string[][] = [];
+      for (let i = 0; i < this.runs.length; i += MERGE_FAN_IN)
+        groups.push(this.runs.slice(i, i + MERGE_FAN_IN));
+      this.runs = groups.map((group) =>
+        group.length === 1 ? (group[0] as string) : this.mergeIntoRun(group),
+      );
+    }
+  }
+
+  /** One run holding the lines of `files`, in key order; the files are removed. */
+  private mergeIntoRun(files: string[]): string {
+    const out = new LineFile();
+    const readBytes = mergeReadBytes(files.length);
+    const lines = files.map((file) => this.keyedLines(linesOf(file, readBytes)));
+    for (const line of merge(lines)) out.write(`${line}\n`);
+    out.close();
+    for (const file of files) rmSync(file, { force: true });
+    return out.file;
+  }
+
+  private *keyedLines(lines: Iterable<string>): Generator<Keyed<string>> {
+    for (const line of lines) {
+      yield { key: this.codec.keyOf(this.codec.decode(line)).toString('latin1'), record: line };
     }
   }
 
@@ -202,6 +237,28 @@ export class SortedSpool<T> {
 
 /** A held record's memory besides its two strings' characters: the pair object and two string headers. */
 const RECORD_OVERHEAD = 64;
+
+/** Runs merged at once (see mergeRunsDown). */
+export const MERGE_FAN_IN = 256;
+/** What the read buffers of one merge share, and the least each gets. */
+const MERGE_READ_BYTES = 4 * 1024 * 1024;
+const MIN_READ_BYTES = 16 * 1024;
+
+/** Each run's read buffer in a merge of `runs` runs (the listings' merge in line-files.ts shares it). */
+export function mergeReadBytes(runs: number): number {
+  return Math.max(MIN_READ_BYTES, Math.min(IO_BYTES, Math.floor(MERGE_READ_BYTES / Math.max(1, runs))));
+}
+
+/** The records of sorted sources, in key order. */
+function* merge<T>(sources: Iterator<Keyed<T>>[]): Generator<T> {
+  const heads = new MergeHeap<T>();
+  for (const source of sources) heads.push(source);
+  for (;;) {
+    const next = heads.pop();
+    if (next === undefined) return;
+    yield next;
+  }
+}
 
 /** A binary heap of merge sources, ordered by each source's current record. */
 class MergeHeap<T> {

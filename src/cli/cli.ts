@@ -409,7 +409,7 @@ async function checkCommand(
     const report = await runPipeline(
       settings,
       ctx,
-      { saveTeardown: (p) => (plan = p), signal },
+      { saveTeardown: (p) => (plan = p), signal, teardownFollows: true },
       { engine: new DockerEngine(), log: actionsLog },
     );
     const color = process.stdout.isTTY === true && !process.env.NO_COLOR;

@@ -45,9 +45,15 @@ export const archivePhase: Phase = {
     archiveTo,
     reportSoFar,
     signal,
+    teardownFollows,
   }: PhaseInput): Promise<PhaseOutcome> => ({
     phase: 'archive',
-    ...(await archiveStack(settings, ctx, stack, log, { targets: archiveTo, reportSoFar, signal })),
+    ...(await archiveStack(settings, ctx, stack, log, {
+      targets: archiveTo,
+      reportSoFar,
+      signal,
+      startAgain: !teardownFollows,
+    })),
   }),
 };
 
@@ -55,6 +61,8 @@ interface ArchiveDestination {
   targets: string[];
   reportSoFar: PhaseInput['reportSoFar'];
   signal?: AbortSignal;
+  /** Start the containers stopped for a read again: false when the stack is torn down right after. */
+  startAgain: boolean;
 }
 
 async function archiveStack(
@@ -92,7 +100,7 @@ async function archiveStaged(
   const { signal } = destination;
   const dir = await mkdtemp(path.join(ctx.tempDir, `compose-persist-${stack.model.project}-`));
   try {
-    const { files, archives, notices } = await archiveInto(dir, settings, stack, log, signal);
+    const { files, archives, notices } = await archiveInto(dir, settings, stack, log, destination);
     // The report stored beside the archives is the run's final one: every phase so far, this one included.
     const planned = stores.map((store) => store.description).join(', ');
     const final = destination.reportSoFar(
@@ -147,6 +155,7 @@ async function archiveStreamed(
             format,
             progress,
             signal: destination.signal,
+            startAgain: destination.startAgain,
           }),
         ),
       );
@@ -173,7 +182,7 @@ async function archiveInto(
   settings: ArchiveSettings,
   stack: Stack,
   log: Log,
-  signal: AbortSignal | undefined,
+  { signal, startAgain }: ArchiveDestination,
 ): Promise<{ files: string[]; archives: ArchiveOutcome[]; notices: string[] }> {
   const format = formatOf(settings);
   const progress = createProgressReporter((text) => log.info(text.trimEnd()), false);
@@ -190,6 +199,7 @@ async function archiveInto(
           format,
           progress,
           signal,
+          startAgain,
         }),
       ),
     );

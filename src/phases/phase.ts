@@ -30,6 +30,8 @@ export interface PhaseInput {
   reportSoFar(pending: PhaseOutcome, timings?: Record<string, number>): Report;
   /** Aborted when the run is interrupted: no further phase starts; a seed or archive undoes its work. */
   signal?: AbortSignal;
+  /** The stack is torn down as soon as the run ends (the CLI): nothing uses a container after the last phase. */
+  teardownFollows?: boolean;
 }
 
 export interface Phase {

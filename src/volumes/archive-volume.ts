@@ -20,7 +20,7 @@ import type { ArchiveUpload } from '../stores/types.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
-import { withQuiescedVolume } from './consistency.js';
+import { withQuiescedVolume, type QuiesceOptions } from './consistency.js';
 import {
   ARCHIVE_ROOT,
   HELPER_MOUNT,
@@ -43,6 +43,8 @@ export interface ArchiveOptions {
   signal?: AbortSignal;
   /** `volume` is a bind mount's source directory on the engine's host, read through a read-only bind. */
   bind?: boolean;
+  /** Start the containers stopped for the read again (default); see QuiesceOptions.startAgain. */
+  startAgain?: boolean;
 }
 
 export interface ArchiveResult {
@@ -74,15 +76,10 @@ export async function archiveVolume(
   };
   return writeFileAtomically(dest, async (partial) => {
     const free = await freeBytes(path.dirname(dest));
-    const manifest = await withQuiescedVolume(
-      options.engine,
-      volume,
-      options.consistency,
-      options.signal,
-      () =>
-        readerOf(options)(volume, helper, (container) =>
-          streamArchive(container, volume, fileOutput(partial, format, options.encryptionKey), options),
-        ),
+    const manifest = await withQuiescedVolume(options.engine, volume, quiesceOptions(options), () =>
+      readerOf(options)(volume, helper, (container) =>
+        streamArchive(container, volume, fileOutput(partial, format, options.encryptionKey), options),
+      ),
     ).catch(async (error: unknown) => {
       throw isOutOfSpace(error) ? await noSpaceError(dest, partial, free, error) : error;
     });
@@ -124,7 +121,7 @@ export async function archiveVolumeToUpload(
   try {
     // Both settle before anything else happens: the containers are running again, the upload has ended.
     const [archived, stored] = await Promise.allSettled([
-      withQuiescedVolume(options.engine, volume, options.consistency, options.signal, () =>
+      withQuiescedVolume(options.engine, volume, quiesceOptions(options), () =>
         readerOf(options)(volume, helper, (container) => streamArchive(container, volume, output, options)),
       ),
       upload.done,
@@ -140,6 +137,10 @@ export async function archiveVolumeToUpload(
     await upload.discard();
     throw error;
   }
+}
+
+function quiesceOptions(options: ArchiveOptions): QuiesceOptions {
+  return { mode: options.consistency, signal: options.signal, startAgain: options.startAgain };
 }
 
 /** compressor (→ encryptor) → file; a plain zstd archive is written by the zstd tool itself. */

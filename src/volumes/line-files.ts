@@ -3,6 +3,7 @@
 // number of lines.
 import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { mergeReadBytes } from '../archive/spool.js';
 
 /** Appends lines to a file with synchronous batched writes (callable from a synchronous tar visitor). */
 export class LineWriter {
@@ -37,9 +38,10 @@ export class LineWriter {
 
 const WRITE_BATCH_BYTES = 256 * 1024;
 
-/** The lines of a file, as they are read. */
-export async function* readLines(file: string): AsyncGenerator<string> {
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+/** The lines of a file, as they are read (`highWaterMark`: the read size). */
+export async function* readLines(file: string, highWaterMark?: number): AsyncGenerator<string> {
+  const input = createReadStream(file, highWaterMark ? { highWaterMark } : {});
+  const lines = createInterface({ input, crlfDelay: Infinity });
   for await (const line of lines) if (line !== '') yield line;
 }
 
@@ -76,7 +78,9 @@ export class ExternalSorter<T> {
   /** Every value added, in key order (equal keys: in run order). */
   async *merged(): AsyncGenerator<Keyed<T>> {
     if (this.pending.length > 0) this.writeRun();
-    const heads = this.runs.map((file) => runReader<T>(file, this.keyOf));
+    // The runs' read buffers share one budget, so a million files need no more memory than 200k.
+    const readBytes = mergeReadBytes(this.runs.length);
+    const heads = this.runs.map((file) => runReader<T>(file, this.keyOf, readBytes));
     const current = await Promise.all(heads.map((reader) => reader.next()));
     for (;;) {
       let smallest = -1;
@@ -112,8 +116,12 @@ export class ExternalSorter<T> {
 /** Values a run holds: 20k listing entries are a few MiB. */
 const DEFAULT_RUN_SIZE = 20_000;
 
-async function* runReader<T>(file: string, keyOf: (value: T) => Buffer): AsyncGenerator<Keyed<T>> {
-  for await (const line of readLines(file)) {
+async function* runReader<T>(
+  file: string,
+  keyOf: (value: T) => Buffer,
+  readBytes: number,
+): AsyncGenerator<Keyed<T>> {
+  for await (const line of readLines(file, readBytes)) {
     const value = JSON.parse(line) as T;
     yield { key: keyOf(value), value };
   }
