@@ -273,16 +273,16 @@ function actionStep(entry, { project, dir, inputs }) {
 }
 
 /** The rows of one shape; `project` is the compose project whose `data` volume (`${project}_data`) is the source. */
-function makeOps(vol, dir, { project, extras }) {
+function makeOps(vol, dir, { project, extras, seeded }) {
   const f = (name) => path.join(dir, name);
+  // Seeded volumes are removed only once the shape is measured: on this ext4 (mounted with `discard`),
+  // removing 200k files slows the writes of the next row for tens of seconds, even after `sync` — a seed
+  // right after such a removal took 102 s, alone 33–41 s.
   const fresh = (tag, fn) => async () => {
     const volume = `${ID}-${tag}-${randomBytes(2).toString('hex')}`;
     created.volumes.add(volume);
-    try {
-      return await fn(volume);
-    } finally {
-      removeVolume(volume);
-    }
+    seeded.push(volume);
+    return fn(volume);
   };
   const store = f('action-store');
   return [
@@ -383,15 +383,12 @@ function makeOps(vol, dir, { project, extras }) {
       run: async () => {
         const seedProject = `${project}s`;
         created.volumes.add(`${seedProject}_data`);
-        try {
-          return await actionStep('seed.js', {
-            project: seedProject,
-            dir,
-            inputs: { seed: `data: path:${path.join(store, 'data.tar.zst')}` },
-          });
-        } finally {
-          removeVolume(`${seedProject}_data`);
-        }
+        seeded.push(`${seedProject}_data`);
+        return actionStep('seed.js', {
+          project: seedProject,
+          dir,
+          inputs: { seed: `data: path:${path.join(store, 'data.tar.zst')}` },
+        });
       },
     },
   ];
@@ -433,9 +430,11 @@ async function main() {
     const data = await buildVolume(vol, shape.script());
     log(`built: ${data.files} files, ${(data.bytes / 2 ** 20).toFixed(0)} MiB on disk`);
     const dir = mkdtempSync(path.join(created.dir, `${shape.key}-`));
-    const ops = makeOps(vol, dir, { project, extras: shape.extras });
+    const seeded = [];
+    const ops = makeOps(vol, dir, { project, extras: shape.extras, seeded });
     const samples = await measure(ops, Math.min(REPEAT, shape.repeat ?? REPEAT), shape.key);
     results.push({ shape, data, ops, samples });
+    for (const volume of seeded) removeVolume(volume);
     removeVolume(vol);
     rmSync(dir, { recursive: true, force: true });
   }

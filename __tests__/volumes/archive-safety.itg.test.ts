@@ -130,8 +130,14 @@ describe('the CLI check and its temp folder', () => {
     const actions = events.stdout.trim().split('\n');
     // up starts it, the restart mode stops and starts it, the archive stops it, teardown destroys it. Were it
     // started again after the archive, there would be a third start and teardown's own third stop.
-    expect(actions.filter((a) => a === 'start'), actions.join(' ')).toHaveLength(2);
-    expect(actions.filter((a) => a === 'stop'), actions.join(' ')).toHaveLength(2);
+    expect(
+      actions.filter((a) => a === 'start'),
+      actions.join(' '),
+    ).toHaveLength(2);
+    expect(
+      actions.filter((a) => a === 'stop'),
+      actions.join(' '),
+    ).toHaveLength(2);
     expect(actions.slice(-2)).toEqual(['stop', 'destroy']);
   });
 
