@@ -273,15 +273,14 @@ function actionStep(entry, { project, dir, inputs }) {
 }
 
 /** The rows of one shape; `project` is the compose project whose `data` volume (`${project}_data`) is the source. */
-function makeOps(vol, dir, { project, extras, seeded }) {
+function makeOps(vol, dir, { project, extras }) {
   const f = (name) => path.join(dir, name);
-  // Seeded volumes are removed only once the shape is measured: on this ext4 (mounted with `discard`),
-  // removing 200k files slows the writes of the next row for tens of seconds, even after `sync` — a seed
-  // right after such a removal took 102 s, alone 33–41 s.
+  // Seeded volumes stay until the shape is measured (main removes them): on this ext4 (mounted with
+  // `discard`), removing 200k files slows the writes of the next row for tens of seconds, even after `sync` —
+  // a seed right after such a removal took 102 s, alone 33–41 s.
   const fresh = (tag, fn) => async () => {
     const volume = `${ID}-${tag}-${randomBytes(2).toString('hex')}`;
     created.volumes.add(volume);
-    seeded.push(volume);
     return fn(volume);
   };
   const store = f('action-store');
@@ -383,7 +382,6 @@ function makeOps(vol, dir, { project, extras, seeded }) {
       run: async () => {
         const seedProject = `${project}s`;
         created.volumes.add(`${seedProject}_data`);
-        seeded.push(`${seedProject}_data`);
         return actionStep('seed.js', {
           project: seedProject,
           dir,
@@ -430,12 +428,10 @@ async function main() {
     const data = await buildVolume(vol, shape.script());
     log(`built: ${data.files} files, ${(data.bytes / 2 ** 20).toFixed(0)} MiB on disk`);
     const dir = mkdtempSync(path.join(created.dir, `${shape.key}-`));
-    const seeded = [];
-    const ops = makeOps(vol, dir, { project, extras: shape.extras, seeded });
+    const ops = makeOps(vol, dir, { project, extras: shape.extras });
     const samples = await measure(ops, Math.min(REPEAT, shape.repeat ?? REPEAT), shape.key);
     results.push({ shape, data, ops, samples });
-    for (const volume of seeded) removeVolume(volume);
-    removeVolume(vol);
+    for (const volume of [...created.volumes]) removeVolume(volume); // the source and every seeded volume
     rmSync(dir, { recursive: true, force: true });
   }
   report(results);
@@ -448,7 +444,6 @@ async function measure(ops, repeat, tag) {
     let repSeconds = 0;
     for (const op of ops.filter((o) => rep === 1 || !o.once)) {
       // Each row starts with no dirty pages left by the one before, so none pays for another's writeback.
-      // (It does not explain the slow 200k-file seeds: 36 s alone, 105 s in the bench with it, 126 s without.)
       spawnSync('sync');
       const opStart = elapsed();
       const r = await op.run();
