@@ -33,14 +33,17 @@ function spoolFile(): string {
   return path.join(spoolDir(), `run-${fileCount}`);
 }
 
-/** Appends text lines to a file, in batches. */
+/** Appends text lines to a file (by default a new one in the spool dir), in batches. */
 export class LineFile {
-  readonly file = spoolFile();
-  private readonly fd = openSync(this.file, 'w');
+  private readonly fd: number;
   private pending: string[] = [];
   private pendingBytes = 0;
   /** Bytes written so far (UTF-8), including what is still batched. */
   bytes = 0;
+
+  constructor(readonly file: string = spoolFile()) {
+    this.fd = openSync(file, 'w');
+  }
 
   write(text: string): void {
     this.pending.push(text);
@@ -244,7 +247,7 @@ export const MERGE_FAN_IN = 256;
 const MERGE_READ_BYTES = 4 * 1024 * 1024;
 const MIN_READ_BYTES = 16 * 1024;
 
-/** Each run's read buffer in a merge of `runs` runs (the listings' merge in line-files.ts shares it). */
+/** Each run's read buffer in a merge of `runs` runs. */
 export function mergeReadBytes(runs: number): number {
   return Math.max(MIN_READ_BYTES, Math.min(IO_BYTES, Math.floor(MERGE_READ_BYTES / Math.max(1, runs))));
 }

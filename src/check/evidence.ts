@@ -78,12 +78,12 @@ export async function releaseEvidence(evidence: Evidence): Promise<void> {
  * Every place read before, against the same place after. An anonymous volume replaced by a new one (down-up)
  * kept nothing unless the new one holds exactly the same files (an image's own content copied up again).
  */
-export async function compareStores(
+export function compareStores(
   before: Evidence,
   after: Evidence,
   policy: CheckFilesPolicy,
   ignoreFor: (store: StoreRef) => string[],
-): Promise<VolumeDiff[]> {
+): VolumeDiff[] {
   if (policy === 'off') return [];
   const diffs: VolumeDiff[] = [];
   for (const [key, { ref, listing }] of before.stores) {
@@ -97,7 +97,7 @@ export async function compareStores(
     const later = after.stores.get(key);
     if (!later) {
       const reason = after.unreadable.get(key)?.reason ?? 'no longer mounted';
-      const { paths, count } = await pathsOf(listing);
+      const { paths, count } = pathsOf(listing);
       diffs.push({
         ...head,
         ok: listing.files === 0,
@@ -110,7 +110,7 @@ export async function compareStores(
       continue;
     }
     const replaced = ref.kind === 'anonymous' && later.ref.source !== ref.source;
-    const diff = await diffListings(listing, later.listing, {
+    const diff = diffListings(listing, later.listing, {
       policy: replaced ? 'exact' : policy,
       ignore: ignoreFor(ref),
     });

@@ -1,19 +1,19 @@
 // A volume's fingerprint as a listing on disk instead of a manifest in memory: each entry of the engine's
-// tar stream is hashed as it streams and spooled to sorted runs in a temp dir, then merged once into one
-// listing in the digest's order while the digest is computed. Memory holds one run (and, for hard links,
-// one record per link), whatever the number of files.
+// tar stream is hashed as it streams and spooled to sorted runs (the manifests' EntrySpool), then merged
+// once into one listing in the digest's order while the digest is computed. Memory holds one run (and, for
+// hard links, one record per link), whatever the number of files.
 import { createHash, type Hash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { EntryType, ManifestEntry } from '../archive/manifest.js';
-import { compareNames, nameBytes } from '../archive/name-bytes.js';
+import { digestLine, type CanonicalEntry, type EntryType, type ManifestEntry } from '../archive/manifest.js';
+import { EntrySpool } from '../archive/manifest-spool.js';
+import { LineFile, linesOf } from '../archive/spool.js';
 import { checkedManifestEntry } from '../archive/tar-entries.js';
 import { UnsafeEntryError, volumeRelativePath } from '../archive/tar-paths.js';
 import { TarScanner, type TarEntryHeader } from '../archive/tar-scanner.js';
 import { UserError } from '../errors.js';
-import { ExternalSorter, LineWriter, readLines } from './line-files.js';
 
 /** A volume as it was read: counts, digest, and its entries in a file (one ListingLine a line, by path). */
 export interface VolumeListing {
@@ -51,9 +51,6 @@ export type ListingLine = [
   xattrs: string,
 ];
 
-/** The ListingLine fields the digest covers. */
-const DIGEST_FIELDS = 11;
-
 export interface ListingOptions {
   /** The tar root name of the volume's entries ('volume'). */
   root: string;
@@ -61,8 +58,6 @@ export interface ListingOptions {
   volumeName?: string;
   /** Where the listing's directory is made (the run's temp dir). */
   tempDir: string;
-  /** Entries per sorted run (memory holds one run). */
-  runSize?: number;
 }
 
 /** Reads the engine's tar stream of a volume into a listing on disk; its digest equals the manifest's. */
@@ -71,28 +66,25 @@ export async function listTarStream(
   options: ListingOptions,
 ): Promise<VolumeListing> {
   const dir = await mkdtemp(path.join(options.tempDir, 'listing-'));
+  const spool = new ListingSpool(options, dir);
   try {
-    const spool = new EntrySpool(options, dir);
     const scanner = new TarScanner(spool.visitor(), { output: 'none', label: spool.label });
     await pipeline(tar, scanner, discard());
-    return await spool.finish();
+    return spool.finish();
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
+  } finally {
+    spool.dispose();
   }
 }
 
-/** Hashes each entry as it streams and spools it to sorted runs; records hard links on the side. */
-class EntrySpool {
+/** Hashes each entry as it streams and spools it (manifest-spool's EntrySpool: sorted runs on disk). */
+class ListingSpool {
   readonly label: string;
-  private readonly sorter: ExternalSorter<ManifestEntry>;
+  private readonly entries = new EntrySpool(true);
   private readonly guard: ReturnType<typeof rootGuard>;
   private current: { entry: ManifestEntry; hash: Hash | null } | null = null;
-  /** Hard link path → the volume-relative path it links to. */
-  private readonly links = new Map<string, string>();
-  private sawRoot = false;
-  private files = 0;
-  private bytes = 0;
 
   constructor(
     private readonly options: ListingOptions,
@@ -101,11 +93,6 @@ class EntrySpool {
     this.label =
       options.volumeName === undefined ? 'The tar stream' : `The tar stream of volume ${options.volumeName}`;
     this.guard = rootGuard(options.root);
-    this.sorter = new ExternalSorter<ManifestEntry>(
-      (index) => path.join(dir, `run-${index}.jsonl`),
-      (entry) => nameBytes(entry.path),
-      options.runSize,
-    );
   }
 
   visitor() {
@@ -127,118 +114,67 @@ class EntrySpool {
     const { entry, hash } = this.current;
     this.current = null;
     if (hash) entry.sha256 = hash.digest('hex');
-    if (entry.path === '.') this.sawRoot = true;
-    if (entry.type === 'file' || entry.type === 'hardlink') this.files++;
-    if (entry.type === 'file') this.bytes += entry.size;
-    if (entry.type === 'hardlink' && entry.linkTarget !== undefined)
-      this.links.set(entry.path, entry.linkTarget);
-    this.sorter.add(entry);
+    this.entries.add(entry);
   }
 
-  /** Merges the runs into the listing in the digest's order, computing the digest on the way. */
-  async finish(): Promise<VolumeListing> {
-    if (!this.sawRoot) {
+  /** Writes the entries out in the digest's order, computing the digest and the counts on the way. */
+  finish(): VolumeListing {
+    if (!this.entries.hasRoot) {
       throw new UserError(
         `${this.label} has no root entry ${this.options.root}/: it is empty or not a volume read by the engine.`,
       );
     }
-    const groups = await HardLinkGroups.resolve(this.links, this.sorter);
     const file = path.join(this.dir, 'listing.jsonl');
-    const writer = new LineWriter(file);
+    const writer = new LineFile(file);
     const digest = createHash('sha256');
-    let previous: Buffer | undefined;
+    const counts = { files: 0, bytes: 0, entries: 0 };
+    let previous: string | undefined;
     try {
-      for await (const { key, value: entry } of this.sorter.merged()) {
-        if (previous?.equals(key)) {
+      for (const { entry, canonical } of this.entries.sorted()) {
+        // Sorted, a path the stream holds twice comes out twice in a row.
+        if (entry.path === previous) {
           throw new UnsafeEntryError(`Unsafe tar stream: ${JSON.stringify(entry.path)} appears twice.`);
         }
-        previous = key;
-        const line = groups.canonicalLine(entry);
-        const digestLine = JSON.stringify(line.slice(0, DIGEST_FIELDS));
-        digest.update(`${digestLine}\n`);
-        writer.write(JSON.stringify(line));
+        previous = entry.path;
+        digest.update(digestLine(canonical));
+        writer.write(`${JSON.stringify(listingLine(entry, canonical))}\n`);
+        counts.entries++;
+        if (entry.type === 'file' || entry.type === 'hardlink') counts.files++;
+        if (entry.type === 'file') counts.bytes += entry.size;
       }
     } finally {
       writer.close();
     }
-    await Promise.all(this.sorter.files.map((run) => rm(run, { force: true })));
     return {
       file,
       dir: this.dir,
       root: this.options.root,
-      files: this.files,
-      bytes: this.bytes,
-      entries: writer.lines,
+      ...counts,
       digest: `sha256:${digest.digest('hex')}`,
     };
   }
-}
 
-/**
- * Hard-link groups, as computeDigest flattens them: every member is written as the entry that holds the
- * data, plus the group's smallest path. Kept in memory per link (volumes rarely hold many).
- */
-class HardLinkGroups {
-  private constructor(
-    private readonly links: Map<string, string>,
-    private readonly data: Map<string, ManifestEntry>,
-    private readonly groups: Map<string, { smallest: string; members: number }>,
-  ) {}
-
-  static async resolve(
-    links: Map<string, string>,
-    sorter: ExternalSorter<ManifestEntry>,
-  ): Promise<HardLinkGroups> {
-    const data = new Map<string, ManifestEntry>();
-    const groups = new Map<string, { smallest: string; members: number }>();
-    if (links.size === 0) return new HardLinkGroups(links, data, groups);
-    const dataPaths = new Set([...links.keys()].map((link) => dataPathOf(link, links)));
-    for await (const entry of sorter.all()) if (dataPaths.has(entry.path)) data.set(entry.path, entry);
-    for (const [link] of links) {
-      const held = data.get(dataPathOf(link, links));
-      if (!held || held.type === 'directory') {
-        throw new UnsafeEntryError(
-          `Unsafe tar entry ${JSON.stringify(link)}: a hard link to ${JSON.stringify(links.get(link))}, which is not a file stored before it.`,
-        );
-      }
-      const group = groups.get(held.path) ?? { smallest: held.path, members: 1 };
-      group.members++;
-      if (compareNames(link, group.smallest) < 0) group.smallest = link;
-      groups.set(held.path, group);
-    }
-    return new HardLinkGroups(links, data, groups);
-  }
-
-  canonicalLine(entry: ManifestEntry): ListingLine {
-    const dataPath = this.links.has(entry.path) ? dataPathOf(entry.path, this.links) : entry.path;
-    const d = this.data.get(dataPath) ?? entry;
-    const group = this.groups.get(dataPath);
-    return [
-      entry.path,
-      d.type,
-      d.mode,
-      d.uid,
-      d.gid,
-      d.size,
-      entry.path === '.' ? null : d.mtime,
-      d.sha256 ?? null,
-      d.type === 'symlink' ? (d.linkTarget ?? '') : null,
-      group && group.members > 1 ? group.smallest : null,
-      d.device ? `${d.device.major},${d.device.minor}` : null,
-      [...(entry.xattrs ?? [])].sort().join('\n'),
-    ];
+  dispose(): void {
+    this.entries.dispose();
   }
 }
 
-/** Follows hard links to the path that holds the data. */
-function dataPathOf(link: string, links: Map<string, string>): string {
-  let current = link;
-  const visited = new Set<string>();
-  while (links.has(current) && !visited.has(current)) {
-    visited.add(current);
-    current = links.get(current) as string;
-  }
-  return current;
+/** The digest's fields of an entry, then its own sorted xattr names. */
+function listingLine(entry: ManifestEntry, c: CanonicalEntry): ListingLine {
+  return [
+    c.path,
+    c.type,
+    c.mode,
+    c.uid,
+    c.gid,
+    c.size,
+    c.mtime,
+    c.sha256,
+    c.linkTarget,
+    c.hardlinks,
+    c.device,
+    (entry.xattrs ?? []).join('\n'),
+  ];
 }
 
 /**
@@ -265,8 +201,8 @@ function rootGuard(root: string) {
 }
 
 /** The lines of a listing, parsed. */
-export async function* listingLines(listing: Pick<VolumeListing, 'file'>): AsyncGenerator<ListingLine> {
-  for await (const line of readLines(listing.file)) yield JSON.parse(line) as ListingLine;
+export function* listingLines(listing: Pick<VolumeListing, 'file'>): Generator<ListingLine> {
+  for (const line of linesOf(listing.file)) if (line !== '') yield JSON.parse(line) as ListingLine;
 }
 
 /** Removes a listing's directory. */

@@ -32,43 +32,43 @@ const COMPARED_FIELDS: readonly [name: string, index: number][] = [
 ];
 
 /** Compares two listings of the same place path by path. Directory mtimes are never compared. */
-export async function diffListings(
+export function diffListings(
   before: Pick<VolumeListing, 'file'>,
   after: Pick<VolumeListing, 'file'>,
   options: DiffOptions,
   listed = LISTED_PATHS,
-): Promise<ListingDiff> {
+): ListingDiff {
   const ignored = ignoreMatcher(options.ignore ?? []);
   const diff = new BoundedDiff(listed);
   const old = cursor(listingLines(before));
   const now = cursor(listingLines(after));
-  let a = await old.next();
-  let b = await now.next();
+  let a = old.next();
+  let b = now.next();
   while (a || b) {
     const order = !a ? 1 : !b ? -1 : Buffer.compare(a.key, b.key);
     if (order < 0 && a) {
       if (!ignored(a.line[0])) diff.removed(a.line[0]);
-      a = await old.next();
+      a = old.next();
     } else if (order > 0 && b) {
       if (!ignored(b.line[0])) diff.added(b.line[0]);
-      b = await now.next();
+      b = now.next();
     } else if (a && b) {
       if (!ignored(a.line[0])) diff.compare(a.line, b.line);
-      a = await old.next();
-      b = await now.next();
+      a = old.next();
+      b = now.next();
     }
   }
   return diff.result(options.policy);
 }
 
 /** The first paths of a listing and how many it holds (a place that is gone lost all of them). */
-export async function pathsOf(
+export function pathsOf(
   listing: Pick<VolumeListing, 'file'>,
   listed = LISTED_PATHS,
-): Promise<{ paths: string[]; count: number }> {
+): { paths: string[]; count: number } {
   const paths: string[] = [];
   let count = 0;
-  for await (const line of listingLines(listing)) {
+  for (const line of listingLines(listing)) {
     if (line[0] === '.') continue;
     if (paths.length < listed) paths.push(line[0]);
     count++;
@@ -108,10 +108,10 @@ class BoundedDiff {
 }
 
 /** A listing read one line at a time, with each path's sort key. */
-function cursor(lines: AsyncGenerator<ListingLine>) {
+function cursor(lines: Generator<ListingLine>) {
   return {
-    async next(): Promise<{ line: ListingLine; key: Buffer } | undefined> {
-      const next = await lines.next();
+    next(): { line: ListingLine; key: Buffer } | undefined {
+      const next = lines.next();
       return next.done ? undefined : { line: next.value, key: nameBytes(next.value[0]) };
     },
   };
