@@ -4,7 +4,15 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listTarStream, type VolumeListing } from '../../src/volumes/fingerprint-listing.js';
 import { tarOf, type FixtureEntry } from '../archive/tar-fixtures.js';
-import { compareStores, type Evidence } from '../../src/check/evidence.js';
+import { existsSync } from 'node:fs';
+import {
+  compareStores,
+  gatherEvidence,
+  STORE_READS_AT_ONCE,
+  type Evidence,
+  type EvidenceSources,
+} from '../../src/check/evidence.js';
+import type { Compose } from '../../src/docker/compose.js';
 import { describeUnreadable, listStores, type StoreRef } from '../../src/check/stores.js';
 import { engineWith, serviceContainer } from '../__fixtures__/engine.js';
 import { stackModel } from '../__fixtures__/phase-input.js';
@@ -111,6 +119,61 @@ describe('compareStores: every place read before, against the same place after',
   it('check-files: off compares nothing', async () => {
     const before = await evidence([bindRef, listing({ x: '1' })]);
     expect(compareStores(before, await evidence(), 'off', noIgnore)).toEqual([]);
+  });
+});
+
+const volumeRef = (name: string): StoreRef => ({
+  key: name,
+  kind: 'volume',
+  source: name,
+  mountedAt: [`db:/${name}`],
+  images: [],
+});
+
+/** Sources with no probes whose reads of each place finish after `delayMs[place]`, counting reads in flight. */
+function slowReads(refs: StoreRef[], delayMs: Record<string, number>, fails: Set<string> = new Set()) {
+  const seen = { inFlight: 0, most: 0, listings: [] as VolumeListing[] };
+  const sources: EvidenceSources = {
+    compose: {} as Compose,
+    probes: [],
+    probeEnv: {},
+    probeTimeoutMs: 1000,
+    hostCwd: tempDir,
+    stores: () => Promise.resolve(refs),
+    fingerprint: async (ref) => {
+      seen.inFlight++;
+      seen.most = Math.max(seen.most, seen.inFlight);
+      await new Promise((resolve) => setTimeout(resolve, delayMs[ref.key] ?? 0));
+      seen.inFlight--;
+      if (fails.has(ref.key)) throw new Error(`${ref.key} is unreadable`);
+      const read = await listing({ [ref.key]: 'x' });
+      seen.listings.push(read);
+      return read;
+    },
+  };
+  return { sources, seen };
+}
+
+describe('gatherEvidence: the places are read a few at a time', () => {
+  const refs = ['v1', 'v2', 'v3', 'v4'].map(volumeRef);
+  it(`reads ${STORE_READS_AT_ONCE} at once and keeps the places in the stack's order`, async () => {
+    const { sources, seen } = slowReads(refs, { v1: 40, v2: 5, v3: 5, v4: 0 });
+    const evidence = await gatherEvidence(sources);
+    expect(seen.most).toBe(STORE_READS_AT_ONCE);
+    expect([...evidence.stores.keys()]).toEqual(['v1', 'v2', 'v3', 'v4']);
+  });
+  it('a named volume that cannot be read fails the evidence once every read settled, its listings removed', async () => {
+    const { sources, seen } = slowReads(refs, { v1: 0, v2: 30 }, new Set(['v1']));
+    await expect(gatherEvidence(sources)).rejects.toThrow('v1 is unreadable');
+    expect(seen.inFlight).toBe(0);
+    expect(seen.listings).toHaveLength(3);
+    for (const read of seen.listings) expect(existsSync(read.dir)).toBe(false);
+  });
+  it('a bind that cannot be read is noted as unreadable, the rest read', async () => {
+    const { sources } = slowReads([bindRef, volumeRef('v1')], {}, new Set([bindRef.key]));
+    const evidence = await gatherEvidence(sources);
+    expect([...evidence.stores.keys()]).toEqual(['v1']);
+    expect(evidence.unreadable.get(bindRef.key)?.reason).toBe(`${bindRef.key} is unreadable`);
   });
 });
 

