@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LAYER_DIFFS_AT_ONCE } from '../../src/check/layer-audit.js';
 import { layerAuditPhase } from '../../src/phases/layer-audit.js';
 import { attachPhase } from '../../src/phases/up.js';
 import { StackError } from '../../src/stack/lifecycle.js';
@@ -129,6 +130,28 @@ describe('layer-audit phase', () => {
     );
     const outcome = await layerAuditPhase.run(await running(engine, { 'layer-audit': 'off' }));
     expect(outcome).toEqual({ phase: 'layer-audit', audit: { mode: 'off', findings: [] } });
+  });
+  it(`asks the engine for ${LAYER_DIFFS_AT_ONCE} diffs at once and lists findings in the services' order`, async () => {
+    const services = ['a', 'b', 'c', 'd'];
+    const delays: Record<string, number> = { 'a-id': 30, 'b-id': 0, 'c-id': 10, 'd-id': 0 };
+    const seen = { inFlight: 0, most: 0 };
+    const engine = engineWith(
+      services.map((s) => serviceContainer('shop', s)),
+      {},
+      {
+        layerChanges: async (id) => {
+          seen.most = Math.max(seen.most, ++seen.inFlight);
+          await new Promise((resolve) => setTimeout(resolve, delays[id]));
+          seen.inFlight--;
+          return [{ path: `/data/${id}`, kind: 'added' }];
+        },
+      },
+    );
+    const outcome = await layerAuditPhase.run(await running(engine));
+    expect(seen.most).toBe(LAYER_DIFFS_AT_ONCE);
+    expect(outcome).toMatchObject({
+      audit: { findings: services.map((s) => ({ service: s, path: `/data/${s}-id` })) },
+    });
   });
   it('needs the stack up first (the phase table guarantees it)', async () => {
     const { input } = phaseInput(engineWith([]));

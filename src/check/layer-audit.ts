@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { Engine } from '../docker/engine.js';
 import { matchesAny } from '../glob.js';
 import type { ServiceContainer } from '../stack/lifecycle.js';
@@ -41,8 +42,14 @@ export async function auditWritableLayers(
 ): Promise<LayerFinding[]> {
   const ignore = [...DEFAULT_LAYER_IGNORE, ...extraIgnore];
   const findings: LayerFinding[] = [];
-  for (const { service, details } of containers) {
-    const changes = await engine.layerChanges(details.id);
+  // A diff costs the engine a quarter second per container even with overlay's native diff (measured on
+  // the PostgreSQL image): two at once, as the reads.
+  const limit = pLimit(LAYER_DIFFS_AT_ONCE);
+  const layers = await Promise.all(
+    containers.map((container) => limit(() => engine.layerChanges(container.details.id))),
+  );
+  for (const [i, { service, details }] of containers.entries()) {
+    const changes = layers[i] ?? [];
     const tmpfsPaths = tmpfs.filter((t) => t.service === service).map((t) => t.target);
     const mountPaths = [...details.mounts.map((m) => m.destination), ...tmpfsPaths];
     const paths = changes.map((c) => c.path);
@@ -57,6 +64,9 @@ export async function auditWritableLayers(
   }
   return findings;
 }
+
+/** `docker diff`s asked at once. */
+export const LAYER_DIFFS_AT_ONCE = 2;
 
 function isMountPointOrParent(path: string, mountPaths: string[]): boolean {
   return mountPaths.some((mount) => mount === path || mount.startsWith(path === '/' ? '/' : `${path}/`));
