@@ -67,19 +67,19 @@ describe('compareStores: every place read before, against the same place after',
       anonymousRef('b'.repeat(64)),
       listing({ PG_VERSION: '1', 'base/1': 'empty' }),
     ]);
-    const [diff] = compareStores(before, after, 'no-loss', noIgnore);
+    const [diff] = await compareStores(before, after, 'no-loss', noIgnore);
     expect(diff).toMatchObject({ kind: 'anonymous', replaced: true, ok: false, filesBefore: 2 });
   });
   it('a replaced anonymous volume with exactly the same files (image content copied up) lost nothing', async () => {
     const files = { 'conf/a': '1' };
     const before = await evidence([anonymousRef('a'.repeat(64)), listing(files)]);
     const after = await evidence([anonymousRef('b'.repeat(64)), listing(files)]);
-    expect(compareStores(before, after, 'no-loss', noIgnore)[0]?.ok).toBe(true);
+    expect((await compareStores(before, after, 'no-loss', noIgnore))[0]?.ok).toBe(true);
   });
   it('a replaced anonymous volume that was empty lost nothing', async () => {
     const before = await evidence([anonymousRef('a'.repeat(64)), listing({})]);
     const after = await evidence([anonymousRef('b'.repeat(64)), listing({ 'new-file': '1' })]);
-    expect(compareStores(before, after, 'no-loss', noIgnore)[0]).toMatchObject({
+    expect((await compareStores(before, after, 'no-loss', noIgnore))[0]).toMatchObject({
       ok: true,
       filesBefore: 0,
     });
@@ -87,13 +87,13 @@ describe('compareStores: every place read before, against the same place after',
   it('the same anonymous volume (restart, recreate) is compared with the policy, matched by service and path', async () => {
     const before = await evidence([anonymousRef('a'.repeat(64)), listing({ x: '1' })]);
     const after = await evidence([anonymousRef('a'.repeat(64)), listing({ x: '2' })]);
-    expect(compareStores(before, after, 'no-loss', noIgnore)[0]).toMatchObject({ ok: true });
-    expect(compareStores(before, after, 'exact', noIgnore)[0]).toMatchObject({ ok: false });
+    expect((await compareStores(before, after, 'no-loss', noIgnore))[0]).toMatchObject({ ok: true });
+    expect((await compareStores(before, after, 'exact', noIgnore))[0]).toMatchObject({ ok: false });
   });
   it('a file deleted from a bind source fails, like a volume loss', async () => {
     const before = await evidence([bindRef, listing({ keep: '1', gone: '2' })]);
     const after = await evidence([bindRef, listing({ keep: '1' })]);
-    expect(compareStores(before, after, 'no-loss', noIgnore)[0]).toMatchObject({
+    expect((await compareStores(before, after, 'no-loss', noIgnore))[0]).toMatchObject({
       kind: 'bind',
       ok: false,
       removed: ['gone'],
@@ -104,7 +104,7 @@ describe('compareStores: every place read before, against the same place after',
     const before = await evidence([bindRef, listing({ keep: '1' })]);
     const after = await evidence();
     after.unreadable.set(bindRef.key, { ref: bindRef, reason: 'bind source path does not exist' });
-    expect(compareStores(before, after, 'no-loss', noIgnore)[0]).toMatchObject({
+    expect((await compareStores(before, after, 'no-loss', noIgnore))[0]).toMatchObject({
       ok: false,
       unreadable: 'bind source path does not exist',
       removed: ['keep'],
@@ -113,12 +113,14 @@ describe('compareStores: every place read before, against the same place after',
   it('ignore globs are asked per place', async () => {
     const before = await evidence([bindRef, listing({ 'postmaster.pid': '1' })]);
     const after = await evidence([bindRef, listing({})]);
-    const diff = compareStores(before, after, 'no-loss', (ref) => (ref.kind === 'bind' ? ['*.pid'] : []));
+    const diff = await compareStores(before, after, 'no-loss', (ref) =>
+      ref.kind === 'bind' ? ['*.pid'] : [],
+    );
     expect(diff[0]?.ok).toBe(true);
   });
   it('check-files: off compares nothing', async () => {
     const before = await evidence([bindRef, listing({ x: '1' })]);
-    expect(compareStores(before, await evidence(), 'off', noIgnore)).toEqual([]);
+    expect(await compareStores(before, await evidence(), 'off', noIgnore)).toEqual([]);
   });
 });
 

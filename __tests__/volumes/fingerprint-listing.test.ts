@@ -113,7 +113,7 @@ describe('diffListings: a streaming merge of two listings', () => {
       { policy: 'exact' as const },
       { policy: 'exact' as const, ignore: ['data', 'zz-*'] },
     ]) {
-      const streamed = diffListings(beforeListing, afterListing, options);
+      const streamed = await diffListings(beforeListing, afterListing, options);
       const expected = diffManifests(beforeManifest, afterManifest, options);
       expect(expected.changed.length + expected.removed.length).toBeGreaterThan(2);
       expect({ ...streamed, counts: undefined }).toEqual({ ...expected, counts: undefined });
@@ -128,18 +128,31 @@ describe('diffListings: a streaming merge of two listings', () => {
       manyFiles(300, (i) => (i % 2 ? 'changed' : String(i))).filter((e) => !e.name.startsWith('volume/d1/')),
       50,
     );
-    const diff = diffListings(before, after, { policy: 'no-loss' }, 5);
+    const diff = await diffListings(before, after, { policy: 'no-loss' }, 5);
     expect(diff.counts).toEqual({ added: 0, removed: 11, changed: 145, typeChanged: 0 });
     expect(diff.removed).toHaveLength(5);
     expect(diff.changed).toHaveLength(5);
     expect(diff.ok).toBe(false);
-    expect(pathsOf(before, 3)).toEqual({ paths: ['d0', 'd0/f-0', 'd0/f-1'], count: 330 });
+    expect(await pathsOf(before, 3)).toEqual({ paths: ['d0', 'd0/f-0', 'd0/f-1'], count: 330 });
+  });
+
+  it('lets the event loop turn while it compares long listings (a signal is handled during the diff)', async () => {
+    const [a] = await both(manyFiles(25_000));
+    let turns = 0;
+    const ticking = setInterval(() => turns++, 0);
+    let turnsWhenDone = -1;
+    try {
+      await diffListings(a, a, { policy: 'exact' }).then(() => (turnsWhenDone = turns));
+    } finally {
+      clearInterval(ticking);
+    }
+    expect(turnsWhenDone).toBeGreaterThan(0);
   });
 
   it('two listings of the same volume are equal, whatever their run sizes', async () => {
     const [a] = await both(manyFiles(200), 7);
     const [b] = await both(manyFiles(200), 1000);
-    const diff = diffListings(a, b, { policy: 'exact' });
+    const diff = await diffListings(a, b, { policy: 'exact' });
     expect(diff).toMatchObject({ ok: true, counts: { added: 0, removed: 0, changed: 0 } });
     expect(a.digest).toBe(b.digest);
   });

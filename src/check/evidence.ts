@@ -96,12 +96,12 @@ export async function releaseEvidence(evidence: Evidence): Promise<void> {
  * Every place read before, against the same place after. An anonymous volume replaced by a new one (down-up)
  * kept nothing unless the new one holds exactly the same files (an image's own content copied up again).
  */
-export function compareStores(
+export async function compareStores(
   before: Evidence,
   after: Evidence,
   policy: CheckFilesPolicy,
   ignoreFor: (store: StoreRef) => string[],
-): VolumeDiff[] {
+): Promise<VolumeDiff[]> {
   if (policy === 'off') return [];
   const diffs: VolumeDiff[] = [];
   for (const [key, { ref, listing }] of before.stores) {
@@ -115,7 +115,7 @@ export function compareStores(
     const later = after.stores.get(key);
     if (!later) {
       const reason = after.unreadable.get(key)?.reason ?? 'no longer mounted';
-      const { paths, count } = pathsOf(listing);
+      const { paths, count } = await pathsOf(listing);
       diffs.push({
         ...head,
         ok: listing.files === 0,
@@ -128,7 +128,7 @@ export function compareStores(
       continue;
     }
     const replaced = ref.kind === 'anonymous' && later.ref.source !== ref.source;
-    const diff = diffListings(listing, later.listing, {
+    const diff = await diffListings(listing, later.listing, {
       policy: replaced ? 'exact' : policy,
       ignore: ignoreFor(ref),
     });

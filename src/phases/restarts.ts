@@ -239,7 +239,7 @@ async function checkMode(
   }
   const after = await gatherEvidence(sources);
   evidence.probes = compareProbes(before, after);
-  evidence.volumes = compareStores(before, after, settings.checkFiles, (store) =>
+  evidence.volumes = await compareStores(before, after, settings.checkFiles, (store) =>
     ignoreGlobs(settings, stack, store),
   );
   return { evidence, after, restarts };

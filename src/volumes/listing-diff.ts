@@ -1,5 +1,6 @@
 // Two listings of one place compared as a streaming merge (both are sorted by the path's bytes), with the
 // same rules as diffManifests; the result keeps the first paths of each kind and counts the rest.
+import { setImmediate } from 'node:timers/promises';
 import { ignoreMatcher, type DiffOptions } from '../archive/manifest.js';
 import { nameBytes } from '../archive/name-bytes.js';
 import { listingLines, type ListingLine, type VolumeListing } from './fingerprint-listing.js';
@@ -31,20 +32,27 @@ const COMPARED_FIELDS: readonly [name: string, index: number][] = [
   ['xattrs', 11],
 ];
 
+/**
+ * Lines read between two turns of the event loop: the listings are read synchronously (fast), and a million
+ * lines take seconds, during which a signal could not start the undoing of the run.
+ */
+const YIELD_EVERY = 10_000;
+
 /** Compares two listings of the same place path by path. Directory mtimes are never compared. */
-export function diffListings(
+export async function diffListings(
   before: Pick<VolumeListing, 'file'>,
   after: Pick<VolumeListing, 'file'>,
   options: DiffOptions,
   listed = LISTED_PATHS,
-): ListingDiff {
+): Promise<ListingDiff> {
   const ignored = ignoreMatcher(options.ignore ?? []);
   const diff = new BoundedDiff(listed);
   const old = cursor(listingLines(before));
   const now = cursor(listingLines(after));
   let a = old.next();
   let b = now.next();
-  while (a || b) {
+  for (let step = 1; a || b; step++) {
+    if (step % YIELD_EVERY === 0) await setImmediate();
     const order = !a ? 1 : !b ? -1 : Buffer.compare(a.key, b.key);
     if (order < 0 && a) {
       if (!ignored(a.line[0])) diff.removed(a.line[0]);
@@ -62,13 +70,14 @@ export function diffListings(
 }
 
 /** The first paths of a listing and how many it holds (a place that is gone lost all of them). */
-export function pathsOf(
+export async function pathsOf(
   listing: Pick<VolumeListing, 'file'>,
   listed = LISTED_PATHS,
-): { paths: string[]; count: number } {
+): Promise<{ paths: string[]; count: number }> {
   const paths: string[] = [];
   let count = 0;
   for (const line of listingLines(listing)) {
+    if (count % YIELD_EVERY === 0) await setImmediate();
     if (line[0] === '.') continue;
     if (paths.length < listed) paths.push(line[0]);
     count++;
