@@ -29,7 +29,7 @@ const ENTRY_CODEC: SpoolCodec<ManifestEntry> = {
 };
 
 /** One entry in digest order, as written to the manifest (a hard link carries its data's size and sha256). */
-interface SortedEntry {
+export interface SortedEntry {
   entry: ManifestEntry;
   canonical: CanonicalEntry;
 }
@@ -101,14 +101,17 @@ export class EntrySpool {
 
   /**
    * The digest, counts and the entries listing of the manifest; `keepListing` writes the sorted entries
-   * out (for the archive's manifest entry and for callers that read `entries`).
+   * out (for the archive's manifest entry and for callers that read `entries`). `visit` sees each entry of
+   * that one pass, in digest order (the check's listings are written from it).
    */
-  finish(keepListing: boolean): SpooledEntries {
+  finish(keepListing: boolean, visit?: (sorted: SortedEntry) => void): SpooledEntries {
     const hash = createHash('sha256');
     const listing = keepListing ? new EntryListing(this.spool.spilled) : undefined;
     let files = 0;
     let bytes = 0;
-    for (const { entry, canonical } of this.sorted()) {
+    for (const sorted of this.sorted()) {
+      const { entry, canonical } = sorted;
+      visit?.(sorted);
       hash.update(digestLine(canonical));
       if (entry.type === 'file' || entry.type === 'hardlink') files += 1;
       if (entry.type === 'file') bytes += entry.size;

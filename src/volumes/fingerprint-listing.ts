@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { digestLine, type CanonicalEntry, type EntryType, type ManifestEntry } from '../archive/manifest.js';
+import type { CanonicalEntry, EntryType, ManifestEntry } from '../archive/manifest.js';
 import { EntrySpool } from '../archive/manifest-spool.js';
 import { LineFile, linesOf } from '../archive/spool.js';
 import { checkedManifestEntry } from '../archive/tar-entries.js';
@@ -117,7 +117,7 @@ class ListingSpool {
     this.entries.add(entry);
   }
 
-  /** Writes the entries out in the digest's order, computing the digest and the counts on the way. */
+  /** Writes the entries out in the digest's order, in the pass that computes the digest and the counts. */
   finish(): VolumeListing {
     if (!this.entries.hasRoot) {
       throw new UserError(
@@ -126,32 +126,21 @@ class ListingSpool {
     }
     const file = path.join(this.dir, 'listing.jsonl');
     const writer = new LineFile(file);
-    const digest = createHash('sha256');
-    const counts = { files: 0, bytes: 0, entries: 0 };
     let previous: string | undefined;
     try {
-      for (const { entry, canonical } of this.entries.sorted()) {
+      const { digest, files, bytes } = this.entries.finish(false, ({ entry, canonical }) => {
         // Sorted, a path the stream holds twice comes out twice in a row.
         if (entry.path === previous) {
           throw new UnsafeEntryError(`Unsafe tar stream: ${JSON.stringify(entry.path)} appears twice.`);
         }
         previous = entry.path;
-        digest.update(digestLine(canonical));
         writer.write(`${JSON.stringify(listingLine(entry, canonical))}\n`);
-        counts.entries++;
-        if (entry.type === 'file' || entry.type === 'hardlink') counts.files++;
-        if (entry.type === 'file') counts.bytes += entry.size;
-      }
+      });
+      const entries = this.entries.size;
+      return { file, dir: this.dir, root: this.options.root, files, bytes, entries, digest };
     } finally {
       writer.close();
     }
-    return {
-      file,
-      dir: this.dir,
-      root: this.options.root,
-      ...counts,
-      digest: `sha256:${digest.digest('hex')}`,
-    };
   }
 
   dispose(): void {

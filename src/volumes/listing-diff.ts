@@ -76,8 +76,9 @@ export async function pathsOf(
 ): Promise<{ paths: string[]; count: number }> {
   const paths: string[] = [];
   let count = 0;
+  let step = 0;
   for (const line of listingLines(listing)) {
-    if (count % YIELD_EVERY === 0) await setImmediate();
+    if (++step % YIELD_EVERY === 0) await setImmediate();
     if (line[0] === '.') continue;
     if (paths.length < listed) paths.push(line[0]);
     count++;
