@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diffManifests, type VolumeManifest } from '../../src/archive/manifest.js';
-import { SPOOL_LIMITS } from '../../src/archive/spool.js';
+import { SPOOL_LIMITS, spoolDirectory } from '../../src/archive/spool.js';
 import { manifestOfTarStream } from '../../src/archive/volume-tar.js';
 import { listTarStream, removeListing, type VolumeListing } from '../../src/volumes/fingerprint-listing.js';
 import { diffListings, pathsOf } from '../../src/volumes/listing-diff.js';
@@ -36,6 +36,12 @@ async function withRunBytes<T>(runBytes: number | undefined, work: () => Promise
   }
 }
 
+/** The files in the spool's directory now (none before it is made). */
+async function spooledFiles(): Promise<string[]> {
+  const dir = spoolDirectory();
+  return dir === undefined ? [] : (await readdir(dir)).sort();
+}
+
 /** Many small files in the engine's walk order (which is not the digest's byte order). */
 function manyFiles(count: number, change: (i: number) => string = String): FixtureEntry[] {
   const entries: FixtureEntry[] = [{ name: 'volume/', type: 'directory', mode: 0o755 }];
@@ -62,10 +68,12 @@ describe('listTarStream: a fingerprint as a sorted listing on disk', () => {
 
   it('has the manifest’s digest when the stream is not in byte order, across many runs', async () => {
     const entries = manyFiles(500);
+    const spooledBefore = await spooledFiles();
     const [listing, manifest] = await both(entries, 4096);
     expect(listing.digest).toBe(manifest.digest);
-    // Only the listing itself is left in its directory: the sorted runs are removed.
+    // Only the listing itself is left in its directory, and the sorted runs are gone from the spool's.
     expect(await readdir(listing.dir)).toEqual(['listing.jsonl']);
+    expect(await spooledFiles()).toEqual(spooledBefore);
     await removeListing(listing);
     await expect(readdir(listing.dir)).rejects.toThrow(/ENOENT/);
   });

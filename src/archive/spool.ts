@@ -26,6 +26,11 @@ function spoolDir(): string {
   return spoolRoot;
 }
 
+/** The spool directory, once a run or file has made it (undefined before). */
+export function spoolDirectory(): string | undefined {
+  return spoolRoot;
+}
+
 let fileCount = 0;
 
 function spoolFile(): string {
