@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { computeDigest, type ManifestEntry } from '../../src/archive/manifest.js';
-import { compareNames, nameBytes, nameFromBytes } from '../../src/archive/name-bytes.js';
+import { compareNames, nameBytes, nameFromBytes, nameKey } from '../../src/archive/name-bytes.js';
 import { EntryPathGuard, volumeRelativePath } from '../../src/archive/tar-paths.js';
 import { manifestOfTarStream } from '../../src/archive/volume-tar.js';
 import { tarOf, trickyVolume } from './tar-fixtures.js';
@@ -44,6 +44,13 @@ describe('names are bytes', () => {
     const names = ['caf\udce9', 'café', 'caf\udce8', 'cafe', 'caf\udcff'];
     const sorted = [...names].sort(compareNames).map((n) => nameBytes(n).toString('hex'));
     expect(sorted).toEqual([...sorted].sort());
+  });
+
+  it('keys are the bytes one character each, ASCII names their own key, and order as the bytes do', () => {
+    const names = ['plain/a.txt', 'a\u0000\u007f', 'café', 'caf\udce9', '文件', 'emoji 😀', 'caf\udcff', ''];
+    for (const name of names) expect(nameKey(name)).toBe(nameBytes(name).toString('latin1'));
+    const byKey = [...names].sort((a, b) => (nameKey(a) < nameKey(b) ? -1 : nameKey(a) > nameKey(b) ? 1 : 0));
+    expect(byKey).toEqual([...names].sort(compareNames));
   });
 
   it('path checks see the exact bytes: two Latin-1 names are two entries, .. stays refused', () => {

@@ -34,6 +34,34 @@ describe('volumeRelativePath', () => {
     expect(() => volumeRelativePath(name, 'volume')).toThrow(UnsafeEntryError);
   });
 
+  it('takes the same names and gives the same paths as the general rule, fast path or not', () => {
+    // The rule as written before the fast path: split, drop empty and '.' segments, refuse '..', strip root.
+    const general = (name: string): string => {
+      if (name.startsWith('/')) throw new UnsafeEntryError('absolute');
+      const segments = name.split('/').filter((s) => s !== '' && s !== '.');
+      if (segments.includes('..') || segments[0] !== 'volume') throw new UnsafeEntryError('refused');
+      return segments.length === 1 ? '.' : segments.slice(1).join('/');
+    };
+    const outcome = (rule: (name: string) => string, name: string) => {
+      try {
+        return rule(name);
+      } catch (error) {
+        return error instanceof UnsafeEntryError ? 'refused' : 'other error';
+      }
+    };
+    const parts = ['', '.', '..', 'a', '.a', '..a', 'a.', '...'];
+    let names = ['volume'];
+    for (let depth = 0; depth < 3; depth++)
+      names = names.flatMap((n) => [n, ...parts.map((p) => `${n}/${p}`)]);
+    names = [...new Set(names.flatMap((n) => [n, `${n}/`]))];
+    expect(names.length).toBeGreaterThan(1000);
+    for (const name of names)
+      expect([name, outcome((n) => volumeRelativePath(n, 'volume'), name)]).toEqual([
+        name,
+        outcome(general, name),
+      ]);
+  });
+
   it('is a UserError', () => {
     expect(() => volumeRelativePath('/etc/passwd', 'volume')).toThrow(UserError);
   });

@@ -166,6 +166,26 @@ describe('TarScanner', () => {
     expect((await scanError(sparse)).message).toMatch(/sparse file/);
   });
 
+  it('reads number fields as octal up to the first NUL, blanks trimmed, and refuses other digits', async () => {
+    const withMode = (field: string) => {
+      const block = fileHeaderBlock('volume/x', 0, 0);
+      block.fill(0, 100, 108);
+      block.write(field, 100, 8, 'latin1');
+      resum(block);
+      return Buffer.concat([block, Buffer.alloc(1024)]);
+    };
+    const modeOf = async (field: string) => (await scan(withMode(field))).visitor.headers[0]?.mode;
+    expect(await modeOf('0000644\0')).toBe(0o644);
+    expect(await modeOf(' \t755 \0')).toBe(0o755);
+    expect(await modeOf('640\0x9z')).toBe(0o640); // what follows the NUL is not read
+    expect(await modeOf(' 600\xa0\xa0')).toBe(0o600); // trimmed as String.prototype.trim trims Latin-1
+    expect(await modeOf('\0\0\0\0')).toBe(0);
+    expect(await modeOf('       ')).toBe(0);
+    for (const bad of ['0000648\0', '6 44\0', '-644\0', '0o644\0']) {
+      expect((await scanError(withMode(bad))).message).toMatch(/its mode field is not a number/);
+    }
+  });
+
   it('writes a header other tar readers accept', async () => {
     const bytes = fileEntryBytes(MANIFEST_ENTRY_NAME, Buffer.from('{}\n'), 1_700_000_000);
     const [entry] = await listTar(Buffer.concat([bytes, Buffer.alloc(1024)]));

@@ -11,7 +11,7 @@ import {
   type ManifestEntry,
   type VolumeManifest,
 } from './manifest.js';
-import { nameBytes } from './name-bytes.js';
+import { nameBytes, nameKey } from './name-bytes.js';
 import { notStoredBefore } from './tar-paths.js';
 import { LineFile, SortedSpool, bytesOf, linesOf, type SpoolCodec } from './spool.js';
 
@@ -23,7 +23,7 @@ import { LineFile, SortedSpool, bytesOf, linesOf, type SpoolCodec } from './spoo
  */
 
 const ENTRY_CODEC: SpoolCodec<ManifestEntry> = {
-  keyOf: (entry) => nameBytes(entry.path),
+  keyOf: (entry) => nameKey(entry.path),
   encode: (entry) => JSON.stringify(entry),
   decode: (line) => JSON.parse(line) as ManifestEntry,
 };

@@ -32,6 +32,16 @@ export function nameBytes(name: string): Buffer {
   return Buffer.concat(parts);
 }
 
+const NOT_ASCII = /[^\p{ASCII}]/u;
+
+/**
+ * A name's bytes as a Latin-1 string (one character a byte), so comparing keys compares bytes. An ASCII name
+ * is its own key: no buffer for the common case, once per entry of a million-file volume.
+ */
+export function nameKey(name: string): string {
+  return NOT_ASCII.test(name) ? nameBytes(name).toString('latin1') : name;
+}
+
 /** Byte order of two names, as the digest sorts them. */
 export function compareNames(a: string, b: string): number {
   return Buffer.compare(nameBytes(a), nameBytes(b));

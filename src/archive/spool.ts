@@ -132,7 +132,8 @@ interface Keyed<T> {
 
 /** How a SortedSpool orders, stores and reads back its records. */
 export interface SpoolCodec<T> {
-  keyOf(record: T): Buffer;
+  /** The record's sort key, one character a byte (Latin-1), so string order is byte order. */
+  keyOf(record: T): string;
   encode(record: T): string;
   decode(line: string): T;
 }
@@ -148,7 +149,7 @@ export class SortedSpool<T> {
   constructor(private readonly codec: SpoolCodec<T>) {}
 
   add(record: T): void {
-    const key = this.codec.keyOf(record).toString('latin1');
+    const key = this.codec.keyOf(record);
     const line = this.codec.encode(record);
     this.buffered.push({ key, line });
     this.bufferedBytes += key.length + line.length + RECORD_OVERHEAD;
@@ -218,7 +219,7 @@ export class SortedSpool<T> {
 
   private *keyedLines(lines: Iterable<string>): Generator<Keyed<string>> {
     for (const line of lines) {
-      yield { key: this.codec.keyOf(this.codec.decode(line)).toString('latin1'), record: line };
+      yield { key: this.codec.keyOf(this.codec.decode(line)), record: line };
     }
   }
 
@@ -230,7 +231,7 @@ export class SortedSpool<T> {
   private *keyed(lines: Iterable<string>): Generator<Keyed<T>> {
     for (const line of lines) {
       const record = this.codec.decode(line);
-      yield { key: this.codec.keyOf(record).toString('latin1'), record };
+      yield { key: this.codec.keyOf(record), record };
     }
   }
 

@@ -37,11 +37,13 @@ export function checkedManifestEntry(header: TarEntryHeader, root: string, guard
   };
   if (type === 'symlink') entry.linkTarget = header.linkname;
   if (hardlinkTarget !== undefined) entry.linkTarget = hardlinkTarget;
-  const xattrs = header.paxKeys
-    .filter((key) => key.startsWith(XATTR_PREFIX))
-    .map((key) => key.slice(XATTR_PREFIX.length))
-    .sort();
-  if (xattrs.length > 0) entry.xattrs = xattrs;
+  if (header.paxKeys.length > 0) {
+    const xattrs = header.paxKeys
+      .filter((key) => key.startsWith(XATTR_PREFIX))
+      .map((key) => key.slice(XATTR_PREFIX.length))
+      .sort();
+    if (xattrs.length > 0) entry.xattrs = xattrs;
+  }
   if (type === 'char-device' || type === 'block-device') {
     entry.device = { major: header.devmajor, minor: header.devminor };
   }

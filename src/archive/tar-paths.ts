@@ -9,6 +9,8 @@ export class UnsafeEntryError extends UserError {}
  * segments are dropped; absolute names, '..' segments and names outside `root/` throw UnsafeEntryError.
  */
 export function volumeRelativePath(tarName: string, root: string): string {
+  const plain = tarName.startsWith(`${root}/`) ? plainRest(tarName, root.length + 1) : undefined;
+  if (plain !== undefined) return plain;
   if (tarName.startsWith('/')) {
     throw new UnsafeEntryError(`Unsafe tar entry ${JSON.stringify(tarName)}: absolute paths are refused.`);
   }
@@ -22,6 +24,31 @@ export function volumeRelativePath(tarName: string, root: string): string {
     );
   }
   return segments.length === 1 ? '.' : segments.slice(1).join('/');
+}
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
+/**
+ * The common case without splitting (a million entries a volume): the name after `root/`, when none of its
+ * segments is empty, `.` or `..` (one trailing slash allowed) — exactly what the general rule returns there.
+ */
+function plainRest(name: string, from: number): string | undefined {
+  const end =
+    name.length > from && name.charCodeAt(name.length - 1) === SLASH ? name.length - 1 : name.length;
+  if (end === from) return '.';
+  let segment = from;
+  for (let i = from; i <= end; i++) {
+    if (i < end && name.charCodeAt(i) !== SLASH) continue;
+    const length = i - segment;
+    if (length === 0) return undefined;
+    const dots =
+      name.charCodeAt(segment) === DOT &&
+      (length === 1 || (length === 2 && name.charCodeAt(segment + 1) === DOT));
+    if (dots) return undefined;
+    segment = i + 1;
+  }
+  return name.slice(from, end);
 }
 
 /** The tar name of a volume-relative path: `root/` for the root, `root/path` below it (dirs end with '/'). */

@@ -56,7 +56,7 @@ export interface TarEntryHeader {
   devmajor: number;
   devminor: number;
   /** Pax record names. */
-  paxKeys: string[];
+  paxKeys: readonly string[];
   /** Pax record values, as bytes (xattr values are binary). */
   pax: ReadonlyMap<string, Buffer>;
 }
@@ -108,7 +108,7 @@ const HEADER_ONLY = new Set<TarEntryKind>([
 
 /** Records that change an entry's meaning; Go applies exactly these (GNU.sparse.* is refused). */
 interface PendingRecords {
-  pax: Map<string, Buffer>;
+  pax: ReadonlyMap<string, Buffer>;
   longName?: string;
   longLink?: string;
 }
@@ -136,7 +136,7 @@ export class TarScanner extends Transform {
   private state: State = { kind: 'header' };
   private readonly partial = Buffer.alloc(BLOCK);
   private partialFill = 0;
-  private pending: PendingRecords = { pax: new Map() };
+  private pending: PendingRecords = { pax: NO_PAX };
   /** Off once the visitor withholds an entry: it and everything after it stay out of the output. */
   private forwarding: boolean;
   /** Rewritten output of the current chunk, pushed at once (one push per chunk, not per piece). */
@@ -337,7 +337,7 @@ export class TarScanner extends Transform {
 
   private entryHeader(block: Buffer, flag: string, rawSize: number): TarEntryHeader {
     const pending = this.pending;
-    this.pending = { pax: new Map() };
+    this.pending = { pax: NO_PAX };
     const pax = pending.pax;
     // A pax path wins over a GNU long name (POSIX: pax records override the header); Go lets the GNU
     // name win. Either way a rewritten output carries only this choice.
@@ -365,7 +365,7 @@ export class TarScanner extends Transform {
       linkname,
       devmajor: readNumber(block, 329, 8, 'devmajor'),
       devminor: readNumber(block, 337, 8, 'devminor'),
-      paxKeys: [...pax.keys()],
+      paxKeys: pax.size === 0 ? NO_PAX_KEYS : [...pax.keys()],
       pax,
     };
   }
@@ -415,8 +415,8 @@ function verifyChecksum(block: Buffer): void {
  */
 function ustarName(block: Buffer): string {
   const name = readString(block, 0, 100);
-  if (block.toString('latin1', 257, 265) !== 'ustar\u000000') return name;
-  const isStar = block.toString('latin1', 508, 512) === 'tar\0';
+  if (!bytesAre(block, 257, USTAR_MAGIC)) return name;
+  const isStar = bytesAre(block, 508, STAR_TRAILER);
   const prefix = readString(block, 345, isStar ? 131 : 155);
   return prefix === '' ? name : `${prefix}/${name}`;
 }
@@ -446,16 +446,40 @@ function readNumber(block: Buffer, offset: number, length: number, field: string
     if (!Number.isSafeInteger(value)) throw new TarFormatError(`is corrupt: ${field} is too large.`);
     return value;
   }
-  const text = block
-    .toString('latin1', offset, offset + length)
-    .replace(/\0.*$/s, '')
-    .trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) {
-    throw new TarFormatError(`is corrupt: its ${field} field is not a number (invalid tar header).`);
+  // Read in place (no string per field: eight fields a header, a million headers a volume): up to the first
+  // NUL, blanks trimmed at both ends, octal digits only.
+  let start = offset;
+  let end = offset;
+  while (end < offset + length && block[end] !== 0) end++;
+  while (start < end && isBlank(block[start] ?? 0)) start++;
+  while (end > start && isBlank(block[end - 1] ?? 0)) end--;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = (block[i] ?? 0) - 0x30;
+    if (digit < 0 || digit > 7) {
+      throw new TarFormatError(`is corrupt: its ${field} field is not a number (invalid tar header).`);
+    }
+    value = value * 8 + digit;
   }
-  return parseInt(text, 8);
+  return value;
 }
+
+/** What String.prototype.trim removes from a Latin-1 field (tab to carriage return, space, no-break space). */
+function isBlank(byte: number): boolean {
+  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d) || byte === 0xa0;
+}
+
+const USTAR_MAGIC = Buffer.from('ustar\u000000', 'latin1');
+const STAR_TRAILER = Buffer.from('tar\0', 'latin1');
+
+function bytesAre(block: Buffer, offset: number, expected: Buffer): boolean {
+  for (let i = 0; i < expected.length; i++) if (block[offset + i] !== expected[i]) return false;
+  return true;
+}
+
+/** The records of a header without pax records: shared, never written (a later pax header replaces it). */
+const NO_PAX: ReadonlyMap<string, Buffer> = new Map();
+const NO_PAX_KEYS: readonly string[] = Object.freeze([]);
 
 function paxNumber(pax: ReadonlyMap<string, Buffer>, key: string): number {
   const text = pax.get(key)?.toString('latin1') ?? '';
