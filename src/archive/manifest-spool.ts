@@ -32,6 +32,8 @@ const ENTRY_CODEC: SpoolCodec<ManifestEntry> = {
 export interface SortedEntry {
   entry: ManifestEntry;
   canonical: CanonicalEntry;
+  /** The entry's JSON as stored, when it is written as stored (not a hard-link member, which is rewritten). */
+  json?: string;
 }
 
 /** The entries of one manifest (streamed or embedded), sorted on disk. */
@@ -63,9 +65,9 @@ export class EntrySpool {
   /** Every entry in digest order, hard-link members resolved as computeDigest resolves them. */
   *sorted(): Generator<SortedEntry> {
     const groups = this.hardLinkGroups();
-    for (const entry of this.spool.sorted()) {
-      const member = groups.get(entry.path);
-      yield member ?? { entry, canonical: canonicalOf(entry) };
+    for (const { record: entry, line } of this.spool.sortedWithLines()) {
+      const member = groups.size === 0 ? undefined : groups.get(entry.path);
+      yield member ?? { entry, canonical: canonicalOf(entry), json: line };
     }
   }
 
@@ -115,7 +117,7 @@ export class EntrySpool {
       hash.update(digestLine(canonical));
       if (entry.type === 'file' || entry.type === 'hardlink') files += 1;
       if (entry.type === 'file') bytes += entry.size;
-      listing?.add(entry);
+      listing?.add(entry, sorted.json);
     }
     listing?.close();
     return { digest: `sha256:${hash.digest('hex')}`, files, bytes, listing };
@@ -147,8 +149,9 @@ export class EntryListing {
     if (onDisk) this.file = new LineFile();
   }
 
-  add(entry: ManifestEntry): void {
-    const text = `${this.count === 0 ? '\n' : '\n,'}${JSON.stringify(entry)}`;
+  /** `json`: the entry's JSON if the caller has it already (the spool's line), else it is written here. */
+  add(entry: ManifestEntry, json: string = JSON.stringify(entry)): void {
+    const text = `${this.count === 0 ? '\n' : '\n,'}${json}`;
     this.count += 1;
     if (this.file) this.file.write(text);
     else this.lines.push(text);

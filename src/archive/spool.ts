@@ -124,6 +124,12 @@ export function* linesOf(file: string, readBytes = IO_BYTES): Generator<string> 
   }
 }
 
+/** A record and the line it is stored as. */
+export interface Stored<T> {
+  record: T;
+  line: string;
+}
+
 interface Keyed<T> {
   /** The sort key's bytes as a latin1 string: code units compare as the bytes do, at a string's size. */
   key: string;
@@ -182,11 +188,18 @@ export class SortedSpool<T> {
 
   /** Every record in key order (a k-way merge of the runs and what is still in memory). */
   *sorted(): Generator<T> {
+    for (const { record } of this.sortedWithLines()) yield record;
+  }
+
+  /** Every record in key order with the line it is stored as (its encoding), for callers that write it out. */
+  sortedWithLines(): Generator<Stored<T>> {
     this.mergeRunsDown();
     const readBytes = mergeReadBytes(this.runs.length);
-    const sources: Iterator<Keyed<T>>[] = this.runs.map((file) => this.keyed(linesOf(file, readBytes)));
+    const sources: Iterator<Keyed<Stored<T>>>[] = this.runs.map((file) =>
+      this.keyed(linesOf(file, readBytes)),
+    );
     sources.push(this.heldInOrder());
-    yield* merge(sources);
+    return merge(sources);
   }
 
   /**
@@ -224,14 +237,16 @@ export class SortedSpool<T> {
   }
 
   /** The records still in memory, sorted, with the keys already held. */
-  private *heldInOrder(): Generator<Keyed<T>> {
-    for (const { key, line } of this.sortBuffered()) yield { key, record: this.codec.decode(line) };
+  private *heldInOrder(): Generator<Keyed<Stored<T>>> {
+    for (const { key, line } of this.sortBuffered()) {
+      yield { key, record: { record: this.codec.decode(line), line } };
+    }
   }
 
-  private *keyed(lines: Iterable<string>): Generator<Keyed<T>> {
+  private *keyed(lines: Iterable<string>): Generator<Keyed<Stored<T>>> {
     for (const line of lines) {
       const record = this.codec.decode(line);
-      yield { key: this.codec.keyOf(record), record };
+      yield { key: this.codec.keyOf(record), record: { record, line } };
     }
   }
 
