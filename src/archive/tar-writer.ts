@@ -50,13 +50,13 @@ export function canonicalHeaderBytes(header: WrittenHeader): Buffer {
   const fits = (bytes: Buffer) => bytes.length <= NAME_BYTES;
   if (!fits(header.name)) records.push(['path', header.name]);
   if (!fits(header.linkname)) records.push(['linkpath', header.linkname]);
-  const numbers: [string, number, number][] = [
-    ['size', header.size, MAX_OCTAL_12],
-    ['uid', header.uid, MAX_OCTAL_8],
-    ['gid', header.gid, MAX_OCTAL_8],
-    ['mtime', header.mtime, MAX_OCTAL_12],
-  ];
-  for (const [key, value, max] of numbers) if (value > max) records.push([key, Buffer.from(String(value))]);
+  const tooLarge = (key: string, value: number, max: number) => {
+    if (value > max) records.push([key, Buffer.from(String(value))]);
+  };
+  tooLarge('size', header.size, MAX_OCTAL_12);
+  tooLarge('uid', header.uid, MAX_OCTAL_8);
+  tooLarge('gid', header.gid, MAX_OCTAL_8);
+  tooLarge('mtime', header.mtime, MAX_OCTAL_12);
   for (const [name, value] of header.xattrs) records.push([`SCHILY.xattr.${name}`, value]);
   const block = ustarBlock({
     name: fits(header.name) ? header.name : Buffer.from('pax-long-name'),
@@ -110,29 +110,35 @@ const EMPTY_FIELDS: UstarFields = {
 /** One ustar block: octal fields NUL-terminated and zero-filled, magic "ustar\0" "00", empty prefix. */
 function ustarBlock(fields: UstarFields): Buffer {
   const block = Buffer.alloc(BLOCK);
-  const octal = (value: number, offset: number, length: number) => {
-    const digits = value.toString(8);
-    if (!Number.isSafeInteger(value) || value < 0 || digits.length > length - 1) {
-      throw new UserError(
-        `A tar header value (${value}) does not fit its field: the entry cannot be written.`,
-      );
-    }
-    block.write(`${digits.padStart(length - 1, '0')}\0`, offset, length, 'latin1');
-  };
   fields.name.copy(block, 0, 0, NAME_BYTES);
-  octal(fields.mode, 100, 8);
-  octal(fields.uid, 108, 8);
-  octal(fields.gid, 116, 8);
-  octal(fields.size, 124, 12);
-  octal(fields.mtime, 136, 12);
+  writeOctal(block, fields.mode, 100, 8);
+  writeOctal(block, fields.uid, 108, 8);
+  writeOctal(block, fields.gid, 116, 8);
+  writeOctal(block, fields.size, 124, 12);
+  writeOctal(block, fields.mtime, 136, 12);
   block.write(fields.flag, 156, 1, 'latin1');
   fields.linkname.copy(block, 157, 0, NAME_BYTES);
-  block.write('ustar\u000000', 257, 8, 'latin1');
-  octal(fields.devmajor, 329, 8);
-  octal(fields.devminor, 337, 8);
-  const sum = checksumsOf(block).unsigned;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+  USTAR_MAGIC.copy(block, 257);
+  writeOctal(block, fields.devmajor, 329, 8);
+  writeOctal(block, fields.devminor, 337, 8);
+  writeOctal(block, checksumsOf(block).unsigned, 148, 7); // six digits and a NUL, then a space
+  block[155] = 0x20;
   return block;
+}
+
+const USTAR_MAGIC = Buffer.from('ustar\u000000', 'latin1');
+
+/** `value` as length − 1 zero-filled octal digits and a NUL, written in place (no string a field). */
+function writeOctal(block: Buffer, value: number, offset: number, length: number): void {
+  if (!Number.isSafeInteger(value) || value < 0 || value >= 8 ** (length - 1)) {
+    throw new UserError(`A tar header value (${value}) does not fit its field: the entry cannot be written.`);
+  }
+  let rest = value;
+  for (let at = offset + length - 2; at >= offset; at--) {
+    block[at] = 0x30 + (rest % 8);
+    rest = Math.floor(rest / 8);
+  }
+  block[offset + length - 1] = 0;
 }
 
 /** `<length> <key>=<value>\n`, the length counting itself. */
