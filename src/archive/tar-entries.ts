@@ -60,17 +60,24 @@ const WRITTEN_KIND_OF_ENTRY: Readonly<Record<EntryType, WrittenKind>> = {
   'block-device': 'block-device',
 };
 
+const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
+
+function xattrValues(names: readonly string[], header: TarEntryHeader): Map<string, Buffer> {
+  const xattrs = new Map<string, Buffer>();
+  for (const name of names) {
+    const value = header.pax.get(XATTR_PREFIX + name);
+    if (value !== undefined) xattrs.set(name, value);
+  }
+  return xattrs;
+}
+
 /**
  * The header records to write for an entry: built from its manifest entry (name from the checked
  * volume-relative path, link targets as checked), plus the xattr values the parse kept — nothing of the
  * input's own header survives, so every reader of the output sees what the manifest says.
  */
 export function canonicalHeaderOf(entry: ManifestEntry, header: TarEntryHeader, root: string): Buffer {
-  const xattrs = new Map<string, Buffer>();
-  for (const name of entry.xattrs ?? []) {
-    const value = header.pax.get(XATTR_PREFIX + name);
-    if (value !== undefined) xattrs.set(name, value);
-  }
+  const xattrs = entry.xattrs?.length ? xattrValues(entry.xattrs, header) : NO_XATTRS;
   const linkname =
     entry.type === 'hardlink'
       ? tarNameOf(entry.linkTarget ?? '', root, 'file')
