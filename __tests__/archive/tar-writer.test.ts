@@ -1,21 +1,15 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { checksumsOf } from '../../src/archive/tar-scanner.js';
-import { canonicalHeaderBytes, fileHeaderBlock, type WrittenHeader } from '../../src/archive/tar-writer.js';
+import {
+  canonicalHeaderBytes,
+  fileHeaderBlock,
+  type UstarFields,
+  type WrittenHeader,
+} from '../../src/archive/tar-writer.js';
 
 /** The ustar block as written before the fields were written in place: strings, padStart, block.write. */
-function referenceBlock(h: {
-  name: Buffer;
-  flag: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  linkname: Buffer;
-  devmajor: number;
-  devminor: number;
-}): Buffer {
+function referenceBlock(h: UstarFields): Buffer {
   const block = Buffer.alloc(512);
   const octal = (value: number, offset: number, length: number) =>
     block.write(`${value.toString(8).padStart(length - 1, '0')}\0`, offset, length, 'latin1');

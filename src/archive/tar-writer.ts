@@ -81,7 +81,8 @@ export function canonicalHeaderBytes(header: WrittenHeader): Buffer {
   return Buffer.concat([paxHeader, body, Buffer.alloc(paddingOf(body.length)), block]);
 }
 
-interface UstarFields {
+/** The fields of one ustar block. */
+export interface UstarFields {
   name: Buffer;
   flag: string;
   mode: number;
