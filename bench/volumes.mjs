@@ -238,7 +238,19 @@ function engineHelper(volume, readOnly) {
   };
 }
 
+/** Runs `fn(url)` with a helper mounting the volume (url(dir): its archive endpoint), removed afterwards. */
+async function withEngineHelper(volume, readOnly, fn) {
+  const helper = engineHelper(volume, readOnly);
+  try {
+    return await fn(helper.url);
+  } finally {
+    helper.done();
+  }
+}
+
 const curl = (args, options) => run('curl', ['-sSf', '--unix-socket', SOCKET, ...args], options);
+/** The engine's GET of the volume's tar, to /dev/null. */
+const engineGet = (url) => curl(['-o', '/dev/null', url(`${HELPER_PARENT}/volume`)], { timeoutS: 900 });
 
 // ---- test data, built inside the volume -----------------------------------------------------------------------
 /** Half /dev/urandom, half a repeated log line: compressible, but not trivially. */
@@ -353,16 +365,7 @@ function makeOps(vol, dir, { project, extras }) {
             key: 'engineGet',
             label: 'engine alone: GET',
             kind: 'read',
-            run: async () => {
-              const helper = engineHelper(vol, true);
-              try {
-                return await curl(['-o', '/dev/null', helper.url(`${HELPER_PARENT}/volume`)], {
-                  timeoutS: 900,
-                });
-              } finally {
-                helper.done();
-              }
-            },
+            run: () => withEngineHelper(vol, true, engineGet),
           },
         ]
       : []),
@@ -397,22 +400,21 @@ function makeOps(vol, dir, { project, extras }) {
             key: 'engineGetZstd',
             label: 'engine alone: GET | zstd -1',
             kind: 'archive',
-            run: async () => {
-              const helper = engineHelper(vol, true);
-              try {
+            run: () =>
+              withEngineHelper(vol, true, async (url) => {
                 // zstd as ours runs it on this machine (src/archive/format.ts zstdThreads), without the hashing
                 const threads =
                   availableParallelism() - 2 < 2 ? ['--single-thread'] : [`-T${availableParallelism() - 2}`];
-                const r = await curl([helper.url(`${HELPER_PARENT}/volume`)], {
-                  timeoutS: 900,
-                  pipeTo: ['zstd', '-q', ...threads, '-1', '-f', '-o', f('floor.tar.zst')],
-                });
-                return { ...r, outBytes: statSync(f('floor.tar.zst')).size };
-              } finally {
-                helper.done();
-                rmSync(f('floor.tar.zst'), { force: true });
-              }
-            },
+                try {
+                  const r = await curl([url(`${HELPER_PARENT}/volume`)], {
+                    timeoutS: 900,
+                    pipeTo: ['zstd', '-q', ...threads, '-1', '-f', '-o', f('floor.tar.zst')],
+                  });
+                  return { ...r, outBytes: statSync(f('floor.tar.zst')).size };
+                } finally {
+                  rmSync(f('floor.tar.zst'), { force: true });
+                }
+              }),
           },
         ]
       : []),
@@ -474,8 +476,7 @@ function makeOps(vol, dir, { project, extras }) {
             },
             run: fresh('floor', async (dst) => {
               docker(['volume', 'create', dst]);
-              const helper = engineHelper(dst, false);
-              try {
+              return withEngineHelper(dst, false, async (url) => {
                 const put = await curl(
                   [
                     '-X',
@@ -486,17 +487,13 @@ function makeOps(vol, dir, { project, extras }) {
                     f('floor.tar'),
                     '-o',
                     '/dev/null',
-                    helper.url(HELPER_PARENT),
+                    url(HELPER_PARENT),
                   ],
                   { timeoutS: 1800 },
                 );
-                const get = await curl(['-o', '/dev/null', helper.url(`${HELPER_PARENT}/volume`)], {
-                  timeoutS: 900,
-                });
+                const get = await engineGet(url);
                 return { ...get, seconds: put.seconds + get.seconds, putSeconds: put.seconds };
-              } finally {
-                helper.done();
-              }
+              });
             }),
           },
         ]

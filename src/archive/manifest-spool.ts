@@ -66,7 +66,7 @@ export class EntrySpool {
   *sorted(): Generator<SortedEntry> {
     const groups = this.hardLinkGroups();
     for (const { record: entry, line } of this.spool.sortedWithLines()) {
-      const member = groups.size === 0 ? undefined : groups.get(entry.path);
+      const member = groups.get(entry.path);
       yield member ?? { entry, canonical: canonicalOf(entry), json: line };
     }
   }

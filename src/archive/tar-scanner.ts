@@ -469,7 +469,8 @@ function isBlank(byte: number): boolean {
   return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d) || byte === 0xa0;
 }
 
-const USTAR_MAGIC = Buffer.from('ustar\u000000', 'latin1');
+/** The ustar magic and version ("ustar\0" "00"), as readers check it and our writer writes it. */
+export const USTAR_MAGIC = Buffer.from('ustar\u000000', 'latin1');
 const STAR_TRAILER = Buffer.from('tar\0', 'latin1');
 
 function bytesAre(block: Buffer, offset: number, expected: Buffer): boolean {

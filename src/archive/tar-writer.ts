@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import { BLOCK, checksumsOf, paddingOf } from './tar-scanner.js';
+import { BLOCK, USTAR_MAGIC, checksumsOf, paddingOf } from './tar-scanner.js';
 
 /** Type flags we write; contiguous files are written as regular files (the engine refuses '7'). */
 export type WrittenKind =
@@ -126,8 +126,6 @@ function ustarBlock(fields: UstarFields): Buffer {
   block[155] = 0x20;
   return block;
 }
-
-const USTAR_MAGIC = Buffer.from('ustar\u000000', 'latin1');
 
 /** `value` as length − 1 zero-filled octal digits and a NUL, written in place (no string a field). */
 function writeOctal(block: Buffer, value: number, offset: number, length: number): void {
