@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderReadme, renderTables } from '../scripts/readme-tables.mjs';
 
 describe('README.md', () => {
   it('opens with one sentence, a five-line example, then the two set-up commands', () => {
@@ -23,15 +22,6 @@ describe('README.md', () => {
     ]);
   });
 
-  it('never tells anyone to fetch the CLI by a package name this project does not own', () => {
-    const texts = ['README.md', 'docs/faults.md', 'src/volumes/volume-backup.ts'].map((file) =>
-      readFileSync(file, 'utf8'),
-    );
-    for (const text of texts)
-      expect(text).not.toMatch(/npx (-y )?compose-persist|npm (i|install) -g compose-persist/);
-    expect(readFileSync('README.md', 'utf8')).toContain('node ~/compose-persist/dist/cli.js check');
-  });
-
   it('the example command exists and runs the CLI on the example stack', () => {
     const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as {
       scripts: Record<string, string>;
@@ -40,32 +30,40 @@ describe('README.md', () => {
     expect(scripts.test).toBe('vitest run');
   });
 
-  it('holds the inputs and outputs tables generated from action.yml', async () => {
-    const readme = readFileSync('README.md', 'utf8');
-    const expected = await renderReadme(readme, readFileSync('action.yml', 'utf8'));
-    expect(readme === expected, 'README.md differs from the tables of action.yml: run npm run docs').toBe(
-      true,
-    );
-  }, 30_000); // prettier formats the whole README: seconds on a loaded 2-core machine
+  it('stays short: at most 300 lines, the rest one click away in docs/', () => {
+    expect(readme.split('\n').length).toBeLessThanOrEqual(300);
+  });
 
-  it('renders one row per input and output, escaping what Markdown would eat', () => {
-    const tables = renderTables(
-      [
-        'inputs:',
-        '  a:',
-        "    description: 'x | <key>'",
-        "    default: '1'",
-        '  b:',
-        '    description: no default',
-        'outputs:',
-        '  o:',
-        '    description: out',
-      ].join('\n'),
-    );
-    expect(tables.inputs.split('\n').slice(2)).toEqual([
-      '| `a` | x \\| &lt;key&gt; | `1` |',
-      '| `b` | no default |  |',
+  it('says what a PASS proves: each restart mode, crash rounds and power loss', () => {
+    const section = sectionOf('What a PASS proves');
+    const rows = section.split('\n').filter((line) => line.startsWith('| '));
+    for (const mode of ['restart', 'stop-start', 'kill', 'recreate', 'down-up'])
+      expect(
+        rows.some((row) => row.includes(`\`restart-modes: ${mode}\``) || row.includes(`\`${mode}\``)),
+        mode,
+      ).toBe(true);
+    expect(rows.some((row) => /`load`.*`acknowledged`/.test(row))).toBe(true);
+    expect(rows.some((row) => row.includes('`crash-kind: power-loss`'))).toBe(true);
+  });
+
+  it('shows the three use cases, each as a workflow snippet', () => {
+    const section = sectionOf('Use cases');
+    const cases = section.split(/^### /m).slice(1);
+    expect(cases.map((text) => text.split('\n')[0])).toEqual([
+      "Pull request check: migrations and tests on main's data",
+      'Nightly backup verification',
+      'Volume backups known to restore',
     ]);
-    expect(tables.outputs.split('\n').slice(2)).toEqual(['| `o` | out |']);
+    for (const text of cases) expect(text).toMatch(/^```yaml\n[\s\S]*^jobs:$/m);
   });
 });
+
+const readme = readFileSync('README.md', 'utf8');
+
+/** The text of the README's `## TITLE` section, up to the next `## `. */
+function sectionOf(title: string): string {
+  const start = readme.indexOf(`\n## ${title}\n`);
+  expect(start, `README.md has a "## ${title}" section`).toBeGreaterThan(0);
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
+}

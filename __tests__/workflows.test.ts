@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { globToRegExp } from '../src/glob.js';
+import { docPages, fencedBlocks } from './support/markdown.js';
 
 // The package's ESM build calls require() and reads __dirname, which ES modules lack: load its CommonJS build.
 const loadCommonJs = createRequire(import.meta.url);
@@ -55,17 +56,56 @@ const workflowFiles = WORKFLOW_DIRS.flatMap((dir) =>
     .map((name) => `${dir}/${name}`),
 );
 
-/** Complete workflows (with `on:` and `jobs:`) shown in README.md, named README.md#N. */
-function readmeWorkflows(): Array<[string, string]> {
-  const blocks = [...readFileSync('README.md', 'utf8').matchAll(/^```yaml\n([\s\S]*?)^```/gm)];
-  return blocks
-    .map((block, index): [string, string] => [`README.md#${index + 1}`, block[1] ?? ''])
-    .filter(([, text]) => /^on:/m.test(text) && /^jobs:/m.test(text));
+/**
+ * A ```yaml block of the docs as a workflow actionlint can check, or why it is not one. A workflow is taken as it
+ * is (`on: workflow_dispatch` added when it shows only `jobs:`); a list of steps becomes the steps of one job; a
+ * mapping of plain values is the `with:` of a compose-persist step. A compose file is not a workflow.
+ */
+export function workflowOfBlock(text: string): { workflow: string } | { skip: string } {
+  let value: unknown;
+  try {
+    value = parse(text);
+  } catch {
+    return { workflow: text }; // not YAML: actionlint says where
+  }
+  const indent = (spaces: number) =>
+    text
+      .split('\n')
+      .map((line) => (line ? `${' '.repeat(spaces)}${line}` : line))
+      .join('\n');
+  const job = (steps: string) =>
+    ['on: workflow_dispatch', 'jobs:', '  example:', '    runs-on: ubuntu-latest', '    steps:', steps].join(
+      '\n',
+    );
+  const isMapping = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isMapping(value) && 'jobs' in value)
+    return { workflow: 'on' in value ? text : `on: workflow_dispatch\n${text}` };
+  if (Array.isArray(value) && value.every((step) => isMapping(step) && ('uses' in step || 'run' in step)))
+    return { workflow: job(indent(6)) };
+  if (isMapping(value) && isMapping(value.services)) return { skip: 'a compose file' };
+  if (isMapping(value) && Object.values(value).every((v) => v === null || typeof v !== 'object'))
+    return {
+      workflow: job(`      - uses: compose-persist/compose-persist@v0\n        with:\n${indent(10)}`),
+    };
+  return { workflow: text }; // neither: actionlint says what is wrong with it as a workflow
+}
+
+/** The ```yaml blocks of README.md and docs/*.md as workflows, named PAGE:LINE (the line of the fence). */
+function docWorkflows(): Array<[string, string]> {
+  return docPages().flatMap((page) =>
+    fencedBlocks(readFileSync(page, 'utf8'))
+      .filter((block) => /^ya?ml$/.test(block.lang))
+      .flatMap((block): Array<[string, string]> => {
+        const made = workflowOfBlock(block.text);
+        return 'workflow' in made ? [[`${page}:${block.line}`, made.workflow]] : [];
+      }),
+  );
 }
 
 const documents: Array<[string, string]> = [
   ...workflowFiles.map((file): [string, string] => [file, readFileSync(file, 'utf8')]),
-  ...readmeWorkflows(),
+  ...docWorkflows(),
 ];
 
 /** `paths: {GLOB: {ignore: [REGEXP]}}` of .github/actionlint.yaml, the way actionlint applies it. */
@@ -98,7 +138,7 @@ describe('workflows (actionlint 1.7.7)', () => {
     findings = (await Promise.all(documents.map(([file, text]) => lint(file, text)))).flat();
   }, 60_000);
 
-  it('finds the workflows, the examples and the README examples', () => {
+  it('finds the workflows, the examples and the examples in the docs', () => {
     expect(workflowFiles).toEqual(
       expect.arrayContaining([
         '.github/workflows/persistence.yml',
@@ -108,7 +148,13 @@ describe('workflows (actionlint 1.7.7)', () => {
         'examples/workflows/nightly-s3-verify.yml',
       ]),
     );
-    expect(documents.filter(([file]) => file.startsWith('README.md#')).length).toBeGreaterThanOrEqual(3);
+    const fromDocs = documents.map(([file]) => file).filter((file) => /\.md:\d+$/.test(file));
+    expect(fromDocs.filter((file) => file.startsWith('README.md:')).length).toBeGreaterThanOrEqual(4);
+    for (const page of ['docs/stores.md', 'docs/restore-drills.md', 'docs/reusable-workflow.md'])
+      expect(
+        fromDocs.some((file) => file.startsWith(`${page}:`)),
+        page,
+      ).toBe(true);
   });
 
   it('reports nothing but what .github/actionlint.yaml ignores', () => {
@@ -135,6 +181,20 @@ describe('workflows (actionlint 1.7.7)', () => {
     ].join('\n');
     const kinds = (await lint('broken.yml', broken)).map((finding) => finding.kind);
     expect(kinds).toEqual(expect.arrayContaining(['action', 'expression']));
+  });
+
+  it('reports a broken step list and a misspelt input in the docs, once they are wrapped', async () => {
+    const steps = workflowOfBlock('- uses: actions/checkout@v4\n  with:\n    reff: main\n');
+    expect('workflow' in steps && (await lint('docs/x.md:1', steps.workflow)).map((f) => f.kind)).toEqual([
+      'action',
+    ]);
+    const inputs = workflowOfBlock(
+      "compose-file: compose.yml\nprobes: 'db: ${{ github.no_such_property }}'\n",
+    );
+    expect('workflow' in inputs && (await lint('docs/x.md:2', inputs.workflow)).map((f) => f.kind)).toEqual([
+      'expression',
+    ]);
+    expect(workflowOfBlock('services:\n  db:\n    image: postgres\n')).toEqual({ skip: 'a compose file' });
   });
 });
 

@@ -1,13 +1,13 @@
-// Writes the inputs and outputs tables of README.md from action.yml, between the markers
+// Writes the inputs and outputs tables of docs/inputs.md from action.yml, between the markers
 // <!-- inputs:start --> / <!-- inputs:end --> and <!-- outputs:start --> / <!-- outputs:end -->.
-// `npm run docs` rewrites README.md; __tests__/readme.test.ts fails when README.md is not what this writes.
+// `npm run docs` rewrites docs/inputs.md; __tests__/docs.test.ts fails when it is not what this writes.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as prettier from 'prettier';
 import { parse } from 'yaml';
 
-const README = 'README.md';
+const INPUTS_PAGE = 'docs/inputs.md';
 
 /** A table cell: one line, pipes escaped, `<key>` shown rather than taken for an HTML tag. */
 function cell(text) {
@@ -45,26 +45,26 @@ function replaceBetween(text, section, body) {
   const end = `<!-- ${section}:end -->`;
   const from = text.indexOf(start);
   const to = text.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`${README} lacks the markers ${start} ... ${end}.`);
+  if (from < 0 || to < from) throw new Error(`${INPUTS_PAGE} lacks the markers ${start} ... ${end}.`);
   return `${text.slice(0, from + start.length)}\n\n${body}\n\n${text.slice(to)}`;
 }
 
-/** README.md as it should be: the tables replaced, then formatted the way `prettier --check` expects. */
-export async function renderReadme(readme, actionYml, readmePath = README) {
+/** docs/inputs.md as it should be: the tables replaced, then formatted the way `prettier --check` expects. */
+export async function renderInputsPage(page, actionYml, pagePath = INPUTS_PAGE) {
   const tables = renderTables(actionYml);
-  const text = replaceBetween(replaceBetween(readme, 'inputs', tables.inputs), 'outputs', tables.outputs);
-  const options = (await prettier.resolveConfig(readmePath)) ?? {};
-  return prettier.format(text, { ...options, filepath: readmePath });
+  const text = replaceBetween(replaceBetween(page, 'inputs', tables.inputs), 'outputs', tables.outputs);
+  const options = (await prettier.resolveConfig(pagePath)) ?? {};
+  return prettier.format(text, { ...options, filepath: pagePath });
 }
 
 async function main() {
-  const before = readFileSync(README, 'utf8');
-  const after = await renderReadme(before, readFileSync('action.yml', 'utf8'));
+  const before = readFileSync(INPUTS_PAGE, 'utf8');
+  const after = await renderInputsPage(before, readFileSync('action.yml', 'utf8'));
   if (after === before) {
-    console.log(`${README} is up to date.`);
+    console.log(`${INPUTS_PAGE} is up to date.`);
   } else {
-    writeFileSync(README, after);
-    console.log(`${README}: inputs and outputs tables rewritten from action.yml.`);
+    writeFileSync(INPUTS_PAGE, after);
+    console.log(`${INPUTS_PAGE}: inputs and outputs tables rewritten from action.yml.`);
   }
 }
 
