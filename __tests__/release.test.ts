@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { checkTag, majorTag, releaseNotes } from '../scripts/release.mjs';
+import { docPages } from './support/markdown.js';
 
 const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const changelog = readFileSync('CHANGELOG.md', 'utf8');
@@ -52,10 +53,10 @@ describe('the release workflow', () => {
   });
 });
 
-describe('uses: lines in README.md and examples/ match the tags the release creates', () => {
+describe('uses: lines in README.md, docs/ and examples/ match the tags the release creates', () => {
   const major = majorTag(`v${version}`);
   const files = [
-    'README.md',
+    ...docPages(),
     ...readdirSync('examples/workflows').map((name) => `examples/workflows/${name}`),
   ];
   const uses = files.flatMap((file) =>

@@ -209,7 +209,7 @@ describe('refusals name the real reason', () => {
   });
 });
 
-describe('plain tools restore our archives (README)', () => {
+describe('plain tools restore our archives (docs/archives-and-seeding.md)', () => {
   it('GNU tar and busybox tar --strip-components=1 give the volume back (the manifest left out)', async () => {
     const archive = path.join(dir, 'ours.tar.gz');
     await archiveVolume(source, archive, { ...helper, helperImage: BUSYBOX_IMAGE, consistency: 'live' });

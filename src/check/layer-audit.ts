@@ -7,8 +7,8 @@ import type { LayerFinding } from '../types/outcomes.js';
 export type { LayerFinding };
 
 /**
- * Paths that are written at run time by nearly every image and are not application data. Documented in the
- * README; extend with the layer-ignore input.
+ * Paths that are written at run time by nearly every image and are not application data. Documented in
+ * docs/how-the-check-decides.md; extend with the layer-ignore input.
  */
 export const DEFAULT_LAYER_IGNORE = [
   'tmp/**',
