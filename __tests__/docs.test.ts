@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderInputsPage, renderTables } from '../scripts/docs-tables.mjs';
+import {
+  renderBenchTable,
+  renderInputsPage,
+  renderPerformancePage,
+  renderTables,
+  type BenchRun,
+} from '../scripts/docs-tables.mjs';
 import { anchors, brokenLinks, docPages, links, slug } from './support/markdown.js';
 
 const pages = docPages();
@@ -125,6 +131,65 @@ describe('docs/inputs.md', () => {
     ]);
     expect(tables.outputs.split('\n').slice(2)).toEqual(['| `o` | out |']);
   });
+});
+
+describe('docs/performance.md', () => {
+  const row = (
+    key: string,
+    seconds: number,
+    rest: Partial<BenchRun['shapes'][number]['rows'][number]> = {},
+  ) => ({
+    key,
+    seconds,
+    speedupVsClassic: null,
+    timeVsRaw: seconds / 2,
+    peakRssMiB: null,
+    ...rest,
+  });
+  const bench: BenchRun = {
+    date: '2027-01-02T03:04:05.000Z',
+    distIndexSha256: 'abcdef0123456789',
+    cpus: 2,
+    loadAvg1m: { start: 0.25, end: 1.04 },
+    totalSeconds: 812.4,
+    shapes: [
+      {
+        key: 'tiny200k',
+        title: '200k tiny files',
+        rows: [
+          row('raw', 2),
+          row('oursArchive_tar.zst', 3.04, { speedupVsClassic: 0.554, peakRssMiB: 98.2 }),
+          row('actionArchive', 3.1, { speedupVsClassic: 0.55, peakRssMiB: 99.4 }),
+          row('engineGetZstd', 1.93, { speedupVsClassic: 0.891 }),
+          row('oursSeed_tar.zst', 10.7, { speedupVsClassic: 0.38, peakRssMiB: 102 }),
+          row('actionSeed', 10.94, { speedupVsClassic: 0.376, peakRssMiB: 101.6 }),
+        ],
+      },
+    ],
+  };
+
+  it('renders a bench run as the table: archive and seed per shape, then the run it came from', () => {
+    expect(renderBenchTable(bench).split('\n').slice(2)).toEqual([
+      '| 200k tiny files | archive → `.tar.zst` | 3.0 / 3.1 | 0.55× (0.55×) | 1.52× | GET \\| zstd -1 1.9 s, 0.89× | 98 / 99 MiB |',
+      '| 200k tiny files | seed ← `.tar.zst` (reads back) | 10.7 / 10.9 | 0.38× (0.38×) | 5.35× | — | 102 / 102 MiB |',
+      '',
+      'From the run of 2027-01-02 (build abcdef0123456789, 2 CPUs, load average 0.3 → 1.0, 812 s in all), ' +
+        'written by `npm run docs -- --bench FILE`.',
+    ]);
+  });
+
+  it('holds the table between its markers, and a bench run replaces only that', async () => {
+    const page = read('docs/performance.md');
+    const between = /<!-- bench:start -->\n([\s\S]*)\n<!-- bench:end -->/.exec(page)?.[1] ?? '';
+    expect(between).toMatch(/^\| volume +\| operation/m);
+    const rewritten = await renderPerformancePage(page, bench);
+    expect(rewritten).toMatch(
+      /^\| 200k tiny files +\| seed ← `\.tar\.zst` \(reads back\) +\| 10\.7 \/ 10\.9 +\|/m,
+    );
+    expect(rewritten).not.toContain(between);
+    const outside = (text: string) => text.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, '');
+    expect(outside(rewritten)).toBe(outside(page));
+  }, 30_000);
 });
 
 describe('the CLI docs', () => {

@@ -710,6 +710,9 @@ function report(results) {
   };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   process.stdout.write(`\nresults: ${path.relative(process.cwd(), file)} (total ${elapsed().toFixed(0)}s)\n`);
+  process.stdout.write(
+    `docs/performance.md's table from them: npm run docs -- --bench ${path.relative(ROOT, file)}\n`,
+  );
 }
 
 try {
