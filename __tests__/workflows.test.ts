@@ -59,9 +59,10 @@ const workflowFiles = WORKFLOW_DIRS.flatMap((dir) =>
 /**
  * A ```yaml block of the docs as a workflow actionlint can check, or why it is not one. A workflow is taken as it
  * is (`on: workflow_dispatch` added when it shows only `jobs:`); a list of steps becomes the steps of one job; a
- * mapping of plain values is the `with:` of a compose-persist step. A compose file is not a workflow.
+ * mapping of plain values is the `with:` of a compose-persist step. A compose file (services, volumes or networks)
+ * is not a workflow.
  */
-export function workflowOfBlock(text: string): { workflow: string } | { skip: string } {
+function workflowOfBlock(text: string): { workflow: string } | { skip: string } {
   let value: unknown;
   try {
     value = parse(text);
@@ -83,7 +84,8 @@ export function workflowOfBlock(text: string): { workflow: string } | { skip: st
     return { workflow: 'on' in value ? text : `on: workflow_dispatch\n${text}` };
   if (Array.isArray(value) && value.every((step) => isMapping(step) && ('uses' in step || 'run' in step)))
     return { workflow: job(indent(6)) };
-  if (isMapping(value) && isMapping(value.services)) return { skip: 'a compose file' };
+  const compose = ['services', 'volumes', 'networks'];
+  if (isMapping(value) && compose.some((key) => isMapping(value[key]))) return { skip: 'a compose file' };
   if (isMapping(value) && Object.values(value).every((v) => v === null || typeof v !== 'object'))
     return {
       workflow: job(`      - uses: compose-persist/compose-persist@v0\n        with:\n${indent(10)}`),
@@ -195,6 +197,9 @@ describe('workflows (actionlint 1.7.7)', () => {
       'expression',
     ]);
     expect(workflowOfBlock('services:\n  db:\n    image: postgres\n')).toEqual({ skip: 'a compose file' });
+    expect(workflowOfBlock('volumes:\n  pgdata: {}\n')).toEqual({ skip: 'a compose file' });
+    const neither = workflowOfBlock('schemaVersion: 1\nprobes:\n  - name: x\n');
+    expect('workflow' in neither && (await lint('docs/x.md:3', neither.workflow)).length).toBeGreaterThan(0);
   });
 });
 
