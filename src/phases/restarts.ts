@@ -19,6 +19,7 @@ import {
 } from '../check/known-stores.js';
 import { performRestart, planModes, RESTART_MODE_EFFECTS } from '../check/restarts.js';
 import { describeUnreadable, listStores, type StoreRef } from '../check/stores.js';
+import { knownStoreLines } from '../check/verdict.js';
 import { errorMessage } from '../errors.js';
 import type { CommandSpec, RestartMode, Settings } from '../inputs.js';
 import type { Log } from '../log.js';
@@ -129,6 +130,7 @@ async function checkWithSession(
   return keepingPartial(outcome, async () => {
     let before = await log.group('Evidence before restarts', () => gatherEvidence(sources));
     outcome.stores = storeStates(before, settings.knownStores);
+    for (const line of knownStoreLines(outcome.stores)) log.info(`Known store: ${line}`);
     outcome.unverified = unverifiedPlaces(stack, before);
     outcome.brokenProbes = before.probes
       .filter((p) => p.result.exitCode !== 0)
