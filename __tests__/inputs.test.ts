@@ -12,9 +12,17 @@ describe('readSettings', () => {
     expect(s.restartModes).toEqual(['recreate']);
     expect(s.checkFiles).toBe('no-loss');
     expect(s.layerAudit).toBe('warn');
+    expect(s.knownStores).toBe('auto');
     expect(s.archiveConsistency).toBe('stop');
     expect(s.waitTimeoutSeconds).toBe(120);
     expect(s.keepVolumes).toBe(false);
+  });
+
+  it('known-stores is auto or off, and nothing else', () => {
+    expect(readSettings(reader({ [Inputs.KnownStores]: 'off' })).knownStores).toBe('off');
+    expect(() => readSettings(reader({ [Inputs.KnownStores]: 'no' }))).toThrow(
+      new UserError(`Input 'known-stores' must be one of auto, off; got "no".`),
+    );
   });
 
   it('parses lists, multi-line inputs and command lines', () => {

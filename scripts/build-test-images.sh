@@ -4,7 +4,10 @@
 #   local/postgres:15     — PostgreSQL 15 from bookworm; initdb on an empty data dir; pg_isready healthcheck
 #   local/redis:7         — Redis 7 (redis-server) from bookworm; args from the compose `command:`; data in /data
 #   local/mariadb:10.11   — MariaDB 10.11 (mariadb-server) from bookworm; datadir initialised on first start
-# Tests read CP_TEST_BUSYBOX_IMAGE / CP_TEST_POSTGRES_IMAGE / CP_TEST_REDIS_IMAGE / CP_TEST_MARIADB_IMAGE, so a
+#   local/sqlite-app:1    — python3 (its sqlite3 module) from bookworm running images/sqlite-app.py: orders in
+#                           SQLite in WAL mode at /data/shop.db, the database closed on SIGTERM
+# Tests read CP_TEST_BUSYBOX_IMAGE / CP_TEST_POSTGRES_IMAGE / CP_TEST_REDIS_IMAGE / CP_TEST_MARIADB_IMAGE /
+# CP_TEST_SQLITE_IMAGE, so a
 # machine with Docker Hub can use others. The Debian mirror is the machine's own (its apt sources), or
 # CP_DEBIAN_MIRROR; downloaded packages are shared between the images through one debootstrap cache.
 set -euo pipefail
@@ -13,6 +16,7 @@ BUSYBOX_IMAGE=${CP_TEST_BUSYBOX_IMAGE:-local/busybox:latest}
 POSTGRES_IMAGE=${CP_TEST_POSTGRES_IMAGE:-local/postgres:15}
 REDIS_IMAGE=${CP_TEST_REDIS_IMAGE:-local/redis:7}
 MARIADB_IMAGE=${CP_TEST_MARIADB_IMAGE:-local/mariadb:10.11}
+SQLITE_IMAGE=${CP_TEST_SQLITE_IMAGE:-local/sqlite-app:1}
 SUITE=bookworm
 DEBOOTSTRAP_CACHE=${CP_DEBOOTSTRAP_CACHE:-/var/cache/compose-persist/debootstrap-$SUITE}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -138,8 +142,28 @@ build_mariadb() {
   as_root rm -rf "$root"
 }
 
+build_sqlite() {
+  if have_image "$SQLITE_IMAGE"; then log "$SQLITE_IMAGE exists"; return; fi
+  log "building $SQLITE_IMAGE with debootstrap (about a minute)"
+  local root
+  root=$(mktemp -d)
+  debootstrap_rootfs "$root" python3
+  as_root mkdir -p "$root/app" "$root/data"
+  as_root install -m 0755 "$here/images/sqlite-app.py" "$root/app/app.py"
+  trim_rootfs "$root"
+  as_root tar -C "$root" -c . | docker import \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'ENV LANG=C.UTF-8' \
+    -c 'ENV APP_DB=/data/shop.db' \
+    -c 'WORKDIR /app' \
+    -c 'CMD ["python3", "/app/app.py", "serve"]' \
+    - "$SQLITE_IMAGE" >/dev/null
+  as_root rm -rf "$root"
+}
+
 build_busybox
 build_postgres
 build_redis
 build_mariadb
-log "images ready: $BUSYBOX_IMAGE $POSTGRES_IMAGE $REDIS_IMAGE $MARIADB_IMAGE"
+build_sqlite
+log "images ready: $BUSYBOX_IMAGE $POSTGRES_IMAGE $REDIS_IMAGE $MARIADB_IMAGE $SQLITE_IMAGE"

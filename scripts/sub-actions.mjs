@@ -45,6 +45,7 @@ export const SUB_ACTIONS = {
       'restart-order',
       'check-files',
       'ignore',
+      'known-stores',
       'layer-audit',
       'layer-ignore',
       'helper-image',

@@ -31,6 +31,7 @@ export enum Inputs {
   CrashSeed = 'crash-seed',
   CheckFiles = 'check-files',
   Ignore = 'ignore',
+  KnownStores = 'known-stores',
   LayerAudit = 'layer-audit',
   LayerIgnore = 'layer-ignore',
   ArchiveTo = 'archive-to',

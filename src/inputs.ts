@@ -7,6 +7,7 @@ import {
   ARCHIVE_FORMATS,
   CHECK_FILES_POLICIES,
   CONSISTENCY_MODES,
+  KNOWN_STORES_MODES,
   LAYER_AUDIT_MODES,
   PULL_POLICIES,
   RESTART_MODES,
@@ -14,6 +15,7 @@ import {
   type ArchiveConsistency,
   type CheckFilesPolicy,
   type CommandSpec,
+  type KnownStoresMode,
   type LayerAuditMode,
   type RestartMode,
   type RestartOrder,
@@ -67,6 +69,8 @@ export interface Settings {
   restartOrder: RestartOrder;
   checkFiles: CheckFilesPolicy;
   ignore: { volume: string; glob: string }[];
+  /** Recognise the data directories of known stores and leave out what each treats as transient. */
+  knownStores: KnownStoresMode;
   layerAudit: LayerAuditMode;
   layerIgnore: string[];
   /** Store specs (one per line), or [] for the default (artifact on GitHub, a local directory elsewhere); 'none' turns it off. */
@@ -126,6 +130,7 @@ export function readSettings(read: InputReader): Settings {
       volume,
       glob,
     })),
+    knownStores: oneOf(read, Inputs.KnownStores, KNOWN_STORES_MODES, 'auto'),
     layerAudit: oneOf(read, Inputs.LayerAudit, LAYER_AUDIT_MODES, 'warn'),
     layerIgnore: list(read(Inputs.LayerIgnore)),
     archiveTo: lines(read(Inputs.ArchiveTo)).map((line) => withArtifactNameChecked(line, Inputs.ArchiveTo)),

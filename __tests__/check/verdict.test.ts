@@ -248,6 +248,17 @@ describe('a mode in which nothing was verified fails', () => {
     ).toBe(true);
     expect(modePassed(mode({ volumes: [] }))).toBe(true);
   });
+  it('a place whose only files are transient (left out by a known store) proves nothing', () => {
+    const transient = mode({ probes: [], volumes: [diff({ filesBefore: 3, filesVerified: 0 })] });
+    expect(verifiedNothing(transient)).toBe(true);
+    expect(modePassed(transient)).toBe(false);
+    expect(modeFailure(transient)).toBe(
+      'recreate: nothing was verified (no probe, and the 1 place(s) read held only transient files (left out by a known store or an ignore glob)): add a probe, or keep the data in a named volume.',
+    );
+    expect(modePassed(mode({ probes: [], volumes: [diff({ filesBefore: 3, filesVerified: 1 })] }))).toBe(
+      true,
+    );
+  });
   it('a diff from an older report (no file count) counts as evidence', () => {
     expect(verifiedNothing(mode({ probes: [] }))).toBe(false);
   });
@@ -259,6 +270,18 @@ describe('a mode in which nothing was verified fails', () => {
 });
 
 describe('describeVolumeLoss: every kind of place, every kind of loss', () => {
+  it('an append-only file that shrank is named as a lost tail, and fails no-loss', () => {
+    const shrunk = diff({
+      volume: 'shop_redis',
+      ok: false,
+      changed: [{ path: 'appendonlydir/appendonly.aof.1.incr.aof', fields: ['size', 'mtime', 'sha256'] }],
+      shrunk: ['appendonlydir/appendonly.aof.1.incr.aof'],
+      counts: { added: 0, removed: 0, changed: 1, typeChanged: 0, shrunk: 1 },
+    });
+    expect(describeVolumeLoss(shrunk)).toBe(
+      'volume shop_redis lost the tail of 1 append-only file(s) (appendonlydir/appendonly.aof.1.incr.aof: shorter than before)',
+    );
+  });
   it('exact with files only changed lists what changed (never an empty "lost")', () => {
     const text = describeVolumeLoss(
       diff({ policy: 'exact', ok: false, changed: [{ path: 'PG_VERSION', fields: ['sha256'] }] }),

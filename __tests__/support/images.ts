@@ -5,7 +5,12 @@ export const POSTGRES_IMAGE = process.env.CP_TEST_POSTGRES_IMAGE ?? 'local/postg
 export const REDIS_IMAGE = process.env.CP_TEST_REDIS_IMAGE ?? 'local/redis:7';
 /** MariaDB 10.11 that initialises an empty datadir and lets `mariadb -uroot` in over the socket. */
 export const MARIADB_IMAGE = process.env.CP_TEST_MARIADB_IMAGE ?? 'local/mariadb:10.11';
+/** A python3 app keeping orders in SQLite (WAL mode) at /data/shop.db, closing it on SIGTERM (scripts/images/sqlite-app.py). */
+export const SQLITE_IMAGE = process.env.CP_TEST_SQLITE_IMAGE ?? 'local/sqlite-app:1';
 
 /** The example stacks read their images from these variables. */
 process.env.CP_POSTGRES_IMAGE = POSTGRES_IMAGE;
+process.env.CP_REDIS_IMAGE = REDIS_IMAGE;
+process.env.CP_MARIADB_IMAGE = MARIADB_IMAGE;
+process.env.CP_SQLITE_IMAGE = SQLITE_IMAGE;
 process.env.CP_BUSYBOX_IMAGE = BUSYBOX_IMAGE;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
-import { globToRegExp } from '../glob.js';
+import { globToRegExp, literalOfGlob } from '../glob.js';
 import { compareNames, nameBytes } from './name-bytes.js';
 
 export type EntryType =
@@ -321,16 +321,28 @@ function xattrsByPath(entries: readonly ManifestEntry[]): Map<string, string> {
   return new Map(entries.map((e) => [e.path, [...(e.xattrs ?? [])].sort().join('\n')]));
 }
 
-/** True for a path that one of the globs matches, or that lies below a matched path. */
+/**
+ * True for a path that one of the globs matches, or that lies below a matched path. Globs without a
+ * wildcard are looked up in sets, so thousands of them (a known store's literal paths) cost no more than one.
+ */
 export function ignoreMatcher(globs: readonly string[]): (path: string) => boolean {
   if (globs.length === 0) return () => false;
-  const patterns = globs.map(globToRegExp);
+  const exact = new Set<string>();
+  const basenames = new Set<string>();
+  const patterns: RegExp[] = [];
+  for (const glob of globs) {
+    const literal = literalOfGlob(glob);
+    if (literal === undefined) patterns.push(globToRegExp(glob));
+    else if (glob.includes('/')) exact.add(literal.replace(/^\/+/, ''));
+    else basenames.add(literal);
+  }
+  const matches = (prefix: string, segment: string) =>
+    exact.has(prefix) || basenames.has(segment) || patterns.some((pattern) => pattern.test(prefix));
   return (path) => {
     if (path === '.') return false;
     const segments = path.split('/');
     for (let i = 1; i <= segments.length; i++) {
-      const prefix = segments.slice(0, i).join('/');
-      if (patterns.some((pattern) => pattern.test(prefix))) return true;
+      if (matches(segments.slice(0, i).join('/'), segments[i - 1] as string)) return true;
     }
     return false;
   };

@@ -6,6 +6,7 @@ import type { ProbeComparison, VolumeDiff } from '../types/outcomes.js';
 import { removeListing, type VolumeListing } from '../volumes/fingerprint-listing.js';
 import { diffListings, pathsOf } from '../volumes/listing-diff.js';
 import { runCommandSpec, type CommandResult } from './commands.js';
+import type { PlaceRules } from './known-stores.js';
 import type { StoreRef } from './stores.js';
 import { compareProbe } from './verdict.js';
 
@@ -100,7 +101,7 @@ export async function compareStores(
   before: Evidence,
   after: Evidence,
   policy: CheckFilesPolicy,
-  ignoreFor: (store: StoreRef) => string[],
+  rulesFor: (store: StoreRef, before: VolumeListing, after: VolumeListing) => PlaceRules,
 ): Promise<VolumeDiff[]> {
   if (policy === 'off') return [];
   const diffs: VolumeDiff[] = [];
@@ -130,15 +131,17 @@ export async function compareStores(
     const replaced = ref.kind === 'anonymous' && later.ref.source !== ref.source;
     const diff = await diffListings(listing, later.listing, {
       policy: replaced ? 'exact' : policy,
-      ignore: ignoreFor(ref),
+      ...rulesFor(ref, listing, later.listing),
     });
     diffs.push({
       ...head,
+      filesVerified: diff.filesCompared,
       ...(replaced ? { replaced } : {}),
       ok: diff.ok || (replaced && listing.files === 0),
       added: diff.added,
       removed: diff.removed,
       changed: diff.changed,
+      ...(diff.counts.shrunk ? { shrunk: diff.shrunk } : {}),
       counts: diff.counts,
     });
   }

@@ -211,9 +211,18 @@ export function modePassed(mode: ModeEvidence): boolean {
   );
 }
 
-/** No probe ran and no place read held a file: an unchanged nothing is no proof that data survives. */
+/**
+ * No probe ran and no place read held a file the comparison covered: an unchanged nothing is no proof that
+ * data survives, and neither is a place whose only files are transient (left out by a known store or an
+ * ignore glob).
+ */
 export function verifiedNothing(mode: ModeEvidence): boolean {
-  return mode.probes.length === 0 && !mode.volumes.some((v) => (v.filesBefore ?? 1) > 0);
+  return mode.probes.length === 0 && !mode.volumes.some(placeVerified);
+}
+
+/** A place proves something when it held files the comparison covered (older reports: any files). */
+export function placeVerified(diff: Pick<VolumeDiff, 'filesBefore' | 'filesVerified'>): boolean {
+  return (diff.filesVerified ?? diff.filesBefore ?? 1) > 0;
 }
 
 /**
@@ -232,14 +241,25 @@ export function judgeModes(modes: ModeEvidence[]): { passed: boolean; afterLoss?
 export function modeFailure(mode: ModeEvidence): string {
   if (mode.error) return `${mode.mode}: ${mode.error}`;
   if (verifiedNothing(mode)) {
+    const transient = mode.volumes.some((v) => (v.filesBefore ?? 0) > 0);
     const read = mode.volumes.length
-      ? `the ${mode.volumes.length} place(s) read held no files`
+      ? `the ${mode.volumes.length} place(s) read held ${transient ? 'only transient files (left out by a known store or an ignore glob)' : 'no files'}`
       : 'no volume or bind mount was read';
     return `${mode.mode}: nothing was verified (no probe, and ${read}): add a probe, or keep the data in a named volume.`;
   }
   const probes = mode.probes.filter((p) => !p.same).map((p) => `probe "${p.probe}" changed`);
   const volumes = mode.volumes.filter((v) => !v.ok).map(describeVolumeLoss);
   return `Data did not survive ${mode.mode}: ${[...probes, ...volumes].join('; ')}`;
+}
+
+/** "volume NAME (db:/var/lib/postgresql/data): PostgreSQL 15 data directory — left out as …", per store. */
+export function knownStoreLines(stores: StoreState[]): string[] {
+  return stores.flatMap((store) =>
+    (store.knownStores ?? []).map(
+      (known) =>
+        `${placeName({ volume: store.name, kind: store.kind, mountedAt: store.mountedAt })}: ${known}`,
+    ),
+  );
 }
 
 /** What a place is called in a message: its kind and name, and where it is mounted. */
@@ -260,6 +280,9 @@ export function describeVolumeLoss(diff: VolumeDiff): string {
     return `${name} was replaced by a new one: its ${diff.filesBefore ?? 'old'} file(s) are gone${fix}`;
   const counts = countsOf(diff);
   const lost = counts.removed ? `lost ${counts.removed} file(s) (${sample(diff.removed)})` : '';
+  const shrunk = counts.shrunk
+    ? `lost the tail of ${counts.shrunk} append-only file(s) (${sample(diff.shrunk ?? [])}: shorter than before)`
+    : '';
   const changedPaths = [...diff.changed.map((c) => c.path), ...diff.added];
   const typeChanged = diff.changed.filter((c) => c.fields.includes('type')).map((c) => c.path);
   const changed =
@@ -268,7 +291,7 @@ export function describeVolumeLoss(diff: VolumeDiff): string {
       : counts.typeChanged
         ? `changed the type of ${counts.typeChanged} (${sample(typeChanged)})`
         : '';
-  return `${name} ${[lost, changed].filter(Boolean).join(' and ')}${fix}`;
+  return `${name} ${[lost, shrunk, changed].filter(Boolean).join(' and ')}${fix}`;
 }
 
 /** How many paths a diff found of each kind: its counts, or (older reports) its lists' lengths. */
@@ -279,6 +302,7 @@ export function countsOf(diff: VolumeDiff): NonNullable<VolumeDiff['counts']> {
       removed: diff.removed.length,
       changed: diff.changed.length,
       typeChanged: diff.changed.filter((c) => c.fields.includes('type')).length,
+      shrunk: diff.shrunk?.length ?? 0,
     }
   );
 }

@@ -10,8 +10,16 @@ import {
   type Evidence,
   type EvidenceSources,
 } from '../check/evidence.js';
+import {
+  describeKnownStore,
+  droppedSamplesNote,
+  KNOWN_STORE_SAMPLES,
+  placeRules,
+  recognizeStores,
+} from '../check/known-stores.js';
 import { performRestart, planModes, RESTART_MODE_EFFECTS } from '../check/restarts.js';
 import { describeUnreadable, listStores, type StoreRef } from '../check/stores.js';
+import { knownStoreLines } from '../check/verdict.js';
 import { errorMessage } from '../errors.js';
 import type { CommandSpec, RestartMode, Settings } from '../inputs.js';
 import type { Log } from '../log.js';
@@ -43,6 +51,7 @@ export type RestartSettings = Pick<
   | 'services'
   | 'waitTimeoutSeconds'
   | 'ignore'
+  | 'knownStores'
   | 'helperImage'
 >;
 
@@ -69,7 +78,10 @@ export async function checkRestarts(
   tempDir: string = os.tmpdir(),
 ): Promise<RestartsOutcome> {
   const listings = await mkdtemp(path.join(tempDir, 'cp-fingerprints-'));
-  const session = new FingerprintSession(listings);
+  const session = new FingerprintSession(
+    listings,
+    settings.knownStores === 'auto' ? KNOWN_STORE_SAMPLES : undefined,
+  );
   try {
     return await checkWithSession(settings, stack, log, session);
   } finally {
@@ -117,7 +129,8 @@ async function checkWithSession(
   );
   return keepingPartial(outcome, async () => {
     let before = await log.group('Evidence before restarts', () => gatherEvidence(sources));
-    outcome.stores = storeStates(before);
+    outcome.stores = storeStates(before, settings.knownStores);
+    for (const line of knownStoreLines(outcome.stores)) log.info(`Known store: ${line}`);
     outcome.unverified = unverifiedPlaces(stack, before);
     outcome.brokenProbes = before.probes
       .filter((p) => p.result.exitCode !== 0)
@@ -239,8 +252,11 @@ async function checkMode(
   }
   const after = await gatherEvidence(sources);
   evidence.probes = compareProbes(before, after);
-  evidence.volumes = await compareStores(before, after, settings.checkFiles, (store) =>
-    ignoreGlobs(settings, stack, store),
+  evidence.volumes = await compareStores(before, after, settings.checkFiles, (store, was, now) =>
+    placeRules(
+      ignoreGlobs(settings, stack, store),
+      settings.knownStores === 'auto' ? recognizeStores(was.samples, now.samples) : [],
+    ),
   );
   return { evidence, after, restarts };
 }
@@ -252,14 +268,25 @@ function volumeStates(evidence: Evidence): Record<string, VolumeState> {
   return states;
 }
 
-function storeStates(evidence: Evidence): StoreState[] {
-  return [...evidence.stores.values()].map(({ ref, listing }) => ({
-    kind: ref.kind,
-    name: ref.key,
-    mountedAt: ref.mountedAt,
-    files: listing.files,
-    bytes: listing.bytes,
-  }));
+/** Each place as first read, with the known stores found in it (what the report says it leaves out). */
+function storeStates(evidence: Evidence, knownStores: RestartSettings['knownStores']): StoreState[] {
+  return [...evidence.stores.values()].map(({ ref, listing }) => {
+    const found =
+      knownStores === 'auto'
+        ? [
+            ...recognizeStores(listing.samples).map(describeKnownStore),
+            ...[droppedSamplesNote(listing.samplesDropped)].filter((n): n is string => n !== undefined),
+          ]
+        : [];
+    return {
+      kind: ref.kind,
+      name: ref.key,
+      mountedAt: ref.mountedAt,
+      files: listing.files,
+      bytes: listing.bytes,
+      ...(found.length ? { knownStores: found } : {}),
+    };
+  });
 }
 
 /** Where data may live that no restart reads back: tmpfs (empty after every restart) and unreadable binds. */
@@ -282,13 +309,13 @@ async function removeDanglingAnonymous(stack: Stack, before: string[], log: Log)
   }
 }
 
-/** `ignore` lines for a place: `*`, its name (or bind source), its compose key, or `service:path`. */
 /** The stack's named and external volumes: never anonymous, whatever their names look like. */
 function declaredIn(stack: Stack): (name: string) => boolean {
   const names = new Set(stack.model.volumes.map((v) => v.name));
   return (name) => names.has(name);
 }
 
+/** `ignore` lines for a place: `*`, its name (or bind source), its compose key, or `service:path`. */
 function ignoreGlobs(settings: RestartSettings, stack: Stack, store: StoreRef): string[] {
   const volume = stack.model.volumes.find((v) => v.name === store.source);
   const names = [store.key, store.source, volume?.key, ...store.mountedAt];

@@ -1,4 +1,11 @@
-import { crashLoadLine, crashRoundProblem, judgeCrashLoad, judgeModes, judgeRun } from '../check/verdict.js';
+import {
+  crashLoadLine,
+  crashRoundProblem,
+  judgeCrashLoad,
+  judgeModes,
+  judgeRun,
+  knownStoreLines,
+} from '../check/verdict.js';
 import type { StackModel } from '../stack/model.js';
 import type {
   CrashLoadOutcome,
@@ -54,6 +61,7 @@ export function buildReport(run: RunRecord): Report {
   const modes = restarts?.modes ?? [];
   const modeVerdicts = judgeModes(modes);
   const crash = of('crash-load')?.crash;
+  const knownStores = knownStoreLines(restarts?.stores ?? []);
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     result: verdict.result,
@@ -69,6 +77,7 @@ export function buildReport(run: RunRecord): Report {
     seeds: of('seed')?.seeds ?? [],
     tests: of('tests')?.tests ?? [],
     modes: modes.map((m, i) => ({ ...m, ...modeVerdicts[i], passed: modeVerdicts[i]?.passed ?? false })),
+    ...(knownStores.length ? { knownStores } : {}),
     ...(crash ? { crashLoad: crashLoadReport(crash) } : {}),
     layer: of('layer-audit')?.audit.findings ?? [],
     volumes: run.complete ? summarizeVolumes(run.model, archives, restarts?.finalVolumes) : [],

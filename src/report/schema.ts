@@ -35,6 +35,8 @@ export interface Report {
   seeds: SeedOutcome[];
   tests: TestOutcome[];
   modes: ModeOutcome[];
+  /** Per place read, each known store's data directory found in it and what the check leaves out there. */
+  knownStores?: string[];
   /** Crash rounds under load (absent without a load). */
   crashLoad?: CrashLoadReport;
   layer: LayerFinding[];

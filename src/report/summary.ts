@@ -1,5 +1,5 @@
 import type { Report } from './schema.js';
-import { countsOf } from '../check/verdict.js';
+import { countsOf, placeVerified } from '../check/verdict.js';
 import { FOREIGN_SEED_PROOF } from '../types/outcomes.js';
 
 const MAX_LIST = 50;
@@ -32,6 +32,7 @@ function stackSection(report: Report): string[] {
     ...report.stack.tmpfs.map((t) => `- ${escape(t)}`),
     ...report.stack.anonymous.map((a) => `- anonymous volume ${escape(a)}: lost on down-up`),
   ];
+  const known = (report.knownStores ?? []).map((k) => `- ${escape(k)}`);
   return [
     ...composeFilesLine(report),
     '### Volumes',
@@ -41,6 +42,9 @@ function stackSection(report: Report): string[] {
     ...rows,
     '',
     ...other,
+    ...(known.length
+      ? ['', '**Known stores** (what the check leaves out, as each store does):', '', ...known]
+      : []),
     '',
   ];
 }
@@ -155,9 +159,12 @@ const PLACE_KINDS = { volume: 'Volume', bind: 'Bind mount', anonymous: 'Anonymou
 
 function volumeDiff(v: Report['modes'][number]['volumes'][number]): string[] {
   const counts = countsOf(v);
-  const head = `${PLACE_KINDS[v.kind ?? 'volume']} \`${v.volume}\` (${v.policy}): ${v.ok ? 'ok' : 'FAILED'} — ${counts.removed} removed, ${counts.added} added, ${counts.changed} changed`;
+  const shrunk = counts.shrunk ? `, ${counts.shrunk} shrank` : '';
+  const nothing = v.ok && !placeVerified(v) ? ' (only transient files: nothing verified)' : '';
+  const head = `${PLACE_KINDS[v.kind ?? 'volume']} \`${v.volume}\` (${v.policy}): ${v.ok ? 'ok' : 'FAILED'} — ${counts.removed} removed, ${counts.added} added, ${counts.changed} changed${shrunk}${nothing}`;
   if (counts.removed + counts.added + counts.changed === 0) return [head];
   const list = [
+    ...(v.shrunk ?? []).slice(0, MAX_LIST).map((p) => `- shrank \`${p}\` (append-only)`),
     ...v.removed.slice(0, MAX_LIST).map((p) => `- removed \`${p}\``),
     ...v.added.slice(0, MAX_LIST).map((p) => `- added \`${p}\``),
     ...v.changed.slice(0, MAX_LIST).map((c) => `- changed \`${c.path}\` (${c.fields.join(', ')})`),

@@ -1,4 +1,4 @@
-import { describeVolumeLoss } from '../check/verdict.js';
+import { describeVolumeLoss, placeVerified } from '../check/verdict.js';
 import type { Report } from './schema.js';
 import { FOREIGN_SEED_PROOF } from '../types/outcomes.js';
 import { FILES_FROM } from './summary.js';
@@ -16,6 +16,7 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
   if (files.length)
     out.push(`  compose files ${files.join(', ')} ${FILES_FROM[report.stack.composeFilesFrom ?? 'input']}`);
   for (const v of report.stack.volumes) out.push(`  volume ${v.key} → ${v.name} (${v.mounts.join(', ')})`);
+  for (const known of report.knownStores ?? []) out.push(`  ${paint('36', `i ${known}`)}`);
   for (const seed of report.seeds)
     out.push(
       `  ${ok(`seeded ${seed.volume} from ${seed.source} (${seed.files} files${seed.foreign ? `; ${FOREIGN_SEED_PROOF}` : ''})`)}`,
@@ -39,7 +40,8 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
   }
   for (const mode of report.modes) {
     const probes = mode.probes.filter((p) => p.same).length;
-    const detail = `${probes}/${mode.probes.length} probes unchanged, ${mode.volumes.filter((v) => v.ok).length}/${mode.volumes.length} volumes ok`;
+    const transientOnly = mode.volumes.filter((v) => !placeVerified(v)).length;
+    const detail = `${probes}/${mode.probes.length} probes unchanged, ${mode.volumes.filter((v) => v.ok).length}/${mode.volumes.length} volumes ok${transientOnly ? ` (${transientOnly} with nothing to verify)` : ''}`;
     const afterLoss = paint(
       '33',
       `~ ${mode.mode}: ${detail} — compared with ${mode.comparedWith}, after the loss in ${mode.afterLoss}`,

@@ -9,6 +9,9 @@ export const RESTART_ORDERS = ['crash-first', 'as-given'] as const;
 export type RestartOrder = (typeof RESTART_ORDERS)[number];
 export const CHECK_FILES_POLICIES = ['no-loss', 'exact', 'off'] as const;
 export type CheckFilesPolicy = (typeof CHECK_FILES_POLICIES)[number];
+/** auto: recognise known stores' data directories and leave out what each treats as transient; off: compare all. */
+export const KNOWN_STORES_MODES = ['auto', 'off'] as const;
+export type KnownStoresMode = (typeof KNOWN_STORES_MODES)[number];
 export const LAYER_AUDIT_MODES = ['warn', 'fail', 'off'] as const;
 export type LayerAuditMode = (typeof LAYER_AUDIT_MODES)[number];
 export const CONSISTENCY_MODES = ['stop', 'pause', 'live'] as const;

@@ -59,6 +59,11 @@ export interface VolumeDiff {
   mountedAt?: string[];
   /** Files it held before the mode: a place that held nothing proves nothing. */
   filesBefore?: number;
+  /**
+   * Files before the mode that the comparison covered: those no ignore glob or known store left out (a
+   * place whose only files are transient proves nothing either). Absent: filesBefore.
+   */
+  filesVerified?: number;
   /** An anonymous volume the mode replaced with a new one (down-up): the old one's files are gone. */
   replaced?: boolean;
   /** It could not be read after the mode: why. */
@@ -69,8 +74,10 @@ export interface VolumeDiff {
   added: string[];
   removed: string[];
   changed: { path: string; fields: string[] }[];
-  /** How many paths were added, removed, changed, and changed type (absent: the lists' lengths). */
-  counts?: { added: number; removed: number; changed: number; typeChanged: number };
+  /** Append-only files of a known store (an AOF) that are shorter than before: a lost tail. */
+  shrunk?: string[];
+  /** How many paths were added, removed, changed, changed type and shrank (absent: the lists' lengths). */
+  counts?: { added: number; removed: number; changed: number; typeChanged: number; shrunk?: number };
 }
 
 /** One restart mode as observed: what the probes and the volumes showed after it, or why it broke. */
@@ -125,6 +132,8 @@ export interface StoreState {
   mountedAt: string[];
   files: number;
   bytes: number;
+  /** The known stores' data directories found in it, each with what the comparison leaves out. */
+  knownStores?: string[];
 }
 
 /** The final state of a named volume, from the last fingerprint taken. */

@@ -29,6 +29,36 @@ export interface VolumeListing {
   entries: number;
   /** 'sha256:<hex>', equal to computeDigest of the same entries. */
   digest: string;
+  /** The entries the caller's SampleSpec picked (what recognises a known store), in stream order. */
+  samples: ListingSample[];
+  /** Entries picked past SampleSpec.max, counted and not kept. */
+  samplesDropped: number;
+}
+
+/**
+ * Entries a listing keeps aside besides its lines, chosen by the caller (known-store markers): by base
+ * name, or regular files by their first bytes. Bounded by `max`, so memory stays flat in the file count.
+ */
+export interface SampleSpec {
+  /** Entries (any type) whose base name is one of these, or matches `pattern`. */
+  names: ReadonlySet<string>;
+  pattern?: RegExp;
+  /** Regular files that start with one of these byte strings (a file format's magic). */
+  headers: readonly Buffer[];
+  /** The first bytes of a sampled regular file kept as text (PG_VERSION, a manifest). */
+  contentBytes: number;
+  max: number;
+}
+
+/** One sampled entry: its path, type and size, what it starts with, and (named files) its first bytes. */
+export interface ListingSample {
+  path: string;
+  type: EntryType;
+  size: number;
+  /** Index into SampleSpec.headers of the magic it starts with. */
+  header?: number;
+  /** Up to SampleSpec.contentBytes of its content, as UTF-8 (files picked by name only). */
+  content?: string;
 }
 
 /**
@@ -58,6 +88,8 @@ export interface ListingOptions {
   volumeName?: string;
   /** Where the listing's directory is made (the run's temp dir). */
   tempDir: string;
+  /** Entries to keep aside (none when absent). */
+  samples?: SampleSpec;
 }
 
 /** Reads the engine's tar stream of a volume into a listing on disk; its digest equals the manifest's. */
@@ -85,6 +117,7 @@ class ListingSpool {
   private readonly entries = new EntrySpool(true);
   private readonly guard: ReturnType<typeof rootGuard>;
   private current: { entry: ManifestEntry; hash: Hash | null } | null = null;
+  private readonly sampler: EntrySampler | undefined;
 
   constructor(
     private readonly options: ListingOptions,
@@ -93,12 +126,16 @@ class ListingSpool {
     this.label =
       options.volumeName === undefined ? 'The tar stream' : `The tar stream of volume ${options.volumeName}`;
     this.guard = rootGuard(options.root);
+    this.sampler = options.samples ? new EntrySampler(options.samples) : undefined;
   }
 
   visitor() {
     return {
       header: (header: TarEntryHeader) => void this.start(header),
-      content: (chunk: Buffer) => void this.current?.hash?.update(chunk),
+      content: (chunk: Buffer) => {
+        this.current?.hash?.update(chunk);
+        this.sampler?.content(chunk);
+      },
       entryEnd: () => this.finishEntry(),
       end: () => undefined,
     };
@@ -107,6 +144,7 @@ class ListingSpool {
   private start(header: TarEntryHeader): void {
     const entry = checkedManifestEntry(header, this.options.root, this.guard);
     this.current = { entry, hash: entry.type === 'file' ? createHash('sha256') : null };
+    this.sampler?.start(entry);
   }
 
   private finishEntry(): void {
@@ -114,6 +152,7 @@ class ListingSpool {
     const { entry, hash } = this.current;
     this.current = null;
     if (hash) entry.sha256 = hash.digest('hex');
+    this.sampler?.end();
     this.entries.add(entry);
   }
 
@@ -137,7 +176,19 @@ class ListingSpool {
         writer.write(`${JSON.stringify(listingLine(entry, canonical))}\n`);
       });
       const entries = this.entries.size;
-      return { file, dir: this.dir, root: this.options.root, files, bytes, entries, digest };
+      const samples = this.sampler?.samples ?? [];
+      const samplesDropped = this.sampler?.dropped ?? 0;
+      return {
+        file,
+        dir: this.dir,
+        root: this.options.root,
+        files,
+        bytes,
+        entries,
+        digest,
+        samples,
+        samplesDropped,
+      };
     } finally {
       writer.close();
     }
@@ -145,6 +196,60 @@ class ListingSpool {
 
   dispose(): void {
     this.entries.dispose();
+  }
+}
+
+/** Picks entries by SampleSpec as they stream: a name is known at the header, a magic after the first bytes. */
+class EntrySampler {
+  readonly samples: ListingSample[] = [];
+  dropped = 0;
+  private readonly headBytes: number;
+  private current: { sample: ListingSample; byName: boolean; head: Buffer[]; length: number } | null = null;
+
+  constructor(private readonly spec: SampleSpec) {
+    this.headBytes = Math.max(spec.contentBytes, ...spec.headers.map((h) => h.length));
+  }
+
+  start(entry: ManifestEntry): void {
+    const name = entry.path.slice(entry.path.lastIndexOf('/') + 1);
+    const byName = this.spec.names.has(name) || (this.spec.pattern?.test(name) ?? false);
+    if (!byName && (entry.type !== 'file' || this.spec.headers.length === 0)) {
+      this.current = null;
+      return;
+    }
+    this.current = {
+      sample: { path: entry.path, type: entry.type, size: entry.size },
+      byName,
+      head: [],
+      length: 0,
+    };
+  }
+
+  content(chunk: Buffer): void {
+    const current = this.current;
+    if (!current || current.length >= this.headBytes) return;
+    const part = chunk.subarray(0, this.headBytes - current.length);
+    current.head.push(Buffer.from(part));
+    current.length += part.length;
+  }
+
+  end(): void {
+    const current = this.current;
+    this.current = null;
+    if (!current) return;
+    const head = Buffer.concat(current.head);
+    const header = this.spec.headers.findIndex((magic) => head.subarray(0, magic.length).equals(magic));
+    if (!current.byName && header < 0) return;
+    if (this.samples.length >= this.spec.max) {
+      this.dropped++;
+      return;
+    }
+    const sample = current.sample;
+    if (header >= 0) sample.header = header;
+    if (current.byName && sample.type === 'file') {
+      sample.content = head.subarray(0, this.spec.contentBytes).toString('utf8');
+    }
+    this.samples.push(sample);
   }
 }
 

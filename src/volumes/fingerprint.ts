@@ -1,7 +1,7 @@
 import { addAbortSignal } from 'node:stream';
 import { digestOfTarStream, type VolumeDigest } from '../archive/volume-tar.js';
 import type { HelperContainer } from '../docker/engine.js';
-import { listTarStream, type VolumeListing } from './fingerprint-listing.js';
+import { listTarStream, type SampleSpec, type VolumeListing } from './fingerprint-listing.js';
 import {
   ARCHIVE_ROOT,
   HELPER_MOUNT,
@@ -25,7 +25,11 @@ export interface ListedPlace {
 export class FingerprintSession {
   private readonly helpers = new Map<string, Promise<HelperContainer>>();
 
-  constructor(private readonly tempDir: string) {}
+  /** `samples`: the entries each listing keeps aside (known-store markers). */
+  constructor(
+    private readonly tempDir: string,
+    private readonly samples?: SampleSpec,
+  ) {}
 
   async list(place: ListedPlace, options: HelperOptions): Promise<VolumeListing> {
     const where = place.kind === 'bind' ? { bind: place.source } : { volume: place.source };
@@ -34,6 +38,7 @@ export class FingerprintSession {
         listTarStream(tar, {
           root: ARCHIVE_ROOT,
           tempDir: this.tempDir,
+          ...(this.samples ? { samples: this.samples } : {}),
           ...(place.kind === 'bind' ? { volumeName: place.source } : {}),
         }),
       );

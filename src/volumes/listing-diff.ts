@@ -13,8 +13,20 @@ export interface ListingDiff {
   added: string[];
   removed: string[];
   changed: { path: string; fields: string[] }[];
-  counts: { added: number; removed: number; changed: number; typeChanged: number };
+  /** Append-only files that are shorter than before (a subset of `changed`). */
+  shrunk: string[];
+  counts: { added: number; removed: number; changed: number; typeChanged: number; shrunk: number };
+  /** Files (and hard links) of the first listing the diff compared: those no ignore glob left out. */
+  filesCompared: number;
   ok: boolean;
+}
+
+export interface ListingDiffOptions extends DiffOptions {
+  /**
+   * Globs of files that only ever grow (a store's append-only log): one that is shorter than before lost
+   * its tail, a loss under `no-loss` too.
+   */
+  appendOnly?: readonly string[];
 }
 
 /** The compared fields, by their place in a ListingLine (path and the digest-only root mtime aside). */
@@ -42,10 +54,11 @@ const YIELD_EVERY = 10_000;
 export async function diffListings(
   before: Pick<VolumeListing, 'file'>,
   after: Pick<VolumeListing, 'file'>,
-  options: DiffOptions,
+  options: ListingDiffOptions,
   listed = LISTED_PATHS,
 ): Promise<ListingDiff> {
   const ignored = ignoreMatcher(options.ignore ?? []);
+  const appendOnly = ignoreMatcher(options.appendOnly ?? []);
   const diff = new BoundedDiff(listed);
   const old = cursor(listingLines(before));
   const now = cursor(listingLines(after));
@@ -55,13 +68,13 @@ export async function diffListings(
     if (step % YIELD_EVERY === 0) await setImmediate();
     const order = !a ? 1 : !b ? -1 : Buffer.compare(a.key, b.key);
     if (order < 0 && a) {
-      if (!ignored(a.line[0])) diff.removed(a.line[0]);
+      if (!ignored(a.line[0])) diff.removed(a.line);
       a = old.next();
     } else if (order > 0 && b) {
       if (!ignored(b.line[0])) diff.added(b.line[0]);
       b = now.next();
     } else if (a && b) {
-      if (!ignored(a.line[0])) diff.compare(a.line, b.line);
+      if (!ignored(a.line[0])) diff.compare(a.line, b.line, appendOnly(a.line[0]));
       a = old.next();
       b = now.next();
     }
@@ -87,8 +100,20 @@ export async function pathsOf(
 }
 
 class BoundedDiff {
-  private readonly lists: Omit<ListingDiff, 'counts' | 'ok'> = { added: [], removed: [], changed: [] };
-  private readonly counts: ListingDiff['counts'] = { added: 0, removed: 0, changed: 0, typeChanged: 0 };
+  private readonly lists: Pick<ListingDiff, 'added' | 'removed' | 'changed' | 'shrunk'> = {
+    added: [],
+    removed: [],
+    changed: [],
+    shrunk: [],
+  };
+  private readonly counts: ListingDiff['counts'] = {
+    added: 0,
+    removed: 0,
+    changed: 0,
+    typeChanged: 0,
+    shrunk: 0,
+  };
+  private filesCompared = 0;
 
   constructor(private readonly listed: number) {}
 
@@ -96,24 +121,33 @@ class BoundedDiff {
     if (this.counts.added++ < this.listed) this.lists.added.push(path);
   }
 
-  removed(path: string): void {
-    if (this.counts.removed++ < this.listed) this.lists.removed.push(path);
+  removed(line: ListingLine): void {
+    this.countFile(line);
+    if (this.counts.removed++ < this.listed) this.lists.removed.push(line[0]);
   }
 
-  compare(a: ListingLine, b: ListingLine): void {
+  compare(a: ListingLine, b: ListingLine, appendOnly: boolean): void {
+    this.countFile(a);
     const fields = COMPARED_FIELDS.filter(
       ([name, i]) => a[i] !== b[i] && !(name === 'mtime' && a[1] === 'directory'),
     ).map(([name]) => name);
     if (fields.length === 0) return;
     if (fields.includes('type')) this.counts.typeChanged++;
+    else if (appendOnly && a[1] === 'file' && b[5] < a[5]) {
+      if (this.counts.shrunk++ < this.listed) this.lists.shrunk.push(a[0]);
+    }
     if (this.counts.changed++ < this.listed) this.lists.changed.push({ path: a[0], fields });
   }
 
+  private countFile(line: ListingLine): void {
+    if (line[1] === 'file' || line[1] === 'hardlink') this.filesCompared++;
+  }
+
   result(policy: DiffOptions['policy']): ListingDiff {
-    const { added, removed, changed, typeChanged } = this.counts;
-    const lost = removed > 0 || typeChanged > 0;
+    const { added, removed, changed, typeChanged, shrunk } = this.counts;
+    const lost = removed > 0 || typeChanged > 0 || shrunk > 0;
     const ok = policy === 'no-loss' ? !lost : added + removed + changed === 0;
-    return { ...this.lists, counts: { ...this.counts }, ok };
+    return { ...this.lists, counts: { ...this.counts }, filesCompared: this.filesCompared, ok };
   }
 }
 
