@@ -33,8 +33,8 @@ describe('action.yml', () => {
     },
   );
 
-  it('runs the bundled entry points on node20 with a post step', () => {
-    expect(action.runs).toMatchObject({ using: 'node20', main: 'dist/main.js', post: 'dist/post.js' });
+  it('runs the bundled entry points on node24 with a post step', () => {
+    expect(action.runs).toMatchObject({ using: 'node24', main: 'dist/main.js', post: 'dist/post.js' });
   });
 });
 
@@ -48,7 +48,7 @@ describe('sub-actions (seed/, check/, archive/)', () => {
       };
       expect(readFileSync(`${name}/action.yml`, 'utf8')).toBe(renderSubAction(action, name));
       const sub = parse(readFileSync(`${name}/action.yml`, 'utf8')) as ActionYml;
-      expect(sub.runs).toEqual({ using: 'node20', main: `../dist/${name}.js` });
+      expect(sub.runs).toEqual({ using: 'node24', main: `../dist/${name}.js` });
       for (const input of Object.keys(sub.inputs)) expect(Object.values(Inputs)).toContain(input);
     },
   );

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/errors.js';
 import { keepingPartial, type Phase, type StartPhase } from '../src/phases/phase.js';
 import { runPhaseTable } from '../src/pipeline.js';
+import { Compose } from '../src/docker/compose.js';
 import { StackError } from '../src/stack/lifecycle.js';
 import type { PhaseOutcome } from '../src/types/outcomes.js';
 import { engineWith } from './__fixtures__/engine.js';
@@ -105,5 +106,41 @@ describe('runPhaseTable', () => {
     };
     const report = await runPhaseTable([failing], base().base);
     expect(report).toMatchObject({ result: 'failed', failures: ['not healthy: db'], serviceLogs: logs });
+  });
+
+  it('what compose asked lands in the log and the report as a warning, once, even from a phase that failed', async () => {
+    const question = (volume: string) =>
+      `Volume "${volume}" exists but doesn't match configuration in compose file. Recreate (data will be lost)?`;
+    const { base: input, log } = base();
+    // A stand-in compose that prints its argument as compose 2.40 prints its question (on every up).
+    const compose = new Compose(
+      { tool: 'sh', prefix: ['-c', 'printf "%s" "$0"'] },
+      { files: [], projectName: '', profiles: [], cwd: '/' },
+    );
+    const asking: StartPhase = {
+      ...start,
+      start: async (phaseInput) => {
+        await compose.run([question('shop_pgdata')]);
+        return start.start(phaseInput);
+      },
+    };
+    const failing: Phase = {
+      name: 'restarts',
+      run: async () => {
+        await compose.run([question('shop_pgdata')]); // asked again by the next up: not a new warning
+        await compose.run([question('shop_other')]);
+        throw new Error('restart failed');
+      },
+    };
+    const report = await runPhaseTable([asking, failing], { ...input, stack: { ...input.stack, compose } });
+    const asked = report.warnings.filter((w) => w.startsWith('Compose asked'));
+    expect(asked).toHaveLength(2);
+    expect(asked[0]).toContain(question('shop_pgdata'));
+    expect(asked[0]).toContain('docker volume rm shop_pgdata');
+    expect(asked[1]).toContain(question('shop_other'));
+    expect(report.failures).toEqual(['restart failed']);
+    expect(log.lines.filter((l) => l.startsWith('warning: Compose asked'))).toEqual(
+      asked.map((w) => `warning: ${w}`),
+    );
   });
 });

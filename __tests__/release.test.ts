@@ -39,17 +39,31 @@ describe('the release workflow', () => {
 
   it('runs on version tags only, checks dist/, runs the tests, creates the release, moves the major tag', () => {
     expect(parsed.on.push.tags).toEqual(['v[0-9]+.[0-9]+.[0-9]+']);
+    let last = -1;
     for (const step of [
       'node scripts/release.mjs check "$TAG"',
       'node scripts/release.mjs notes "$TAG"',
       'node scripts/release.mjs major "$TAG"',
       'npm run check-dist',
       'bash .ci/run',
-      'gh release create "$TAG"',
+      'gh release create "$TAG" --draft',
+      'gh release upload "$TAG"',
+      'gh release edit "$TAG" --draft=false',
       'git push --force origin "refs/tags/$major"',
     ]) {
-      expect(workflow).toContain(step);
+      const at = workflow.indexOf(step);
+      expect(at, step).toBeGreaterThan(last); // there, and after the step before it
+      last = at;
     }
+  });
+
+  // Immutable releases: once published, a release's assets cannot change, so all of them go on the draft.
+  it('publishes only after every asset is attached, and never attaches one afterwards', () => {
+    const published = workflow.indexOf('--draft=false');
+    expect(workflow.indexOf('gh release create "$TAG" --draft')).toBeLessThan(published);
+    expect(workflow.slice(0, published)).toContain('SHA256SUMS');
+    expect(workflow.slice(published)).not.toMatch(/gh release (upload|create)/);
+    expect(workflow.match(/gh release create/g)).toHaveLength(1);
   });
 });
 

@@ -203,6 +203,49 @@ describe('workflows (actionlint 1.7.7)', () => {
   });
 });
 
+// Organisations that require SHA pinning can call the reusable workflow only when every action it uses is
+// pinned to a full commit SHA; the tag in a comment is what Dependabot reads and updates.
+describe('pinned actions', () => {
+  const remoteUses = (file: string) =>
+    [...readFileSync(file, 'utf8').matchAll(/^\s*(?:- )?uses:\s*(\S+)(.*)$/gm)]
+      .map((m) => ({ uses: m[1] as string, comment: (m[2] ?? '').trim() }))
+      .filter(({ uses }) => !uses.startsWith('./'));
+
+  it.each(['.github/workflows/persistence.yml', '.github/workflows/release.yml'])(
+    '%s pins every action to a full commit SHA, with its tag in a comment',
+    (file) => {
+      const uses = remoteUses(file);
+      expect(uses.length).toBeGreaterThan(0);
+      for (const { uses: ref, comment } of uses) {
+        expect(ref, `${file}: ${ref}`).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/);
+        expect(comment, `${file}: ${ref}`).toMatch(/^# v\d+\.\d+\.\d+$/);
+      }
+    },
+  );
+
+  it('one action is pinned to one commit across the workflows', () => {
+    const files = ['.github/workflows/persistence.yml', '.github/workflows/release.yml'];
+    const byAction = new Map<string, Set<string>>();
+    for (const { uses } of files.flatMap(remoteUses)) {
+      const [action = '', sha = ''] = uses.split('@');
+      byAction.set(action, (byAction.get(action) ?? new Set()).add(sha));
+    }
+    for (const [action, shas] of byAction) expect([...shas], action).toHaveLength(1);
+  });
+
+  it('Dependabot keeps the pinned actions and the npm dependencies current', () => {
+    const config = parse(readFileSync('.github/dependabot.yml', 'utf8')) as {
+      version: number;
+      updates: { 'package-ecosystem': string; directory: string }[];
+    };
+    expect(config.version).toBe(2);
+    expect(config.updates.map((u) => [u['package-ecosystem'], u.directory])).toEqual([
+      ['github-actions', '/'],
+      ['npm', '/'],
+    ]);
+  });
+});
+
 // actionlint cannot see this action's inputs (a local or unpublished action) nor the reusable workflow's (a
 // remote call): check the names given to both against action.yml and persistence.yml.
 describe('uses of this action and of the reusable workflow', () => {

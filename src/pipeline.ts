@@ -15,6 +15,7 @@ import type { TeardownPlan } from './stack/teardown.js';
 import type { PhaseOutcome, RunError } from './types/outcomes.js';
 import type { RunTimeSplit, TimeLedger } from './types/time-ledger.js';
 import type { Engine } from './docker/engine.js';
+import { describeComposeQuestion } from './docker/compose.js';
 
 export interface PipelineHooks {
   /** Called before anything is created, so post can tear down whatever happens next. */
@@ -126,11 +127,20 @@ async function runPhases(
     input.signal?.throwIfAborted();
     const outcome = await timed(record, input.stack.compose.ledger, phase.timing, () =>
       runPhase(phase, input),
-    );
+    ).finally(() => reportComposeQuestions(input, record));
     record.outcomes.push(outcome);
     if (stopsTheRun(outcome)) return false;
   }
   return input.running !== undefined;
+}
+
+/** What compose asked (and was told no, its stdin being closed) goes to the log and the report's warnings. */
+function reportComposeQuestions(input: PhaseInput, record: RunRecord): void {
+  for (const asked of input.stack.compose.newQuestions()) {
+    const warning = describeComposeQuestion(asked);
+    input.log.warning(warning);
+    (record.stackWarnings ??= []).push(warning);
+  }
 }
 
 async function runPhase(phase: Phase | StartPhase, input: PhaseInput): Promise<PhaseOutcome> {

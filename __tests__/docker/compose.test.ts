@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { chooseComposeCli, Compose, projectArgs, upArgs } from '../../src/docker/compose.js';
+import {
+  chooseComposeCli,
+  Compose,
+  composeQuestions,
+  describeComposeQuestion,
+  projectArgs,
+  upArgs,
+} from '../../src/docker/compose.js';
+import { runTool } from '../../src/docker/exec.js';
 import { stackModelFrom } from '../../src/stack/model.js';
 
 describe('compose argument builders', () => {
@@ -141,5 +149,72 @@ describe('chooseComposeCli: the plugin, else a standalone docker-compose v2 or l
     ['docker-compose version x', /answered "docker-compose version x".*not a version/],
   ])('standalone %s alone is refused, naming what was found and what to install', (standalone, message) => {
     expect(() => chooseComposeCli(undefined, standalone)).toThrow(message);
+  });
+});
+
+describe('the questions compose asks (answered no: its stdin is closed)', () => {
+  // Compose 2.40's words, printed to stdout with no newline (checked on 2.40.3 with a bogus config-hash label).
+  const asked = (volume: string) =>
+    `Volume "${volume}" exists but doesn't match configuration in compose file. Recreate (data will be lost)?`;
+
+  it('finds the volume question and the volume it names, also glued to a second one or a TTY (y/N)', () => {
+    expect(composeQuestions(asked('p_db'))).toEqual([{ question: asked('p_db'), volume: 'p_db' }]);
+    expect(composeQuestions(`${asked('p_a')}${asked('p_b')}\n Container p-app-1  Started\n`)).toEqual([
+      { question: asked('p_a'), volume: 'p_a' },
+      { question: asked('p_b'), volume: 'p_b' },
+    ]);
+    expect(composeQuestions(`? ${asked('p_db')} (y/N) `)).toEqual([
+      { question: asked('p_db'), volume: 'p_db' },
+    ]);
+  });
+
+  it('keeps any other prompt whole, and finds nothing in plain progress', () => {
+    expect(composeQuestions(' Volume "p_db"  Created\n Container p-db-1  Started\n')).toEqual([]);
+    expect(composeQuestions('Going to remove p-db-1 (y/N) ')).toEqual([
+      { question: 'Going to remove p-db-1 (y/N)' },
+    ]);
+  });
+
+  it('a warning quotes compose, says no was the answer and why, and names the volume and the fix', () => {
+    const warning = describeComposeQuestion({ question: asked('p_db'), volume: 'p_db' });
+    expect(warning).toContain(`Compose asked: ${asked('p_db')} It read no on its closed stdin`);
+    expect(warning).toContain('never answers yes: the data would be lost');
+    expect(warning).toContain('volume p_db was kept as it was');
+    expect(warning).toContain('docker volume rm p_db');
+  });
+
+  it('Compose reports each question once a run, from failed commands too', async () => {
+    // A stand-in compose: prints its second argument as compose prints a prompt, exits with its first.
+    const compose = new Compose(
+      { tool: 'sh', prefix: ['-c', 'printf "%s" "$1"; exit "$0"'] },
+      { files: [], projectName: '', profiles: [], cwd: '/' },
+    );
+    await compose.run(['0', asked('p_db')]);
+    await compose.run(['0', asked('p_db')]);
+    expect(compose.newQuestions()).toEqual([{ question: asked('p_db'), volume: 'p_db' }]);
+    expect(compose.newQuestions()).toEqual([]);
+    await expect(compose.run(['3', asked('p_other')])).rejects.toThrow(/exit 3/);
+    expect(compose.newQuestions()).toEqual([{ question: asked('p_other'), volume: 'p_other' }]);
+  });
+});
+
+describe('runTool', () => {
+  it('gives the tool a stdin at EOF, so a question is answered at once instead of waited on', async () => {
+    const result = await runTool('sh', ['-c', 'if read answer; then echo "got $answer"; else echo EOF; fi']);
+    expect(result.stdout).toBe('EOF\n');
+  });
+
+  it("fails on the exit code with the tool's words, and on a tool that is not there", async () => {
+    await expect(runTool('sh', ['-c', 'echo broken >&2; exit 4'])).rejects.toThrow(
+      /sh -c echo broken >&2; exit 4 failed \(exit 4\): broken/,
+    );
+    expect(await runTool('sh', ['-c', 'exit 4'], { allowFailure: true })).toEqual({
+      exitCode: 4,
+      stdout: '',
+      stderr: '',
+    });
+    await expect(runTool('no-such-tool-cp', [])).rejects.toThrow(
+      /no-such-tool-cp could not be run: .*ENOENT/,
+    );
   });
 });

@@ -108,3 +108,92 @@ describe('cache:KEY store', () => {
     );
   });
 });
+
+// @actions/cache never throws for these: it returns -1 or "no entry" and says why in its log only. The store
+// turns each into an error that names the cause and the fix, on the client's real words.
+describe('a cache that cannot be written or read says why', () => {
+  const withCacheMode = async <T>(mode: string, work: () => Promise<T>): Promise<T> => {
+    process.env.ACTIONS_CACHE_MODE = mode;
+    try {
+      return await work();
+    } finally {
+      delete process.env.ACTIONS_CACHE_MODE;
+    }
+  };
+  const put = async (key: string) => (await stores.createStore(`cache:${key}`, options())).put(goldenFiles);
+  const get = async (key: string) =>
+    (await stores.createStore(`cache:${key}`, options())).get(path.join(work, `got-${key}`));
+
+  it('ACTIONS_CACHE_MODE=read: the save names the mode and the fix, not "see the warning above"', async () => {
+    svc.applyEnv(saveRun.id);
+    const before = svc.calls('CreateCacheEntry');
+    const saving = withCacheMode('read', () => put('pg-mode-read'));
+    await expect(saving).rejects.toThrow(UserError);
+    await expect(saving).rejects.toThrow(
+      /^Saving cache key pg-mode-read failed: the runner set ACTIONS_CACHE_MODE=read for this job, so the cache can be read but not written here\. Fix: archive to an artifact instead \(archive-to: artifact\)/,
+    );
+    expect(svc.calls('CreateCacheEntry')).toBe(before);
+    expect(stagingLeft()).toBe(false);
+  });
+
+  it('ACTIONS_CACHE_MODE=none: a seed is told the cache is off, not that nothing was found', async () => {
+    svc.applyEnv(restoreRun.id);
+    const reading = withCacheMode('none', () => get('pg-golden-v1'));
+    await expect(reading).rejects.toThrow(UserError);
+    await expect(reading).rejects.toThrow(
+      /ACTIONS_CACHE_MODE=none for this job, so the cache cannot be read here \(this is not a cache miss\)\. Fix: seed from an artifact or a path/,
+    );
+    await expect(withCacheMode('none', () => put('pg-mode-none'))).rejects.toThrow(
+      /so the cache is off here/,
+    );
+  });
+
+  it('ACTIONS_CACHE_MODE=write-only: it still saves (it cannot look for the key first)', async () => {
+    svc.applyEnv(saveRun.id);
+    const stored = await withCacheMode('write-only', () => put('pg-mode-write-only'));
+    expect(stored.id).toBeGreaterThan(0);
+  });
+
+  it("a fork pull request's read-only token: the refusal is quoted, restores still work", async () => {
+    const fork = svc.createRun({ cacheAccess: 'read-only' });
+    svc.applyEnv(fork.id);
+    const saving = put('pg-from-fork');
+    await expect(saving).rejects.toThrow(UserError);
+    await expect(saving).rejects.toThrow(
+      /the cache service refused the write \("cache write denied: the token of this run is scoped read-only"\): this run's token may only read the cache.*pull request from a fork\. Fix: archive to an artifact/,
+    );
+    expect(await digests(await get('pg-golden-v1'))).toEqual(await digests(goldenFiles));
+  });
+
+  it('a token without cache scopes: the read is refused, not a miss', async () => {
+    const none = svc.createRun({ cacheAccess: 'none' });
+    svc.applyEnv(none.id);
+    await expect(get('pg-golden-v1')).rejects.toThrow(
+      /^Restoring cache key pg-golden-v1 failed: the cache service refused the read \("cache read denied: the token of this run has no readable cache scope/,
+    );
+  });
+
+  it("the repository's cache budget is used up: says so and how to make room", async () => {
+    svc.applyEnv(saveRun.id);
+    svc.setCacheQuota(1);
+    try {
+      const saving = put('pg-over-budget');
+      await expect(saving).rejects.toThrow(UserError);
+      await expect(saving).rejects.toThrow(
+        /^Saving cache key pg-over-budget failed: the repository's Actions cache storage is full .*Fix: delete cache entries you no longer need/,
+      );
+    } finally {
+      svc.setCacheQuota(Infinity);
+    }
+  });
+
+  it('a service error during a restore fails with its words instead of passing as a miss', async () => {
+    svc.applyEnv(restoreRun.id);
+    svc.failNext('GetCacheEntryDownloadURL', 1, 400);
+    const reading = get('pg-golden-v1');
+    await expect(reading).rejects.toThrow(
+      /^Restoring cache key pg-golden-v1 failed: .*\(400\).*it is not one\)\.$/,
+    );
+    await expect(reading).rejects.not.toThrow(UserError);
+  });
+});

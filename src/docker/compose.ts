@@ -107,8 +107,58 @@ export function upArgs(options: UpOptions): string[] {
   return [...args, ...(options.services ?? [])];
 }
 
+/**
+ * A question compose asked on stdin (compose 2.32+ asks before recreating a volume whose definition changed).
+ * Our compose children read an empty, closed stdin, so compose took its default answer: no.
+ */
+export interface ComposeQuestion {
+  /** Compose's own words, e.g. `Volume "p_db" exists but doesn't match configuration in compose file. Recreate (data will be lost)?` */
+  question: string;
+  /** The volume it asked about, when it named one. */
+  volume?: string;
+}
+
+/** Compose's question about a resource it would recreate; the first `?` ends it (names cannot hold one). */
+const RECREATE_QUESTION = /(Volume|Network) "([^"]+)" [^?\n]*\?/g;
+/** Any other prompt: compose's TTY form ends in `(y/N)`. */
+const OTHER_PROMPT = /\(y\/N\)|\(data will be lost\)/;
+
+/**
+ * The questions in a compose command's output. Compose prints a prompt to stdout without a newline, so
+ * several can share a line, glued to whatever compose printed next.
+ */
+export function composeQuestions(output: string): ComposeQuestion[] {
+  const asked: ComposeQuestion[] = [];
+  for (const line of output.split('\n')) {
+    const recreate = [...line.matchAll(RECREATE_QUESTION)];
+    for (const [question, kind, name] of recreate) {
+      asked.push(kind === 'Volume' ? { question, volume: name } : { question });
+    }
+    if (!recreate.length && OTHER_PROMPT.test(line)) asked.push({ question: line.trim() });
+  }
+  return asked;
+}
+
+/**
+ * A warning that says what compose asked and what came of it. Never answer yes for the user: the volume's
+ * data would be lost, and it may be the only copy.
+ */
+export function describeComposeQuestion(asked: ComposeQuestion): string {
+  const what = `Compose asked: ${asked.question} It read no on its closed stdin (compose-persist never answers yes: the data would be lost)`;
+  if (asked.volume === undefined) return `${what}.`;
+  const volume = asked.volume;
+  return (
+    `${what}, so volume ${volume} was kept as it was and this run used it with its old definition, not the one the compose file gives now. ` +
+    `Another compose file or an earlier run with this project name made it: remove it (docker volume rm ${volume}) if its data is not needed, or give the run a project name of its own.`
+  );
+}
+
 /** Compose commands for one project. Failures carry compose's own words. */
 export class Compose {
+  /** Every question compose asked (see ComposeQuestion), and how many newQuestions() has returned. */
+  private readonly asked: ComposeQuestion[] = [];
+  private reported = 0;
+
   constructor(
     private readonly cli: ComposeCli,
     readonly spec: ComposeProjectSpec,
@@ -121,12 +171,32 @@ export class Compose {
   }
 
   async run(args: string[], options: { stream?: boolean; allowFailure?: boolean } = {}): Promise<ToolResult> {
-    return this.ledger.compose(() =>
-      runTool(this.cli.tool, [...this.cli.prefix, ...projectArgs(this.spec), ...args], {
-        cwd: this.spec.cwd,
-        ...options,
-      }),
-    );
+    try {
+      const result = await this.ledger.compose(() =>
+        runTool(this.cli.tool, [...this.cli.prefix, ...projectArgs(this.spec), ...args], {
+          cwd: this.spec.cwd,
+          ...options,
+        }),
+      );
+      this.noteQuestions(result);
+      return result;
+    } catch (error) {
+      if (error instanceof ToolError) this.noteQuestions(error.result);
+      throw error;
+    }
+  }
+
+  /** The questions compose asked that this has not returned before (each question once a run). */
+  newQuestions(): ComposeQuestion[] {
+    const fresh = this.asked.slice(this.reported);
+    this.reported = this.asked.length;
+    return fresh;
+  }
+
+  private noteQuestions(result: ToolResult): void {
+    for (const found of composeQuestions(`${result.stdout}\n${result.stderr}`)) {
+      if (!this.asked.some((q) => q.question === found.question)) this.asked.push(found);
+    }
   }
 
   /** The resolved model; a broken compose file becomes a UserError quoting compose. */

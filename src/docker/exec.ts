@@ -1,5 +1,5 @@
+import { spawn } from 'node:child_process';
 import * as core from '@actions/core';
-import { getExecOutput } from '@actions/exec';
 
 export interface ToolOptions {
   cwd?: string;
@@ -8,7 +8,6 @@ export interface ToolOptions {
   stream?: boolean;
   /** Return the result instead of throwing on a non-zero exit. */
   allowFailure?: boolean;
-  input?: string;
 }
 
 export interface ToolResult {
@@ -30,18 +29,35 @@ export class ToolError extends Error {
 
 /**
  * Runs a command and fails on its EXIT CODE (never on stderr being non-empty: compose prints progress there).
- * Every command is logged at debug level.
+ * Every command is logged at debug level. Its stdin is /dev/null: a tool that asks a question (compose 2.32+:
+ * "Recreate (data will be lost)?") reads EOF and takes its default answer, no, where an open pipe (what
+ * @actions/exec leaves without `input`) would keep it waiting forever — and an empty `input` makes
+ * @actions/exec write to a child that may have exited already (EPIPE, thrown where nothing can catch it).
  */
 export async function runTool(tool: string, args: string[], options: ToolOptions = {}): Promise<ToolResult> {
   const command = [tool, ...args].join(' ');
   core.debug(`exec: ${command}`);
   const env = options.env ? { ...stringEnv(process.env), ...options.env } : undefined;
-  const result = await getExecOutput(tool, args, {
-    cwd: options.cwd,
-    env,
-    silent: !options.stream,
-    ignoreReturnCode: true,
-    input: options.input === undefined ? undefined : Buffer.from(options.input),
+  // As @actions/exec printed it, so the log reads the same.
+  if (options.stream) process.stdout.write(`[command]${command}\n`);
+  const result = await new Promise<ToolResult>((resolve, reject) => {
+    const child = spawn(tool, args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const collect = (into: Buffer[]) => (chunk: Buffer) => {
+      into.push(chunk);
+      if (options.stream) process.stdout.write(chunk);
+    };
+    child.stdout.on('data', collect(stdout));
+    child.stderr.on('data', collect(stderr));
+    child.on('error', (error) => reject(new Error(`${tool} could not be run: ${error.message}`)));
+    child.on('close', (code, signal) =>
+      resolve({
+        exitCode: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      }),
+    );
   });
   if (result.exitCode !== 0 && !options.allowFailure) throw new ToolError(command, result);
   return result;

@@ -2,6 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as cache from '@actions/cache';
 import { UserError } from '../errors.js';
+import { cacheReadsOff, cacheRestoreFailure, cacheSaveFailure } from './cache-failure.js';
 import { commonRoot, copyFileStreamed, moveFiles, totalBytes } from './files.js';
 import type { ArchiveStore, StoreOptions, StoredArchives } from './types.js';
 
@@ -49,8 +50,9 @@ export class CacheStore implements ArchiveStore {
 
   private async save(files: string[]): Promise<StoredArchives> {
     if (files.length === 0) throw new Error(`Nothing to store in ${this.description}.`);
-    // entries are immutable: saving an existing key would be skipped with only a log line
-    if ((await this.lookup([])) === this.key) {
+    // entries are immutable: saving an existing key would be skipped with only a log line. A write-only job
+    // cannot look; the service then refuses a duplicate key itself.
+    if ((await this.lookup([], { readsMayBeOff: true })) === this.key) {
       throw new UserError(
         `The cache key "${this.key}" already exists and cache entries cannot be replaced: ` +
           'put something that changes (a hash of the inputs, or the run id) in the key.',
@@ -64,11 +66,11 @@ export class CacheStore implements ArchiveStore {
       for (const [index, relative] of relatives.entries()) {
         await copyFileStreamed(files[index] as string, path.join(this.stagingDir, relative));
       }
-      const id = await this.inTempDir(() => cache.saveCache([STAGING_DIR], this.key)).catch(
-        rethrowValidation,
-      );
-      // the client logs why it failed and returns -1 rather than throwing
-      if (id === -1) throw new Error(`Saving ${this.description} failed: see the warning above.`);
+      const { result: id, clientLog } = await withClientLog(() =>
+        this.inTempDir(() => cache.saveCache([STAGING_DIR], this.key)),
+      ).catch(rethrowValidation);
+      // the client returns -1 rather than throwing, and says why only in its log
+      if (id === -1) throw cacheSaveFailure(this.description, clientLog);
       return { location: `${this.description} (id ${id})`, id, files: relatives, bytes };
     } finally {
       await fs.rm(this.stagingDir, { recursive: true, force: true });
@@ -78,9 +80,9 @@ export class CacheStore implements ArchiveStore {
   private async restore(destDir: string): Promise<string[]> {
     await this.resetStaging();
     try {
-      const matched = await this.inTempDir(() =>
+      const matched = await this.restoreOrMiss(() =>
         cache.restoreCache([STAGING_DIR], this.key, this.options.restoreKeys),
-      ).catch(rethrowValidation);
+      );
       if (matched === undefined) return [];
       const restored = await moveFiles(this.stagingDir, destDir);
       if (restored.length === 0) {
@@ -95,10 +97,30 @@ export class CacheStore implements ArchiveStore {
     }
   }
 
-  private lookup(restoreKeys: string[] | undefined): Promise<string | undefined> {
-    return this.inTempDir(() =>
-      cache.restoreCache([STAGING_DIR], this.key, restoreKeys, { lookupOnly: true }),
-    ).catch(rethrowValidation);
+  private lookup(
+    restoreKeys: string[] | undefined,
+    options: { readsMayBeOff?: boolean } = {},
+  ): Promise<string | undefined> {
+    return this.restoreOrMiss(
+      () => cache.restoreCache([STAGING_DIR], this.key, restoreKeys, { lookupOnly: true }),
+      options.readsMayBeOff,
+    );
+  }
+
+  /**
+   * The key restored, or undefined on a real miss. A read the client reports as a miss but that was refused
+   * or skipped (cache-mode) throws, saying why; `readsMayBeOff` lets a skipped one pass as a miss.
+   */
+  private async restoreOrMiss(
+    restore: () => Promise<string | undefined>,
+    readsMayBeOff = false,
+  ): Promise<string | undefined> {
+    const { result, clientLog } = await withClientLog(() => this.inTempDir(restore)).catch(rethrowValidation);
+    if (result !== undefined) return result;
+    if (readsMayBeOff && cacheReadsOff(clientLog)) return undefined;
+    const failure = cacheRestoreFailure(this.description, clientLog);
+    if (failure) throw failure;
+    return undefined;
   }
 
   private async resetStaging(): Promise<void> {
@@ -116,6 +138,25 @@ export class CacheStore implements ArchiveStore {
     } finally {
       process.chdir(previous);
     }
+  }
+}
+
+/**
+ * Runs a client call and keeps what it printed meanwhile (it still reaches the log): @actions/cache reports why
+ * it stored or restored nothing only there. Process-wide like inTempDir; cache operations are serialized.
+ */
+async function withClientLog<T>(operation: () => Promise<T>): Promise<{ result: T; clientLog: string }> {
+  const chunks: string[] = [];
+  const stdout = process.stdout as { write: (...args: unknown[]) => boolean };
+  const write = stdout.write;
+  stdout.write = (...args: unknown[]) => {
+    chunks.push(typeof args[0] === 'string' ? args[0] : Buffer.from(args[0] as Uint8Array).toString('utf8'));
+    return write.apply(process.stdout, args);
+  };
+  try {
+    return { result: await operation(), clientLog: chunks.join('') };
+  } finally {
+    stdout.write = write;
   }
 }
 

@@ -25,7 +25,7 @@ export interface ActionsService {
   /** GITHUB_WORKSPACE and RUNNER_TEMP, laid out like a runner's (work/REPO/REPO and work/_temp). */
   readonly workspace: string;
   readonly runnerTemp: string;
-  createRun(options?: Partial<Pick<Run, 'workflow' | 'branch' | 'conclusion'>>): Run;
+  createRun(options?: Partial<Pick<Run, 'workflow' | 'branch' | 'conclusion' | 'cacheAccess'>>): Run;
   /** The env vars the clients read, for a job of this run. GITHUB_API_URL is read when they are imported. */
   env(runId: number): Record<string, string>;
   /** Sets env(runId) in process.env; returns a function putting the previous values back. */
@@ -34,6 +34,8 @@ export interface ActionsService {
   failNext(endpoint: string, count?: number, status?: number): void;
   /** How many calls an endpoint received, failed ones included. */
   calls(endpoint: string): number;
+  /** The repository's cache budget in bytes: CreateCacheEntry is refused once the entries fill it. */
+  setCacheQuota(bytes: number): void;
   expireArtifact(runId: number, name: string): void;
   /** Blob storage faults: cut the next block upload mid-body; what went through so far. */
   readonly blobs: Pick<BlobStorage, 'cutNextBlockUpload' | 'traffic'>;
@@ -86,6 +88,7 @@ export async function startActionsService(): Promise<ActionsService> {
     applyEnv: (runId) => applyEnv(env(runId)),
     failNext: (endpoint, count = 1, status = 500) => state.faults.set(endpoint, { remaining: count, status }),
     calls: (endpoint) => state.calls.get(endpoint) ?? 0,
+    setCacheQuota: (bytes) => (state.cacheQuotaBytes = bytes),
     expireArtifact: (runId, name) => {
       for (const artifact of state.artifacts) {
         if (artifact.runId === runId && artifact.name === name) artifact.expired = true;

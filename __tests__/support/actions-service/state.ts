@@ -9,7 +9,14 @@ export interface Run {
   branch: string;
   conclusion: 'success' | 'failure';
   runtimeToken: string;
+  /**
+   * What this run's token may do with the cache: GitHub issues a read-only one to runs it does not trust
+   * (a pull request from a fork), and one without cache scopes where the cache is off.
+   */
+  cacheAccess: CacheAccess;
 }
+
+export type CacheAccess = 'read-write' | 'read-only' | 'none';
 
 export interface StoredArtifact {
   id: number;
@@ -45,13 +52,15 @@ export class ServiceState {
   readonly caches: CacheEntry[] = [];
   readonly faults = new Map<string, Fault>();
   readonly calls = new Map<string, number>();
+  /** Bytes of cache the repository may keep; a new entry beyond it is refused (the budget). */
+  cacheQuotaBytes = Infinity;
   private nextId = 1000;
 
   newId(): number {
     return this.nextId++;
   }
 
-  addRun(options: Partial<Pick<Run, 'workflow' | 'branch' | 'conclusion'>> = {}): Run {
+  addRun(options: Partial<Pick<Run, 'workflow' | 'branch' | 'conclusion' | 'cacheAccess'>> = {}): Run {
     const backendId = randomUUID();
     const jobBackendId = randomUUID();
     const run: Run = {
@@ -62,6 +71,7 @@ export class ServiceState {
       branch: options.branch ?? 'main',
       conclusion: options.conclusion ?? 'success',
       runtimeToken: runtimeToken(backendId, jobBackendId),
+      cacheAccess: options.cacheAccess ?? 'read-write',
     };
     this.runs.push(run);
     return run;

@@ -81,8 +81,18 @@ export const TWIRP_METHODS: Record<string, Handler> = {
     state.artifacts.splice(state.artifacts.indexOf(artifact), 1);
     return Promise.resolve({ ok: true, artifact_id: String(artifact.id) });
   },
-  'CacheService/CreateCacheEntry': async (state, blobs, _run, body) => {
+  'CacheService/CreateCacheEntry': async (state, blobs, run, body) => {
     const { key, version } = cacheIdentity(body);
+    // The words @actions/cache 6.3 keys on: an `ok: false` reply whose message starts "cache write denied:"
+    // (the service's policy denial), and "insufficient usage" in an error body (the budget; its status is not
+    // documented, the client looks only at the words).
+    if (run.cacheAccess !== 'read-write') {
+      return { ok: false, message: 'cache write denied: the token of this run is scoped read-only' };
+    }
+    const used = state.caches.filter((c) => c.finalized).reduce((sum, c) => sum + c.size, 0);
+    if (used >= state.cacheQuotaBytes) {
+      throw twirpError(403, 'insufficient usage to create cache entry: the cache storage budget is used up');
+    }
     if (state.caches.some((c) => c.key === key && c.version === version)) {
       throw twirpError(409, 'cache entry with the same key, version, and scope already exists');
     }
@@ -99,8 +109,11 @@ export const TWIRP_METHODS: Record<string, Handler> = {
     Object.assign(entry, { finalized: true, size: Number(body.size_bytes ?? 0) });
     return { ok: true, entry_id: String(entry.id) };
   },
-  'CacheService/GetCacheEntryDownloadURL': async (state, blobs, _run, body) => {
+  'CacheService/GetCacheEntryDownloadURL': async (state, blobs, run, body) => {
     const { key, version } = cacheIdentity(body);
+    if (run.cacheAccess === 'none') {
+      throw twirpError(403, 'cache read denied: the token of this run has no readable cache scope');
+    }
     const restoreKeys = Array.isArray(body.restore_keys) ? body.restore_keys.map(String) : [];
     const entry = matchCache(state.caches, key, restoreKeys, version);
     if (!entry) return { ok: false };
