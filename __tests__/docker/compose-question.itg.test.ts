@@ -12,7 +12,7 @@ import type { Report } from '../../src/report/schema.js';
 import { teardownStack, type TeardownPlan } from '../../src/stack/teardown.js';
 import { recordingLog } from '../__fixtures__/phase-input.js';
 import { BUSYBOX_IMAGE } from '../support/images.js';
-import { askingComposeConfig, asksBeforeRecreating, composeVersion } from '../support/prompting-compose.js';
+import { askingComposeConfig, asksBeforeRecreating, composeVersion } from '../support/asking-compose.js';
 
 // Compose 2.32+ asks "Recreate (data will be lost)?" when a project volume's config-hash label differs from
 // its definition (a fixed project name reused with another file). With stdin an open pipe it waits forever
