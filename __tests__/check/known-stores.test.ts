@@ -288,6 +288,14 @@ describe('rules and samples', () => {
     );
   });
 
+  it('keeps the content of small named files only (a big marker is kept by path and size)', async () => {
+    const place = await listing({ ibdata1: 'x'.repeat(20_000), PG_VERSION: '15\n' });
+    expect(place.samples).toEqual([
+      { path: 'ibdata1', type: 'file', size: 20_000 },
+      { path: 'PG_VERSION', type: 'file', size: 3, content: '15\n' },
+    ]);
+  });
+
   it('keeps at most max samples and counts the rest; a file is sampled by its header only when it has one', async () => {
     const files = Object.fromEntries(
       Array.from({ length: 5 }, (_, i) => [`db${i}.sqlite`, 'SQLite format 3\0x']),

@@ -210,3 +210,97 @@ describe('a seed from a foreign archive', () => {
     expect(renderSummary(report(false))).not.toContain(proof);
   });
 });
+
+describe('known stores in the report', () => {
+  /** A restart whose only evidence was a place of transient files, with the stores found before it. */
+  function knownStoresReport() {
+    return buildReport({
+      project: 'shop',
+      model,
+      timings: {},
+      startedAt: new Date().toISOString(),
+      complete: true,
+      outcomes: [
+        {
+          phase: 'restarts',
+          brokenProbes: [],
+          notices: [],
+          stores: [
+            {
+              kind: 'volume',
+              name: 'shop_pgdata',
+              mountedAt: ['db:/var/lib/postgresql/data'],
+              files: 900,
+              bytes: 1,
+              knownStores: ['PostgreSQL 15 data directory at pgdata/ — left out as pg_basebackup does: …'],
+            },
+            { kind: 'volume', name: 'shop_cache', mountedAt: ['app:/cache'], files: 2, bytes: 1 },
+          ],
+          modes: [
+            {
+              mode: 'restart',
+              effect: 'same container',
+              comparedWith: 'the evidence before any restart',
+              probes: [],
+              volumes: [
+                {
+                  volume: 'shop_pgdata',
+                  policy: 'no-loss',
+                  ok: false,
+                  filesBefore: 900,
+                  filesVerified: 880,
+                  added: [],
+                  removed: [],
+                  changed: [{ path: 'appendonlydir/a.incr.aof', fields: ['size'] }],
+                  shrunk: ['appendonlydir/a.incr.aof'],
+                  counts: { added: 0, removed: 0, changed: 1, typeChanged: 0, shrunk: 1 },
+                },
+                {
+                  volume: 'shop_cache',
+                  policy: 'no-loss',
+                  ok: true,
+                  filesBefore: 2,
+                  filesVerified: 0,
+                  added: [],
+                  removed: [],
+                  changed: [],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+  }
+
+  it('names each place and the store found in it, in the report, the summary and the terminal', () => {
+    const report = knownStoresReport();
+    const line =
+      'volume shop_pgdata: PostgreSQL 15 data directory at pgdata/ — left out as pg_basebackup does: …';
+    expect(report.knownStores).toEqual([line]);
+    expect(renderSummary(report)).toContain(
+      `**Known stores** (what the check leaves out, as each store does):\n\n- ${line}`,
+    );
+    expect(renderTerminalSummary(report, false)).toContain(`  i ${line}`);
+  });
+
+  it('says which places had nothing to verify, and names a shrunk append-only file', () => {
+    const report = knownStoresReport();
+    const text = renderTerminalSummary(report, false);
+    expect(text).toContain('✘ restart: 0/0 probes unchanged, 1/2 volumes ok (1 with nothing to verify)');
+    expect(text).toContain(
+      'volume shop_pgdata lost the tail of 1 append-only file(s) (appendonlydir/a.incr.aof: shorter than before)',
+    );
+    const md = renderSummary(report);
+    expect(md).toContain('- shrank `appendonlydir/a.incr.aof` (append-only)');
+    expect(md).toContain(
+      'Volume `shop_cache` (no-loss): ok — 0 removed, 0 added, 0 changed (only transient files: nothing verified)',
+    );
+  });
+
+  it('a report without known stores has no such field or section', () => {
+    const report = failedReport();
+    expect(report.knownStores).toBeUndefined();
+    expect(renderSummary(report)).not.toContain('Known stores');
+  });
+});

@@ -78,8 +78,9 @@ def client(request):
         while chunk := conn.recv(65536):
             reply += chunk
     text = reply.decode()
-    if text.startswith("error"):
-        sys.exit(text.strip())
+    # No reply at all (the server died mid-request) or an error: exit non-zero, so no caller takes it for an answer.
+    if not reply or text.startswith("error"):
+        sys.exit(text.strip() or "error: no reply")
     sys.stdout.write(text)
 
 

@@ -45,7 +45,7 @@ export interface SampleSpec {
   pattern?: RegExp;
   /** Regular files that start with one of these byte strings (a file format's magic). */
   headers: readonly Buffer[];
-  /** The first bytes of a sampled regular file kept as text (PG_VERSION, a manifest). */
+  /** A file picked by name is kept with its content (as text) when it is at most this long (PG_VERSION, a manifest). */
   contentBytes: number;
   max: number;
 }
@@ -57,7 +57,7 @@ export interface ListingSample {
   size: number;
   /** Index into SampleSpec.headers of the magic it starts with. */
   header?: number;
-  /** Up to SampleSpec.contentBytes of its content, as UTF-8 (files picked by name only). */
+  /** Its content as UTF-8, for a file picked by name no longer than SampleSpec.contentBytes. */
   content?: string;
 }
 
@@ -203,23 +203,32 @@ class ListingSpool {
 class EntrySampler {
   readonly samples: ListingSample[] = [];
   dropped = 0;
-  private readonly headBytes: number;
-  private current: { sample: ListingSample; byName: boolean; head: Buffer[]; length: number } | null = null;
+  private readonly magicBytes: number;
+  private current: {
+    sample: ListingSample;
+    byName: boolean;
+    /** Bytes of this entry to keep: a magic's length, or a small named file's whole content. */
+    want: number;
+    head: Buffer[];
+    length: number;
+  } | null = null;
 
   constructor(private readonly spec: SampleSpec) {
-    this.headBytes = Math.max(spec.contentBytes, ...spec.headers.map((h) => h.length));
+    this.magicBytes = Math.max(0, ...spec.headers.map((h) => h.length));
   }
 
   start(entry: ManifestEntry): void {
     const name = entry.path.slice(entry.path.lastIndexOf('/') + 1);
     const byName = this.spec.names.has(name) || (this.spec.pattern?.test(name) ?? false);
-    if (!byName && (entry.type !== 'file' || this.spec.headers.length === 0)) {
+    if (!byName && (entry.type !== 'file' || this.magicBytes === 0)) {
       this.current = null;
       return;
     }
+    const whole = byName && entry.type === 'file' && entry.size <= this.spec.contentBytes;
     this.current = {
       sample: { path: entry.path, type: entry.type, size: entry.size },
       byName,
+      want: entry.type === 'file' ? Math.max(this.magicBytes, whole ? entry.size : 0) : 0,
       head: [],
       length: 0,
     };
@@ -227,8 +236,8 @@ class EntrySampler {
 
   content(chunk: Buffer): void {
     const current = this.current;
-    if (!current || current.length >= this.headBytes) return;
-    const part = chunk.subarray(0, this.headBytes - current.length);
+    if (!current || current.length >= current.want) return;
+    const part = chunk.subarray(0, current.want - current.length);
     current.head.push(Buffer.from(part));
     current.length += part.length;
   }
@@ -246,8 +255,8 @@ class EntrySampler {
     }
     const sample = current.sample;
     if (header >= 0) sample.header = header;
-    if (current.byName && sample.type === 'file') {
-      sample.content = head.subarray(0, this.spec.contentBytes).toString('utf8');
+    if (current.byName && sample.type === 'file' && sample.size <= this.spec.contentBytes) {
+      sample.content = head.toString('utf8');
     }
     this.samples.push(sample);
   }
