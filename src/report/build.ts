@@ -61,6 +61,7 @@ export function buildReport(run: RunRecord): Report {
   const started = run.outcomes.find((o) => o.phase === 'up' || o.phase === 'attach');
   const restarts = of('restarts');
   const archives = of('archive')?.archives ?? [];
+  const recorded = of('archive')?.recorded;
   const modes = restarts?.modes ?? [];
   const modeVerdicts = judgeModes(modes);
   const crash = of('crash-load')?.crash;
@@ -86,6 +87,7 @@ export function buildReport(run: RunRecord): Report {
     layer: of('layer-audit')?.audit.findings ?? [],
     volumes: run.complete ? summarizeVolumes(run.model, archives, restarts?.finalVolumes) : [],
     archives,
+    ...(recorded ? { recordedProbes: recorded } : {}),
     serviceLogs: run.error?.serviceLogs ?? restarts?.serviceLogs ?? [],
     timings: run.timings,
     ...(run.timeSplit ? { timeSplit: run.timeSplit } : {}),

@@ -10,7 +10,7 @@ import type {
   VolumeSummary,
 } from '../types/outcomes.js';
 import type { RunTimeSplit } from '../types/time-ledger.js';
-import type { DrillProbe, RestoreTime } from '../types/restore.js';
+import type { DrillProbe, RecordedProbes, RestoreTime } from '../types/restore.js';
 
 export type * from '../types/outcomes.js';
 export type { RunTimeSplit, TimeSplit, UserCommandKind } from '../types/time-ledger.js';
@@ -44,6 +44,8 @@ export interface Report {
   layer: LayerFinding[];
   volumes: VolumeSummary[];
   archives: ArchiveOutcome[];
+  /** record-probes: the probes' answers every archive's manifest recorded. */
+  recordedProbes?: RecordedProbes;
   serviceLogs: ServiceLogTail[];
   /** Milliseconds per phase: seed, up, tests, check, archive. */
   timings: Record<string, number>;
