@@ -246,3 +246,13 @@ describe('judgeDrill (verdict)', () => {
     ]);
   });
 });
+
+describe('a drill asked for but not run', () => {
+  it('is a warning: restore-time-budget set while nothing was seeded', () => {
+    expect(judgePhase({ phase: 'drill', notice: 'restore-time-budget is set, but …' })).toEqual({
+      failures: [],
+      warnings: ['restore-time-budget is set, but …'],
+    });
+    expect(judgePhase({ phase: 'drill' })).toEqual({ failures: [], warnings: [] });
+  });
+});

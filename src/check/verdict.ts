@@ -90,7 +90,8 @@ export function judgePhase(outcome: PhaseOutcome): Findings {
     case 'crash-load':
       return outcome.crash ? judgeCrashLoad(outcome.crash) : { failures: [], warnings: [] };
     case 'drill':
-      return outcome.drill ? judgeDrill(outcome.drill) : { failures: [], warnings: [] };
+      if (outcome.drill) return judgeDrill(outcome.drill);
+      return { failures: [], warnings: outcome.notice ? [outcome.notice] : [] };
     case 'archive':
       return {
         failures: (outcome.probeFailures ?? []).map(

@@ -37,7 +37,13 @@ export const drillPhase: Phase = {
     const { outcomes, timings } = input.earlier?.() ?? { outcomes: [], timings: {} };
     const seed = outcomes.find((o): o is SeedPhaseOutcome => o.phase === 'seed');
     const seeds = seed?.seeds ?? [];
-    if (seeds.length === 0 && !input.settings.expectedProbes) return { phase: 'drill' };
+    if (seeds.length === 0 && !input.settings.expectedProbes) {
+      if (input.settings.restoreTimeBudgetMs === undefined) return { phase: 'drill' };
+      return {
+        phase: 'drill',
+        notice: `${Inputs.RestoreTimeBudget} is set, but this run seeded nothing (no seed line, or seed-optional found no archive): no restore was timed.`,
+      };
+    }
     const drill = await runDrill(input.settings, input.ctx, input.running, input.log, {
       seed,
       upMs: timings.up ?? 0,

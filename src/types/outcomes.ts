@@ -221,7 +221,12 @@ export type PhaseOutcome =
   /** Crash rounds under load; no `crash` when no load is configured. */
   | { phase: 'crash-load'; crash?: CrashLoadOutcome }
   /** The restore drill (after up): the restore's time, the probes against their recorded answers. */
-  | { phase: 'drill'; drill?: DrillOutcome }
+  | {
+      phase: 'drill';
+      drill?: DrillOutcome;
+      /** Why no drill ran although one was asked for (restore-time-budget, nothing seeded). */
+      notice?: string;
+    }
   | {
       phase: 'archive';
       archives: ArchiveOutcome[];
