@@ -216,7 +216,7 @@ describe('judgeDrill (verdict)', () => {
 
   it('fails a restore over its budget with the measured time and every part', () => {
     expect(judgeDrill(drill({ budgetMs: 10_000 })).failures).toEqual([
-      'Restore took 20.0 s, over restore-time-budget 10.0 s (from the start of the seed until the stack was healthy and the probes answered): download 1.0 s, write 4.0 s (decrypt 0.5 s of it), read-back 1.0 s, up 12.0 s, probes 1.5 s, other 0.5 s.',
+      'Restore took 20.0 s, over restore-time-budget 10.0 s (from the start of the seed until the stack was healthy and the probes answered): download 1.0 s, decrypt 0.5 s (within write), write 4.0 s, read-back 1.0 s, up 12.0 s, probes 1.5 s, other 0.5 s.',
     ]);
     expect(restoreOverBudget(drill({ budgetMs: 20_000 }))).toBeUndefined();
     expect(restoreOverBudget(drill())).toBeUndefined();

@@ -186,7 +186,7 @@ describe('the restore drill (PostgreSQL, archives with recorded probes and a for
     );
     const budget = report.failures.find((f) => f.startsWith('Restore took '));
     expect(budget).toMatch(
-      /^Restore took \d+\.\d s, over restore-time-budget 1\.0 s \(from the start of the seed until the stack was healthy and the probes answered\): download \d+\.\d s, write \d+\.\d s, read-back \d+\.\d s, up \d+\.\d s, probes \d+\.\d s, other \d+\.\d s\.$/,
+      /^Restore took \d+\.\d s, over restore-time-budget 1\.0 s \(from the start of the seed until the stack was healthy and the probes answered\): download \d+\.\d s, decrypt \d+\.\d s \(within write\), write \d+\.\d s, read-back \d+\.\d s, up \d+\.\d s, probes \d+\.\d s, other \d+\.\d s\.$/,
     );
     const evidence = report.restore as RestoreEvidence;
     expect(evidence.drillVerdict).toBe('failed');

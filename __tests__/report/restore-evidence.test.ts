@@ -142,7 +142,7 @@ describe('restore-evidence.json', () => {
     const summary = renderSummary(failed);
     expect(summary).toContain('### Restore drill: ❌ restored in 20.0 s — budget 10.0 s ❌ exceeded');
     expect(summary).toContain(
-      'download 0.0 s, write 3.0 s (decrypt 0.3 s of it), read-back 0.7 s, up 15.0 s, probes 0.8 s, other 0.5 s',
+      'download 0.0 s, decrypt 0.3 s (within write), write 3.0 s, read-back 0.7 s, up 15.0 s, probes 0.8 s, other 0.5 s',
     );
     expect(summary).toContain(`| \`${PROBE}\` | \`3\` | \`4\` | ❌ differs |`);
     const terminal = renderTerminalSummary(failed, false);

@@ -143,13 +143,13 @@ export function restoreOverBudget(
   return `Restore took ${seconds(drill.restore.totalMs)}, over restore-time-budget ${seconds(drill.budgetMs)} (${until}): ${restoreParts(drill.restore)}.`;
 }
 
-/** "download 0.0 s, write 2.1 s (decrypt 0.3 s of it), read-back 0.4 s, up 5.2 s, probes 0.3 s, other 0.2 s". */
+/** "download 0.0 s, decrypt 0.3 s (within write), write 2.1 s, read-back 0.4 s, up 5.2 s, probes 0.3 s, other 0.2 s". */
 export function restoreParts(restore: RestoreTime): string {
   const p = restore.parts;
-  const decrypt = p.decryptMs > 0 ? ` (decrypt ${seconds(p.decryptMs)} of it)` : '';
   return [
     `download ${seconds(p.downloadMs)}`,
-    `write ${seconds(p.writeMs)}${decrypt}`,
+    `decrypt ${seconds(p.decryptMs)} (within write)`,
+    `write ${seconds(p.writeMs)}`,
     `read-back ${seconds(p.readBackMs)}`,
     `up ${seconds(p.upMs)}`,
     `probes ${seconds(p.probesMs)}`,

@@ -24,7 +24,7 @@ import { errorMessage } from '../errors.js';
 import { archiveVolume, archiveVolumeToUpload, type ArchiveResult } from '../volumes/archive-volume.js';
 import { resolveHelperImage } from '../volumes/helper-image.js';
 import { askProbes, PROBE_TIMEOUT_MS } from '../check/probe-answers.js';
-import { assertStackHealthy } from '../stack/lifecycle.js';
+import { assertStackHealthy, StackError } from '../stack/lifecycle.js';
 import type { RecordedProbes } from '../types/restore.js';
 import { runningStack, type Phase, type PhaseInput, type RunningStack } from './phase.js';
 import { defaultArchiveSkipped, storeOptions, type StoreSettings } from './stores.js';
@@ -74,15 +74,21 @@ type RecordedAnswers = Pick<Extract<PhaseOutcome, { phase: 'archive' }>, 'record
 
 /**
  * record-probes: the probes' answers right before the volumes are read (the stack healthy, nothing of ours
- * writing in between), for every archive's manifest. A probe that fails is not recorded, and fails the run.
+ * writing in between), for every archive's manifest. A probe that fails is not recorded, and fails the run;
+ * the backup is still made (an unhealthy stack records nothing, and says why).
  */
 async function recordProbes(settings: ArchiveSettings, running: RunningStack): Promise<RecordedAnswers> {
-  await assertStackHealthy(
-    running.engine,
-    running.model.project,
-    'before the probes are recorded',
-    settings.services,
-  );
+  try {
+    await assertStackHealthy(
+      running.engine,
+      running.model.project,
+      'before the probes are recorded',
+      settings.services,
+    );
+  } catch (error) {
+    if (!(error instanceof StackError)) throw error;
+    return { probeFailures: [`no probe was asked: ${error.message}`] };
+  }
   const answers = await askProbes(running.compose, settings.probes, {
     env: await running.commandEnv(),
     cwd: running.workingDir,
