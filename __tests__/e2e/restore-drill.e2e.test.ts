@@ -44,6 +44,8 @@ const CHANGING_PROBE =
   'db: psql -U postgres -qtA -c "select count(*) from orders" -c "insert into orders (item) values (\'late\')"';
 /** The foreign backup's database, the same query. */
 const FOREIGN_PROBE = SQL('db2', ORDERS);
+/** The encrypt key of the good archive. */
+const KEY = 'restore-drill-e2e-key-0123456789';
 
 let dir = '';
 let drillCompose = '';
@@ -80,7 +82,7 @@ beforeAll(async () => {
     '-qc',
     "create table orders (id serial primary key, item text); insert into orders (item) values ('a'), ('b'), ('c')",
   ]);
-  const archiveWith = async (probes: string, into: string) => {
+  const archiveWith = async (probes: string, into: string, encrypt?: string) => {
     const step = await runStep('dist/archive.js', {
       inputs: {
         'compose-file': backupCompose,
@@ -90,14 +92,17 @@ beforeAll(async () => {
         'archive-to': `path:${into}`,
         'archive-format': 'tar.gz',
         'helper-image': BUSYBOX_IMAGE,
+        ...(encrypt ? { encrypt } : {}),
       },
       env: runnerEnv(),
     });
     expect(step.exitCode, step.stdout).toBe(0);
     await runOk('docker', [...compose, 'up', '-d', '--wait']); // started again after the read: healthy first
-    return { archive: path.join(into, 'pgdata.tar.gz'), report: await reportOf(step) };
+    const name = `pgdata.tar.gz${encrypt ? '.enc' : ''}`;
+    return { archive: path.join(into, name), report: await reportOf(step) };
   };
-  const good = await archiveWith(`${ORDERS_PROBE}\n${PROJECT_PROBE}`, path.join(dir, 'good'));
+  // Encrypted: the recorded answers travel inside the encrypted archive, and the drill times the decryptor.
+  const good = await archiveWith(`${ORDERS_PROBE}\n${PROJECT_PROBE}`, path.join(dir, 'good'), KEY);
   goodArchive = good.archive;
   goodDigest = good.report.archives[0]?.digest ?? '';
   const changed = await archiveWith(CHANGING_PROBE, path.join(dir, 'changed'));
@@ -156,7 +161,7 @@ async function expectedFile(name: string, answer: string): Promise<string> {
 
 describe('the restore drill (PostgreSQL, archives with recorded probes and a foreign backup)', () => {
   it('records the answers in the manifest at archive time', async () => {
-    const manifest = await verifyArchiveFile(goodArchive);
+    const manifest = await verifyArchiveFile(goodArchive, { encryptionKey: KEY });
     expect(manifest.digest).toBe(goodDigest);
     expect(manifest.probes?.probes).toEqual([
       { probe: ORDERS_PROBE, output: expect.stringMatching(/^3\|[0-9a-f]{32}$/) as string },
@@ -209,6 +214,7 @@ describe('the restore drill (PostgreSQL, archives with recorded probes and a for
         probes: `${ORDERS_PROBE}\n${PROJECT_PROBE}\n${FOREIGN_PROBE}`,
         'uncompared-probes': PROJECT_PROBE,
         'expected-probes': right,
+        encrypt: KEY,
         'restore-time-budget': '10m',
       },
     );
@@ -243,6 +249,9 @@ describe('the restore drill (PostgreSQL, archives with recorded probes and a for
       [FOREIGN_PROBE, true, true],
     ]);
     expect(evidence.restoreTime).toMatchObject({ budgetMs: 600_000, withinBudget: true });
+    // The encrypted archive streamed through the decryptor: its time is measured, within the write.
+    expect(evidence.restoreTime.parts.decryptMs).toBeGreaterThan(0);
+    expect(evidence.restoreTime.parts.decryptMs).toBeLessThanOrEqual(evidence.restoreTime.parts.writeMs);
     expect(main.summary).toContain('### Restore drill: ✅ restored in');
     expect(main.summary).toContain('Probes compared: 2/2 answer as at backup time.');
   });
