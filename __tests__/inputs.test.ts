@@ -172,3 +172,52 @@ describe('early input checks (issue 11, points 5 and 13)', () => {
     expect(ok.archiveTo).toEqual(['artifact:v-1', 'path:/tmp/x:y']);
   });
 });
+
+describe('restore drill inputs', () => {
+  const PROBES = 'db:  psql -tAc "select count(*) from t"\nhost: date\nhostname';
+
+  it('are off by default', () => {
+    const s = readSettings(reader({}));
+    expect(s.recordProbes).toBe(false);
+    expect(s.uncomparedProbes).toEqual([]);
+    expect(s.expectedProbes).toBeUndefined();
+    expect(s.restoreTimeBudgetMs).toBeUndefined();
+  });
+
+  it('reads the budget as a duration and uncompared-probes as probe lines, however they were spaced', () => {
+    const s = readSettings(
+      reader({
+        [Inputs.Probes]: PROBES,
+        [Inputs.RecordProbes]: 'true',
+        [Inputs.UncomparedProbes]: 'host:   date\nhostname',
+        [Inputs.ExpectedProbes]: 'drill/expected.json',
+        [Inputs.RestoreTimeBudget]: '10m',
+      }),
+    );
+    expect(s.recordProbes).toBe(true);
+    expect(s.uncomparedProbes).toEqual(['host: date', 'host: hostname']);
+    expect(s.expectedProbes).toBe('drill/expected.json');
+    expect(s.restoreTimeBudgetMs).toBe(600_000);
+    expect(readSettings(reader({ [Inputs.RestoreTimeBudget]: '90s' })).restoreTimeBudgetMs).toBe(90_000);
+  });
+
+  it('refuses an uncompared probe that is not one of the probes, naming it', () => {
+    const read = reader({
+      [Inputs.Probes]: PROBES,
+      [Inputs.UncomparedProbes]: 'db: psql -tAc "select now()"',
+    });
+    expect(() => readSettings(read)).toThrow(UserError);
+    expect(() => readSettings(read)).toThrow(
+      `Input 'uncompared-probes': "db: psql -tAc "select now()"" is not one of the probes`,
+    );
+  });
+
+  it('refuses record-probes without probes, and a budget that is not a duration', () => {
+    expect(() => readSettings(reader({ [Inputs.RecordProbes]: 'true' }))).toThrow(
+      "Input 'record-probes: true' needs 'probes'",
+    );
+    expect(() => readSettings(reader({ [Inputs.RestoreTimeBudget]: '10 minutes' }))).toThrow(
+      "Input 'restore-time-budget' must be a duration",
+    );
+  });
+});

@@ -18,6 +18,7 @@ export const SUB_ACTIONS = {
       'seed-optional',
       'seed-max-age',
       'seed-min-size',
+      'restore-time-budget',
       'restore-keys',
       'github-token',
       'overwrite',
@@ -27,7 +28,7 @@ export const SUB_ACTIONS = {
       'max-archive-size',
       'helper-image',
     ],
-    outputs: ['result', 'report', 'volumes', 'project-name'],
+    outputs: ['result', 'report', 'volumes', 'project-name', 'restore-evidence'],
   },
   check: {
     description:
@@ -58,6 +59,8 @@ export const SUB_ACTIONS = {
     inputs: [
       ...STACK,
       'archive-to',
+      'probes',
+      'record-probes',
       'archive-format',
       'archive-consistency',
       'artifact-name',

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Inputs, Outputs, State } from './constants.js';
 import { stopRunningCommands } from './check/commands.js';
@@ -10,7 +10,7 @@ import { errorMessage } from './errors.js';
 import { readSettings } from './inputs.js';
 import { trapInterrupts } from './interrupt.js';
 import { runPipeline, type PipelineMode } from './pipeline.js';
-import type { Report } from './report/schema.js';
+import { RESTORE_EVIDENCE_FILE, type Report } from './report/schema.js';
 import { actionsLog } from './log.js';
 import { renderSummary } from './report/summary.js';
 import { teardownStack, type TeardownPlan } from './stack/teardown.js';
@@ -94,10 +94,20 @@ async function publishReport(report: Report, tempDir: string): Promise<void> {
   core.setOutput(Outputs.ProjectName, report.project);
   core.setOutput(Outputs.Volumes, JSON.stringify(report.volumes));
   core.setOutput(Outputs.Archives, JSON.stringify(report.archives));
+  if (report.restore) core.setOutput(Outputs.RestoreEvidence, await writeRestoreEvidence(report, tempDir));
   // The first failure becomes the step's error (setFailed); the others are annotations of their own.
   for (const failure of report.failures.slice(1)) core.error(failure);
   for (const warning of report.warnings) core.warning(warning);
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(report)).write();
+}
+
+/** restore-evidence.json, in a folder of the project's own (its name is the one auditors are told). */
+async function writeRestoreEvidence(report: Report, tempDir: string): Promise<string> {
+  const dir = path.join(tempDir, `compose-persist-${report.project}`);
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, RESTORE_EVIDENCE_FILE);
+  await writeFile(file, `${JSON.stringify(report.restore, null, 2)}\n`);
+  return file;
 }
 
 function reportError(thrown: unknown): void {

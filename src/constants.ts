@@ -22,6 +22,10 @@ export enum Inputs {
   TestTimeout = 'test-timeout',
   Exec = 'exec',
   Probes = 'probes',
+  RecordProbes = 'record-probes',
+  UncomparedProbes = 'uncompared-probes',
+  ExpectedProbes = 'expected-probes',
+  RestoreTimeBudget = 'restore-time-budget',
   RestartModes = 'restart-modes',
   RestartOrder = 'restart-order',
   Write = 'write',
@@ -54,6 +58,7 @@ export enum Outputs {
   Volumes = 'volumes',
   Archives = 'archives',
   ProjectName = 'project-name',
+  RestoreEvidence = 'restore-evidence',
 }
 
 /** What main hands to post through the runner's state file. */

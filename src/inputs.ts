@@ -19,6 +19,7 @@ import {
   type LayerAuditMode,
   type RestartMode,
   type RestartOrder,
+  commandLine,
 } from './types/domain.js';
 
 export * from './types/domain.js';
@@ -56,6 +57,14 @@ export interface Settings {
   /** run/exec commands are killed after this many seconds. */
   testTimeoutSeconds: number;
   probes: CommandSpec[];
+  /** Run the probes at archive time and record their outputs in each archive's manifest. */
+  recordProbes: boolean;
+  /** Keys (commandLine) of probes the restore drill shows but never compares. */
+  uncomparedProbes: string[];
+  /** A JSON file of expected probe outputs for backups that record none (as given; resolved in the working directory). */
+  expectedProbes?: string;
+  /** Fail when the restore (seed start → healthy stack and probes answered) takes longer (milliseconds). */
+  restoreTimeBudgetMs?: number;
   /** Run before every restart mode (COMPOSE_PERSIST_ROUND=n), so each mode is tested on fresh writes. */
   write: CommandSpec[];
   /** Writers run during the crash rounds, each printing one token per acknowledged write. */
@@ -120,7 +129,7 @@ export function readSettings(read: InputReader): Settings {
     run: optional(read(Inputs.Run)),
     exec: commandLines(read(Inputs.Exec), Inputs.Exec, false),
     testTimeoutSeconds: positiveInt(read, Inputs.TestTimeout, 1800, 'seconds'),
-    probes: commandLines(read(Inputs.Probes), Inputs.Probes, true),
+    ...restoreDrill(read),
     write: commandLines(read(Inputs.Write), Inputs.Write, false),
     ...crashLoad(read),
     restartModes: listOf(read, Inputs.RestartModes, RESTART_MODES, ['recreate']),
@@ -261,6 +270,40 @@ function notACommandLine(input: Inputs, line: string, fix: string): UserError {
   return new UserError(
     `Input '${input}': line "${line}" is not SERVICE: COMMAND (a space after the colon): ${fix}.`,
   );
+}
+
+/** Probe lines read as the probes input reads them (a line with no target is a host command). */
+export function probeLines(raw: string, input: Inputs): CommandSpec[] {
+  return commandLines(raw, input, true);
+}
+
+/** The probes, and the restore drill's inputs about them; uncompared-probes must name probes that exist. */
+function restoreDrill(
+  read: InputReader,
+): Pick<Settings, 'probes' | 'recordProbes' | 'uncomparedProbes' | 'expectedProbes' | 'restoreTimeBudgetMs'> {
+  const probes = probeLines(read(Inputs.Probes), Inputs.Probes);
+  const known = new Set(probes.map(commandLine));
+  const uncompared = probeLines(read(Inputs.UncomparedProbes), Inputs.UncomparedProbes).map(commandLine);
+  const unknown = uncompared.filter((key) => !known.has(key));
+  if (unknown.length) {
+    throw new UserError(
+      `Input '${Inputs.UncomparedProbes}': "${unknown[0]}" is not one of the probes (${[...known].join('; ') || 'none given'}); copy the probe line as written in '${Inputs.Probes}'.`,
+    );
+  }
+  const budget = duration(read, Inputs.RestoreTimeBudget);
+  const recordProbes = bool(read, Inputs.RecordProbes, false);
+  if (recordProbes && probes.length === 0) {
+    throw new UserError(
+      `Input '${Inputs.RecordProbes}: true' needs '${Inputs.Probes}': the commands whose outputs the archive records (e.g. db: psql -U postgres -tAc "select count(*) from orders").`,
+    );
+  }
+  return {
+    probes,
+    recordProbes,
+    uncomparedProbes: uncompared,
+    expectedProbes: optional(read(Inputs.ExpectedProbes)),
+    ...(budget === undefined ? {} : { restoreTimeBudgetMs: budget }),
+  };
 }
 
 /** load and acknowledged go together; crash-rounds and crash-seed only mean something with them. */

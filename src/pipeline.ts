@@ -91,6 +91,7 @@ export async function runPhaseTable(
   };
   const input: PhaseInput = {
     ...base,
+    earlier: () => ({ outcomes: [...record.outcomes], timings: { ...record.timings } }),
     reportSoFar: (pending, timings) =>
       buildReport({
         ...record,

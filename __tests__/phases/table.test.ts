@@ -8,6 +8,7 @@ describe('the phase table', () => {
     expect(names('full')).toEqual([
       'seed',
       'up',
+      'drill',
       'tests',
       'layer-audit',
       'crash-load',
@@ -16,7 +17,7 @@ describe('the phase table', () => {
     ]);
   });
   it('the sub-actions run one job each on a stack the user manages', () => {
-    expect(names('seed')).toEqual(['seed']);
+    expect(names('seed')).toEqual(['seed', 'drill']);
     expect(names('check')).toEqual(['attach', 'layer-audit', 'crash-load', 'restarts']);
     expect(names('archive')).toEqual(['attach', 'archive']);
   });
@@ -40,11 +41,17 @@ describe('the phase table', () => {
         expect(order.indexOf('crash-load')).toBeLessThan(order.indexOf('restarts'));
     }
   });
+  it('the restore drill asks the probes right after up, before any test can write', () => {
+    const order = names('full');
+    expect(order.indexOf('drill')).toBe(order.indexOf('up') + 1);
+    expect(order.indexOf('drill')).toBeLessThan(order.indexOf('tests'));
+  });
   it('every phase after the start needs the stack up: up or attach comes first', () => {
     for (const mode of ENTRY_MODES) {
       const order = names(mode);
       const start = order.findIndex((n) => n === 'up' || n === 'attach');
-      const needsStack = order.filter((n) => !['seed', 'up', 'attach'].includes(n));
+      // The drill works without a stack (the seed sub-action: it measures the seed alone).
+      const needsStack = order.filter((n) => !['seed', 'up', 'attach', 'drill'].includes(n));
       if (needsStack.length) expect(start).toBeGreaterThanOrEqual(0);
       for (const phase of needsStack) expect(order.indexOf(phase)).toBeGreaterThan(start);
     }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { globToRegExp, literalOfGlob } from '../glob.js';
+import type { RecordedProbe, RecordedProbes } from '../types/restore.js';
 import { compareNames, nameBytes } from './name-bytes.js';
 
 export type EntryType =
@@ -53,6 +54,11 @@ export interface VolumeManifest {
   /** 'sha256:<hex>' of the volume: see computeDigest. */
   digest: string;
   limitations: string[];
+  /**
+   * The probes' answers when the archive was made (record-probes), for a restore drill to compare. Not part
+   * of the digest; absent in older manifests, which read as before.
+   */
+  probes?: RecordedProbes;
   entries: ManifestEntry[];
 }
 
@@ -384,4 +390,28 @@ export function isManifestEntry(value: unknown): value is ManifestEntry {
   if (!numbers.every((n) => typeof n === 'number' && Number.isFinite(n))) return false;
   const optionalStrings = [value.sha256, value.linkTarget];
   return optionalStrings.every((s) => s === undefined || typeof s === 'string');
+}
+
+/**
+ * The recorded probe answers of a manifest, checked: undefined when it records none (older manifests, foreign
+ * archives); a UserError when the field is there but not of the shape we write.
+ */
+export function recordedProbesOf(manifest: { probes?: unknown }, label: string): RecordedProbes | undefined {
+  const value = manifest.probes;
+  if (value === undefined) return undefined;
+  if (
+    isRecord(value) &&
+    typeof value.recordedAt === 'string' &&
+    Array.isArray(value.probes) &&
+    value.probes.every(isRecordedProbe)
+  ) {
+    return { recordedAt: value.recordedAt, probes: value.probes };
+  }
+  throw new UserError(
+    `${label} has a manifest whose recorded probes are not readable (expected {recordedAt, probes: [{probe, output}]}): it was edited or corrupted.`,
+  );
+}
+
+export function isRecordedProbe(value: unknown): value is RecordedProbe {
+  return isRecord(value) && typeof value.probe === 'string' && typeof value.output === 'string';
 }

@@ -17,6 +17,7 @@ import {
 import { TarScanner, type TarEntryHeader } from './tar-scanner.js';
 import {
   createSizeLimit,
+  metered,
   openArchiveSource,
   readHead,
   verifyArchive,
@@ -94,9 +95,9 @@ function withStages(
     file,
     format,
     encrypted,
-    streams: () => [
+    streams: (meter) => [
       openInput(input),
-      ...decrypt(),
+      ...metered(decrypt(), meter),
       createDecompressor(format, file),
       ...(options.maxBytes ? [createSizeLimit(options.maxBytes, file)] : []),
     ],

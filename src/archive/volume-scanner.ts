@@ -1,3 +1,4 @@
+import type { RecordedProbes } from '../types/restore.js';
 import { createHash, type Hash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { MANIFEST_ENTRY_NAME, type ManifestEntry, type VolumeManifest } from './manifest.js';
@@ -94,6 +95,8 @@ export interface VolumeScannerOptions {
   appendManifest: boolean;
   /** Keep the entries for `manifest.entries` (default true); without, only the digest and counts are kept. */
   keepEntries?: boolean;
+  /** The probes' answers to record in the manifest (record-probes). */
+  probes?: RecordedProbes;
 }
 
 /** For a manifest read for its digest only: asking for its entries is a bug. */
@@ -129,7 +132,10 @@ export function createVolumeScanner(options: VolumeScannerOptions): VolumeTarStr
       }
       const counts = entries.spool.finish(keepEntries);
       entries.spool.dispose();
-      const summary = summaryOf(options.root, options.volumeName, counts);
+      const summary = {
+        ...summaryOf(options.root, options.volumeName, counts),
+        ...(options.probes ? { probes: options.probes } : {}),
+      };
       const { listing } = counts;
       visitor.onManifest(listing ? manifestWithListing(summary, listing) : digestOnly(summary));
       if (!options.appendManifest || !listing) return undefined;

@@ -15,6 +15,8 @@ import { ARCHIVE_ROOT, type VolumeManifest } from './manifest.js';
 import { locationOf, type ArchiveBlob, type ArchiveInput } from './blob.js';
 import type { ManifestSummary } from './manifest-spool.js';
 import { createDecryptor, ENCRYPTED_EXTENSION, isEncrypted } from './encryption.js';
+import type { RecordedProbes } from '../types/restore.js';
+import type { StageMeter } from './stage-meter.js';
 import { createArchiveVerifier, createVolumeScanner, type VolumeTarStream } from './volume-scanner.js';
 
 export interface AppenderOptions {
@@ -22,6 +24,8 @@ export interface AppenderOptions {
   root?: string;
   /** The volume being read, for messages and the manifest. */
   volumeName?: string;
+  /** The probes' answers to record in the manifest (record-probes). */
+  probes?: RecordedProbes;
 }
 
 /**
@@ -33,6 +37,7 @@ export function createManifestAppender(options: AppenderOptions = {}): VolumeTar
     root: options.root ?? ARCHIVE_ROOT,
     volumeName: options.volumeName,
     appendManifest: true,
+    ...(options.probes ? { probes: options.probes } : {}),
   });
 }
 
@@ -97,8 +102,11 @@ export interface ArchiveSource {
   file: string;
   format: ArchiveFormat;
   encrypted: boolean;
-  /** A fresh chain each call: file → decryptor (`.enc`) → decompressor → size limit; pipe it into a reader. */
-  streams(): (Readable | Duplex)[];
+  /**
+   * A fresh chain each call: file → decryptor (`.enc`) → decompressor → size limit; pipe it into a reader.
+   * `decrypt` times the decryptor, when there is one.
+   */
+  streams(decrypt?: StageMeter): (Readable | Duplex)[];
   /** The reader its tar goes through (default: ours, checked against the embedded manifest); see foreign.ts. */
   reader?: () => VolumeTarStream;
   /** No manifest of ours: the proof is the read-back alone. */
@@ -116,9 +124,9 @@ export async function openArchiveSource(
     file,
     format,
     encrypted,
-    streams: () => [
+    streams: (decrypt) => [
       typeof input === 'string' ? createReadStream(input) : input.open(),
-      ...(encrypted ? [createDecryptor(options.encryptionKey as string, file)] : []),
+      ...metered(encrypted ? [createDecryptor(options.encryptionKey as string, file)] : [], decrypt),
       createDecompressor(format, file),
       ...(options.maxBytes ? [createSizeLimit(options.maxBytes, file)] : []),
     ],
@@ -256,4 +264,9 @@ async function readBlobHead(blob: ArchiveBlob, bytes: number): Promise<Buffer> {
 /** A sink for streams read only for what they compute. */
 function discard(): Writable {
   return new Writable({ write: (_chunk, _encoding, callback) => callback() });
+}
+
+/** The stages, timed by `meter` when one is given. */
+export function metered(stages: Duplex[], meter: StageMeter | undefined): Duplex[] {
+  return meter ? meter.around(stages) : stages;
 }

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Compose } from '../docker/compose.js';
 import { errorMessage } from '../errors.js';
-import type { CheckFilesPolicy, CommandSpec } from '../types/domain.js';
+import { commandLine, type CheckFilesPolicy, type CommandSpec } from '../types/domain.js';
 import type { ProbeComparison, VolumeDiff } from '../types/outcomes.js';
 import { removeListing, type VolumeListing } from '../volumes/fingerprint-listing.js';
 import { diffListings, pathsOf } from '../volumes/listing-diff.js';
@@ -39,7 +39,7 @@ export interface EvidenceSources {
 }
 
 export function probeLabel(probe: CommandSpec): string {
-  return `${probe.target === 'host' ? 'host' : probe.target.service}: ${probe.command}`;
+  return commandLine(probe);
 }
 
 export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence> {

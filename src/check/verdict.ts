@@ -13,6 +13,7 @@ import type {
   TestOutcome,
   VolumeDiff,
 } from '../types/outcomes.js';
+import type { DrillOutcome, DrillProbe, RestoreTime } from '../types/restore.js';
 
 export interface Verdict {
   result: 'passed' | 'failed';
@@ -88,9 +89,82 @@ export function judgePhase(outcome: PhaseOutcome): Findings {
       };
     case 'crash-load':
       return outcome.crash ? judgeCrashLoad(outcome.crash) : { failures: [], warnings: [] };
+    case 'drill':
+      if (outcome.drill) return judgeDrill(outcome.drill);
+      return { failures: [], warnings: outcome.notice ? [outcome.notice] : [] };
     case 'archive':
-      return { failures: [], warnings: outcome.notices };
+      return {
+        failures: (outcome.probeFailures ?? []).map(
+          (failure) =>
+            `record-probes: a probe failed at archive time, so its answer is not recorded: ${failure}`,
+        ),
+        warnings: outcome.notices,
+      };
   }
+}
+
+/**
+ * The restore drill: every probe compared must answer what it answered at backup time (or what the
+ * expected-probes file says), every recorded probe must have been asked, the sources must agree, and the
+ * restore must fit its budget. A drill that compared nothing while a budget asks for a drill is a warning.
+ */
+export function judgeDrill(drill: DrillOutcome): Findings {
+  const failures = [
+    ...drill.probes.filter((p) => p.compared && !p.same).map(drillProbeFailure),
+    ...drill.unrun.map(
+      (u) =>
+        `Restore drill: ${u.from} records the answer of probe "${u.probe}", but this run does not ask it: add it to probes (uncompared-probes to show it without comparing).`,
+    ),
+    ...drill.conflicts.map((c) => `Restore drill: ${c}.`),
+  ];
+  const overBudget = restoreOverBudget(drill);
+  if (overBudget) failures.push(overBudget);
+  const warnings =
+    drill.stackStarted && drill.budgetMs !== undefined && !drill.probes.some((p) => p.compared)
+      ? [
+          'Restore drill: no probe answer was compared (no seeded archive records any, and expected-probes is not set): archive with record-probes: true, or give expected-probes, so the restore is proven to give the same answers.',
+        ]
+      : [];
+  return { failures, warnings };
+}
+
+export function drillProbeFailure(probe: DrillProbe): string {
+  return `Restore drill: probe "${probe.probe}" does not answer as at backup time: expected "${oneLine(probe.expected ?? '')}" (${probe.expectedFrom ?? 'recorded'}), got "${oneLine(probe.actual)}".`;
+}
+
+/** A restore that took longer than restore-time-budget: the time measured and its parts, or undefined. */
+export function restoreOverBudget(
+  drill: Pick<DrillOutcome, 'restore' | 'budgetMs' | 'stackStarted'>,
+): string | undefined {
+  if (drill.budgetMs === undefined || drill.restore.totalMs <= drill.budgetMs) return undefined;
+  const until = drill.stackStarted
+    ? 'from the start of the seed until the stack was healthy and the probes answered'
+    : 'the seed alone: this step does not start the stack';
+  return `Restore took ${seconds(drill.restore.totalMs)}, over restore-time-budget ${seconds(drill.budgetMs)} (${until}): ${restoreParts(drill.restore)}.`;
+}
+
+/** "download 0.0 s, decrypt 0.3 s (within write), write 2.1 s, read-back 0.4 s, up 5.2 s, probes 0.3 s, other 0.2 s". */
+export function restoreParts(restore: RestoreTime): string {
+  const p = restore.parts;
+  return [
+    `download ${seconds(p.downloadMs)}`,
+    `decrypt ${seconds(p.decryptMs)} (within write)`,
+    `write ${seconds(p.writeMs)}`,
+    `read-back ${seconds(p.readBackMs)}`,
+    `up ${seconds(p.upMs)}`,
+    `probes ${seconds(p.probesMs)}`,
+    `other ${seconds(p.otherMs)}`,
+  ].join(', ');
+}
+
+/** "12.3 s". */
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\n/g, ' ⏎ ');
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
 /**
@@ -192,7 +266,8 @@ export function compareProbe(probe: string, before: ProbeReading, after?: ProbeR
   };
 }
 
-function probeText(result: ProbeReading): string {
+/** What a probe answered, as compared: its stdout (trailing space cut), or how it failed. */
+export function probeText(result: ProbeReading): string {
   const out = result.stdout.trimEnd();
   if (result.timedOut) return `(timed out) ${out}`;
   return result.exitCode === 0 ? out : `(exit ${result.exitCode}) ${result.stderr.trim() || out}`;

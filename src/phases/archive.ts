@@ -23,11 +23,23 @@ import { dataBinds, imagesMounting } from '../stack/model.js';
 import { errorMessage } from '../errors.js';
 import { archiveVolume, archiveVolumeToUpload, type ArchiveResult } from '../volumes/archive-volume.js';
 import { resolveHelperImage } from '../volumes/helper-image.js';
-import type { Phase, PhaseInput } from './phase.js';
+import { askProbes, PROBE_TIMEOUT_MS } from '../check/probe-answers.js';
+import { assertStackHealthy, StackError } from '../stack/lifecycle.js';
+import type { RecordedProbes } from '../types/restore.js';
+import { runningStack, type Phase, type PhaseInput, type RunningStack } from './phase.js';
 import { defaultArchiveSkipped, storeOptions, type StoreSettings } from './stores.js';
 
 export type ArchiveSettings = StoreSettings &
-  Pick<Settings, 'archiveFormat' | 'archiveConsistency' | 'encryptKey' | 'helperImage'>;
+  Pick<
+    Settings,
+    | 'archiveFormat'
+    | 'archiveConsistency'
+    | 'encryptKey'
+    | 'helperImage'
+    | 'probes'
+    | 'recordProbes'
+    | 'services'
+  >;
 
 /**
  * Archives every named volume (one `<key>.<ext>` each) and every data bind (`bind-<service>-<target>.<ext>`) into a temp folder of this run's own, writes the
@@ -37,25 +49,60 @@ export type ArchiveSettings = StoreSettings &
 export const archivePhase: Phase = {
   name: 'archive',
   timing: 'archive',
-  run: async ({
-    settings,
-    ctx,
-    stack,
-    log,
-    archiveTo,
-    reportSoFar,
-    signal,
-    teardownFollows,
-  }: PhaseInput): Promise<PhaseOutcome> => ({
-    phase: 'archive',
-    ...(await archiveStack(settings, ctx, stack, log, {
-      targets: archiveTo,
-      reportSoFar,
-      signal,
-      startAgain: !teardownFollows,
-    })),
-  }),
+  run: async (input: PhaseInput): Promise<PhaseOutcome> => {
+    const { settings, ctx, stack, log, archiveTo, reportSoFar, signal, teardownFollows } = input;
+    const probes =
+      settings.recordProbes && archiveTo.length > 0
+        ? await log.group('Record the probes', () => recordProbes(settings, runningStack(input)))
+        : {};
+    return {
+      phase: 'archive',
+      ...probes,
+      ...(await archiveStack(settings, ctx, stack, log, {
+        targets: archiveTo,
+        reportSoFar,
+        signal,
+        startAgain: !teardownFollows,
+        probes: probes.recorded,
+        probeFailures: probes.probeFailures,
+      })),
+    };
+  },
 };
+
+type RecordedAnswers = Pick<Extract<PhaseOutcome, { phase: 'archive' }>, 'recorded' | 'probeFailures'>;
+
+/**
+ * record-probes: the probes' answers right before the volumes are read (the stack healthy, nothing of ours
+ * writing in between), for every archive's manifest. A probe that fails is not recorded, and fails the run;
+ * the backup is still made (an unhealthy stack records nothing, and says why).
+ */
+async function recordProbes(settings: ArchiveSettings, running: RunningStack): Promise<RecordedAnswers> {
+  try {
+    await assertStackHealthy(
+      running.engine,
+      running.model.project,
+      'before the probes are recorded',
+      settings.services,
+    );
+  } catch (error) {
+    if (!(error instanceof StackError)) throw error;
+    return { probeFailures: [`no probe was asked: ${error.message}`] };
+  }
+  const answers = await askProbes(running.compose, settings.probes, {
+    env: await running.commandEnv(),
+    cwd: running.workingDir,
+    timeoutMs: PROBE_TIMEOUT_MS,
+  });
+  const failures = answers.filter((a) => !a.ok).map((a) => a.failure ?? a.probe);
+  return {
+    recorded: {
+      recordedAt: new Date().toISOString(),
+      probes: answers.filter((a) => a.ok).map((a) => ({ probe: a.probe, output: a.text })),
+    },
+    ...(failures.length ? { probeFailures: failures } : {}),
+  };
+}
 
 interface ArchiveDestination {
   targets: string[];
@@ -63,6 +110,10 @@ interface ArchiveDestination {
   signal?: AbortSignal;
   /** Start the containers stopped for a read again: false when the stack is torn down right after. */
   startAgain: boolean;
+  /** record-probes: the answers every manifest records. */
+  probes?: RecordedProbes;
+  /** record-probes: probes that failed, for the report.json stored beside the archives. */
+  probeFailures?: string[];
 }
 
 async function archiveStack(
@@ -104,7 +155,12 @@ async function archiveStaged(
     // The report stored beside the archives is the run's final one: every phase so far, this one included.
     const planned = stores.map((store) => store.description).join(', ');
     const final = destination.reportSoFar(
-      { phase: 'archive', archives: archives.map((a) => ({ ...a, store: planned })), notices },
+      {
+        phase: 'archive',
+        archives: archives.map((a) => ({ ...a, store: planned })),
+        notices,
+        ...recordedPart(destination),
+      },
       { archive: Date.now() - started },
     );
     const reportFile = await writeReportFile(dir, final, settings.encryptKey);
@@ -152,6 +208,7 @@ async function archiveStreamed(
         skippingFileBind(item, notices, async () =>
           archiveVolumeToUpload(item.source, upload, {
             ...(await archiveOptionsOf(settings, stack, item)),
+            probes: destination.probes,
             format,
             progress,
             signal: destination.signal,
@@ -164,7 +221,7 @@ async function archiveStreamed(
       archives.push(outcomeOf(item.source, names[index] as string, result, store.description));
     }
     const final = destination.reportSoFar(
-      { phase: 'archive', archives, notices },
+      { phase: 'archive', archives, notices, ...recordedPart(destination) },
       { archive: Date.now() - started },
     );
     const report = store.upload(reportName);
@@ -182,7 +239,7 @@ async function archiveInto(
   settings: ArchiveSettings,
   stack: Stack,
   log: Log,
-  { signal, startAgain }: ArchiveDestination,
+  { signal, startAgain, probes }: ArchiveDestination,
 ): Promise<{ files: string[]; archives: ArchiveOutcome[]; notices: string[] }> {
   const format = formatOf(settings);
   const progress = createProgressReporter((text) => log.info(text.trimEnd()), false);
@@ -196,6 +253,7 @@ async function archiveInto(
       skippingFileBind(item, notices, async () =>
         archiveVolume(item.source, file, {
           ...(await archiveOptionsOf(settings, stack, item)),
+          probes,
           format,
           progress,
           signal,
@@ -209,6 +267,11 @@ async function archiveInto(
     archives.push(outcomeOf(item.source, path.basename(file), result, ''));
   }
   return { files, archives, notices };
+}
+
+/** What the archive outcome says of the recorded probes (for the report stored beside the archives). */
+function recordedPart({ probes, probeFailures }: ArchiveDestination): RecordedAnswers {
+  return { ...(probes ? { recorded: probes } : {}), ...(probeFailures ? { probeFailures } : {}) };
 }
 
 function formatOf(settings: ArchiveSettings): ArchiveFormat {

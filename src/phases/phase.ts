@@ -32,6 +32,8 @@ export interface PhaseInput {
   signal?: AbortSignal;
   /** The stack is torn down as soon as the run ends (the CLI): nothing uses a container after the last phase. */
   teardownFollows?: boolean;
+  /** What the phases before this one returned, and their timings (the restore drill adds up the seed's and up's). */
+  earlier?(): { outcomes: PhaseOutcome[]; timings: Record<string, number> };
 }
 
 export interface Phase {

@@ -17,6 +17,7 @@ import {
   placeRules,
   recognizeStores,
 } from '../check/known-stores.js';
+import { PROBE_TIMEOUT_MS } from '../check/probe-answers.js';
 import { performRestart, planModes, RESTART_MODE_EFFECTS } from '../check/restarts.js';
 import { describeUnreadable, listStores, type StoreRef } from '../check/stores.js';
 import { knownStoreLines } from '../check/verdict.js';
@@ -57,9 +58,6 @@ export type RestartSettings = Pick<
 
 /** The write round (1, 2, …) in the environment of `write` commands, on the host and in the service. */
 export const ROUND_VARIABLE = 'COMPOSE_PERSIST_ROUND';
-
-/** Probes get this long each. */
-const PROBE_TIMEOUT_MS = 120_000;
 
 type RestartsOutcome = Extract<PhaseOutcome, { phase: 'restarts' }>;
 

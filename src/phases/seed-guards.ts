@@ -36,7 +36,7 @@ export async function guardSeed(
 }
 
 /** When the store wrote the archive: an object's LastModified, a local file's mtime. */
-async function storedTimes(file: ArchiveInput): Promise<BackupTime[]> {
+export async function storedTimes(file: ArchiveInput): Promise<BackupTime[]> {
   if (typeof file !== 'string') return file.modifiedAt ? [{ at: file.modifiedAt, of: 'stored' }] : [];
   const written = await stat(file).catch((error: NodeJS.ErrnoException) => {
     throw error.code === 'ENOENT' ? new UserError(`Archive ${file} does not exist.`) : error;

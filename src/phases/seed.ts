@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { locationOf, type ArchiveInput } from '../archive/blob.js';
 import { withoutEncryptedExtension } from '../archive/encryption.js';
+import { recordedProbesOf, type VolumeManifest } from '../archive/manifest.js';
 import { FORMAT_EXTENSIONS } from '../archive/format.js';
 import { Inputs } from '../constants.js';
 import { resolveIn, workingDirOf, type RunnerContext } from '../context.js';
@@ -18,7 +19,7 @@ import { seedBind } from '../volumes/seed-bind.js';
 import { seedVolume, type SeedOptions } from '../volumes/seed-volume.js';
 import { projectDirOf, type Stack } from '../stack/stack.js';
 import type { Phase, PhaseInput } from './phase.js';
-import { guardSeed, type SeedGuards } from './seed-guards.js';
+import { guardSeed, manifestTime, storedTimes, type BackupTime, type SeedGuards } from './seed-guards.js';
 import { storeOptions, type StoreSettings } from './stores.js';
 
 export type SeedSettings = StoreSettings &
@@ -43,16 +44,19 @@ export const seedPhase: Phase = {
   async run({ settings, ctx, stack, log, signal }: PhaseInput): Promise<PhaseOutcome> {
     // Downloads land in folders of this run's own, removed once the volumes are seeded (or it failed).
     const downloads: string[] = [];
+    const startedAt = new Date().toISOString();
+    const fetching = { ms: 0 };
     try {
-      return { phase: 'seed', seeds: await seedStack(settings, { ...ctx, downloads }, stack, log, signal) };
+      const seeds = await seedStack(settings, { ...ctx, downloads, fetching }, stack, log, signal);
+      return { phase: 'seed', seeds, startedAt, downloadMs: fetching.ms };
     } finally {
       await Promise.all(downloads.map((dir) => rm(dir, { recursive: true, force: true })));
     }
   },
 };
 
-/** The runner context, plus where this run's downloads went (to remove them afterwards). */
-type SeedContext = RunnerContext & { downloads: string[] };
+/** The runner context, plus where this run's downloads went (to remove them afterwards) and how long they took. */
+type SeedContext = RunnerContext & { downloads: string[]; fetching: { ms: number } };
 
 async function seedStack(
   settings: SeedSettings,
@@ -68,8 +72,11 @@ async function seedStack(
   for (const seed of settings.seeds) {
     signal?.throwIfAborted();
     const target = seedTarget(stack, seed.volume);
-    if (!fetched.has(seed.source))
+    if (!fetched.has(seed.source)) {
+      const fetchStarted = Date.now();
       fetched.set(seed.source, await fetchSource(seed.source, settings, ctx, log));
+      ctx.fetching.ms += Date.now() - fetchStarted;
+    }
     const { files, from } = fetched.get(seed.source) ?? { files: [] };
     if (files.length === 0) {
       log.warning(`No archive found for ${target.key} in ${seed.source} (seed-optional): it starts empty.`);
@@ -78,6 +85,7 @@ async function seedStack(
     const file = pickArchive(files, target, seed.source);
     const location = locationOf(file);
     const accept = await guardSeed(file, guards); // a stale object is refused before anything is read
+    const stored = await storedTimes(file);
     const started = Date.now();
     const result = await log.group(`Seed ${target.name} from ${location}`, async () => {
       const options: SeedOptions = {
@@ -106,6 +114,10 @@ async function seedStack(
       digest: result.manifest.digest,
       durationMs: Date.now() - started,
       ...(result.foreign ? { foreign: true } : {}),
+      key: keyOf(file, seed.source),
+      ...madeAtOf([...stored, ...manifestTime(result.manifest)]),
+      times: result.times,
+      ...recordedOf(result.manifest, location),
     });
   }
   return outcomes;
@@ -234,4 +246,24 @@ function archiveBaseName(file: string): string | undefined {
 /** `s3://BUCKET/PREFIX/` (or a whole bucket): a folder of backups, of which the newest is used. */
 function isPrefix(source: string): boolean {
   return source.startsWith('s3://') && (source.endsWith('/') || !source.slice(5).includes('/'));
+}
+
+/** The archive's name in its store: an object's key, a downloaded file's name, a path as resolved. */
+function keyOf(file: ArchiveInput, source: string): string {
+  if (typeof file !== 'string') return locationOf(file);
+  return parseStoreSpec(source).kind === 'path' ? file : path.basename(file);
+}
+
+/** When the backup was made: the oldest time known for it, as the seed-max-age guard judges it. */
+function madeAtOf(times: BackupTime[]): { madeAt?: string; madeAtOf?: string } {
+  const known = times.filter((t) => !Number.isNaN(t.at.getTime()));
+  if (known.length === 0) return {};
+  const oldest = known.reduce((a, b) => (b.at < a.at ? b : a));
+  return { madeAt: oldest.at.toISOString(), madeAtOf: oldest.of };
+}
+
+/** The probe answers the archive recorded (record-probes), for the restore drill. */
+function recordedOf(manifest: VolumeManifest, location: string) {
+  const recorded = recordedProbesOf(manifest, `Archive ${location}`);
+  return recorded ? { recorded } : {};
 }

@@ -1,5 +1,6 @@
 import { archivePhase } from './archive.js';
 import { crashLoadPhase } from './crash-load.js';
+import { drillPhase } from './drill.js';
 import { layerAuditPhase } from './layer-audit.js';
 import type { Phase, StartPhase } from './phase.js';
 import { restartsPhase } from './restarts.js';
@@ -15,12 +16,22 @@ export const ENTRY_MODES = ['full', 'seed', 'check', 'archive'] as const;
 export type EntryMode = (typeof ENTRY_MODES)[number];
 
 /**
- * Which phases each entry mode runs, in order. The crash rounds come before the restarts: the restarts'
+ * Which phases each entry mode runs, in order. The restore drill comes right after up, before the tests can
+ * write: the probes then see what the seed restored, and the restore's time ends with their answers. The crash rounds come before the restarts: the restarts'
  * evidence (and the volumes' last fingerprints in the report) then includes what the load wrote.
  */
 export const PHASES_OF: Readonly<Record<EntryMode, readonly (Phase | StartPhase)[]>> = {
-  full: [seedPhase, upPhase, testsPhase, layerAuditPhase, crashLoadPhase, restartsPhase, archivePhase],
-  seed: [seedPhase],
+  full: [
+    seedPhase,
+    upPhase,
+    drillPhase,
+    testsPhase,
+    layerAuditPhase,
+    crashLoadPhase,
+    restartsPhase,
+    archivePhase,
+  ],
+  seed: [seedPhase, drillPhase],
   check: [attachPhase, layerAuditPhase, crashLoadPhase, restartsPhase],
   archive: [attachPhase, archivePhase],
 };

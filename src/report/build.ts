@@ -2,6 +2,7 @@ import {
   crashLoadLine,
   crashRoundProblem,
   judgeCrashLoad,
+  judgeDrill,
   judgeModes,
   judgeRun,
   knownStoreLines,
@@ -14,8 +15,11 @@ import type {
   RunError,
   VolumeSummary,
 } from '../types/outcomes.js';
+import type { DrillOutcome } from '../types/restore.js';
 import {
   REPORT_SCHEMA_VERSION,
+  RESTORE_EVIDENCE_SCHEMA_VERSION,
+  type RestoreEvidence,
   type CrashLoadReport,
   type Report,
   type RunTimeSplit,
@@ -58,10 +62,13 @@ export function buildReport(run: RunRecord): Report {
   const started = run.outcomes.find((o) => o.phase === 'up' || o.phase === 'attach');
   const restarts = of('restarts');
   const archives = of('archive')?.archives ?? [];
+  const recorded = of('archive')?.recorded;
   const modes = restarts?.modes ?? [];
   const modeVerdicts = judgeModes(modes);
   const crash = of('crash-load')?.crash;
   const knownStores = knownStoreLines(restarts?.stores ?? []);
+  const drill = of('drill')?.drill;
+  const seeds = of('seed')?.seeds ?? [];
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     result: verdict.result,
@@ -74,14 +81,16 @@ export function buildReport(run: RunRecord): Report {
       ...run.composeFiles,
       ...describeStack(run.model, started && 'anonymous' in started ? started.anonymous : undefined),
     },
-    seeds: of('seed')?.seeds ?? [],
+    seeds,
     tests: of('tests')?.tests ?? [],
     modes: modes.map((m, i) => ({ ...m, ...modeVerdicts[i], passed: modeVerdicts[i]?.passed ?? false })),
     ...(knownStores.length ? { knownStores } : {}),
     ...(crash ? { crashLoad: crashLoadReport(crash) } : {}),
+    ...(drill ? { restore: restoreEvidence(run.project, verdict, seeds, drill) } : {}),
     layer: of('layer-audit')?.audit.findings ?? [],
     volumes: run.complete ? summarizeVolumes(run.model, archives, restarts?.finalVolumes) : [],
     archives,
+    ...(recorded ? { recordedProbes: recorded } : {}),
     serviceLogs: run.error?.serviceLogs ?? restarts?.serviceLogs ?? [],
     timings: run.timings,
     ...(run.timeSplit ? { timeSplit: run.timeSplit } : {}),
@@ -96,6 +105,49 @@ function crashLoadReport(crash: CrashLoadOutcome): CrashLoadReport {
     line: crashLoadLine(crash),
     passed: judgeCrashLoad(crash).failures.length === 0,
     noProof: crash.rounds.map((r) => crashRoundProblem(r) ?? null),
+  };
+}
+
+/** The drill as restore-evidence.json says it: the backups, the time against the budget, the probes. */
+export function restoreEvidence(
+  project: string,
+  verdict: Pick<Report, 'result' | 'failures'>,
+  seeds: Report['seeds'],
+  drill: DrillOutcome,
+): RestoreEvidence {
+  const restoredAt = Date.parse(drill.restoredAt);
+  const compared = drill.probes.filter((p) => p.compared);
+  return {
+    schemaVersion: RESTORE_EVIDENCE_SCHEMA_VERSION,
+    kind: 'compose-persist/restore-evidence',
+    project,
+    verdict: verdict.result,
+    drillVerdict: judgeDrill(drill).failures.length === 0 ? 'passed' : 'failed',
+    failures: verdict.failures,
+    restoreStartedAt: drill.startedAt,
+    restoredAt: drill.restoredAt,
+    restoreTime: {
+      ...drill.restore,
+      budgetMs: drill.budgetMs ?? null,
+      withinBudget: drill.budgetMs === undefined ? null : drill.restore.totalMs <= drill.budgetMs,
+    },
+    stackStarted: drill.stackStarted,
+    backups: seeds.map((s) => ({
+      volume: s.volume,
+      store: s.source,
+      key: s.key ?? s.source,
+      digest: s.digest,
+      files: s.files,
+      bytes: s.bytes,
+      madeAt: s.madeAt ?? null,
+      madeAtOf: s.madeAtOf ?? null,
+      ageMs: s.madeAt === undefined ? null : Math.max(0, restoredAt - Date.parse(s.madeAt)),
+      foreign: s.foreign === true,
+      recordedProbes: s.recorded?.probes.length ?? 0,
+    })),
+    probes: drill.probes,
+    probesCompared: compared.length,
+    probesSame: compared.filter((p) => p.same).length,
   };
 }
 

@@ -10,9 +10,11 @@ import type {
   VolumeSummary,
 } from '../types/outcomes.js';
 import type { RunTimeSplit } from '../types/time-ledger.js';
+import type { DrillProbe, RecordedProbes, RestoreTime } from '../types/restore.js';
 
 export type * from '../types/outcomes.js';
 export type { RunTimeSplit, TimeSplit, UserCommandKind } from '../types/time-ledger.js';
+export type * from '../types/restore.js';
 
 /**
  * The version of report.json's shape. Bump it when a field is removed or renamed, or changes meaning or type
@@ -39,9 +41,13 @@ export interface Report {
   knownStores?: string[];
   /** Crash rounds under load (absent without a load). */
   crashLoad?: CrashLoadReport;
+  /** The restore drill's evidence (absent when nothing was seeded): also written as restore-evidence.json. */
+  restore?: RestoreEvidence;
   layer: LayerFinding[];
   volumes: VolumeSummary[];
   archives: ArchiveOutcome[];
+  /** record-probes: the probes' answers every archive's manifest recorded. */
+  recordedProbes?: RecordedProbes;
   serviceLogs: ServiceLogTail[];
   /** Milliseconds per phase: seed, up, tests, check, archive. */
   timings: Record<string, number>;
@@ -74,4 +80,62 @@ export interface CrashLoadReport extends CrashLoadOutcome {
   passed: boolean;
   /** Per round (same order): why it proves nothing, when it does not. */
   noProof: (string | null)[];
+}
+
+/**
+ * The version of restore-evidence.json's shape (docs/schemas/restore-evidence.schema.json). Bump it when a
+ * field is removed or renamed, or changes meaning or type; adding an optional field does not bump it.
+ */
+export const RESTORE_EVIDENCE_SCHEMA_VERSION = 1;
+
+/** The evidence file's name, beside report.json. */
+export const RESTORE_EVIDENCE_FILE = 'restore-evidence.json';
+
+/** What an auditor asks of a restore drill: which backup, when it was restored, how long it took, what was compared. */
+export interface RestoreEvidence {
+  /** RESTORE_EVIDENCE_SCHEMA_VERSION of the code that wrote it. */
+  schemaVersion: number;
+  kind: 'compose-persist/restore-evidence';
+  project: string;
+  /** The run's verdict (the drill's findings are among its failures). */
+  verdict: 'passed' | 'failed';
+  /** The drill's own verdict: the probes compared, the recorded probes asked, the budget. */
+  drillVerdict: 'passed' | 'failed';
+  failures: string[];
+  /** When the seed began, and when the stack was healthy and the probes had answered (ISO). */
+  restoreStartedAt: string;
+  restoredAt: string;
+  restoreTime: RestoreTime & {
+    budgetMs: number | null;
+    /** null without a budget. */
+    withinBudget: boolean | null;
+  };
+  /** False in the seed sub-action: the stack was not started, no probe was asked. */
+  stackStarted: boolean;
+  backups: RestoredBackup[];
+  probes: DrillProbe[];
+  /** How many probes were compared, and how many of them answered as at backup time. */
+  probesCompared: number;
+  probesSame: number;
+}
+
+/** One backup restored: where it came from, what it held, when it was made. */
+export interface RestoredBackup {
+  volume: string;
+  /** The seed source as given (artifact:NAME, cache:KEY, s3://…, path:FILE). */
+  store: string;
+  /** The archive's name in that store (object key, file name, path). */
+  key: string;
+  digest: string;
+  files: number;
+  bytes: number;
+  /** When the backup was made (the oldest time known for it) and what that time is of; null when unknown. */
+  madeAt: string | null;
+  madeAtOf: string | null;
+  /** restoredAt − madeAt, in milliseconds; null when madeAt is unknown. */
+  ageMs: number | null;
+  /** A foreign backup (no manifest of ours): verified by read-back; its expected answers come from a file. */
+  foreign: boolean;
+  /** How many probe answers its manifest recorded (0 for older archives and foreign backups). */
+  recordedProbes: number;
 }

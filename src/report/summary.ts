@@ -1,5 +1,5 @@
 import type { Report } from './schema.js';
-import { countsOf, placeVerified } from '../check/verdict.js';
+import { countsOf, placeVerified, restoreParts, seconds as secondsOf } from '../check/verdict.js';
 import { FOREIGN_SEED_PROOF } from '../types/outcomes.js';
 
 const MAX_LIST = 50;
@@ -12,7 +12,8 @@ export function renderSummary(report: Report): string {
   out.push(`## compose-persist: ${verdict}${loss}`, '', `Project \`${report.project}\``, '');
   for (const failure of report.failures) out.push(`- **${escape(failure)}**`);
   for (const warning of report.warnings) out.push(`- ⚠️ ${escape(warning)}`);
-  out.push('', ...stackSection(report), ...seedSection(report), ...testSection(report));
+  out.push('', ...stackSection(report), ...seedSection(report), ...restoreSection(report));
+  out.push(...testSection(report));
   out.push(
     ...crashLoadSection(report),
     ...modeSection(report),
@@ -81,6 +82,55 @@ function seedSection(report: Report): string[] {
     ...report.seeds.filter((s) => s.foreign).map((s) => `- \`${s.volume}\`: ${FOREIGN_SEED_PROOF}`),
     ...(report.seeds.some((s) => s.foreign) ? [''] : []),
   ];
+}
+
+/** The restore drill: the time against the budget and its parts, each backup, each probe against its record. */
+function restoreSection(report: Report): string[] {
+  const restore = report.restore;
+  if (!restore) return [];
+  const time = restore.restoreTime;
+  const budget =
+    time.budgetMs === null
+      ? ' (no restore-time-budget)'
+      : ` — budget ${secondsOf(time.budgetMs)} ${time.withinBudget ? '✅' : '❌ exceeded'}`;
+  const backups = restore.backups.map(
+    (b) =>
+      `| \`${b.volume}\` | ${escape(b.store)} | ${escape(b.key)} | \`${b.digest.slice(0, 19)}…\` | ${b.madeAt ?? 'unknown'} | ${b.ageMs === null ? '' : ageOf(b.ageMs)} |`,
+  );
+  const probes = restore.probes.map(
+    (p) =>
+      `| \`${escape(p.probe)}\` | ${p.expected === undefined ? '' : `\`${cell(p.expected)}\``} | \`${cell(p.actual)}\` | ${p.compared ? (p.same ? '✅ same' : '❌ differs') : `not compared (${escape(p.note ?? '')})`} |`,
+  );
+  const mark = restore.drillVerdict === 'passed' ? '✅' : '❌';
+  return [
+    `### Restore drill: ${mark} restored in ${secondsOf(time.totalMs)}${budget}`,
+    '',
+    `_${restore.stackStarted ? 'From the start of the seed until the stack was healthy and the probes answered' : 'The seed alone (this step does not start the stack)'}: ${restoreParts(time)}. Restored at ${restore.restoredAt}._`,
+    '',
+    '| volume | store | key | digest | made at | age |',
+    '|---|---|---|---|---|---|',
+    ...backups,
+    '',
+    ...(probes.length
+      ? [
+          `Probes compared: ${restore.probesSame}/${restore.probesCompared} answer as at backup time.`,
+          '',
+          '| probe | expected | restored | |',
+          '|---|---|---|---|',
+          ...probes,
+          '',
+        ]
+      : []),
+  ];
+}
+
+/** "3d 4h", "5h 12m", "7m", "40s". */
+function ageOf(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const [d, h, m] = [Math.floor(s / 86400), Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60)];
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  return m > 0 ? `${m}m` : `${s}s`;
 }
 
 function testSection(report: Report): string[] {

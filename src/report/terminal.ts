@@ -1,4 +1,4 @@
-import { describeVolumeLoss, placeVerified } from '../check/verdict.js';
+import { describeVolumeLoss, placeVerified, restoreParts, seconds } from '../check/verdict.js';
 import type { Report } from './schema.js';
 import { FOREIGN_SEED_PROOF } from '../types/outcomes.js';
 import { FILES_FROM } from './summary.js';
@@ -21,6 +21,23 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
     out.push(
       `  ${ok(`seeded ${seed.volume} from ${seed.source} (${seed.files} files${seed.foreign ? `; ${FOREIGN_SEED_PROOF}` : ''})`)}`,
     );
+  if (report.restore) {
+    const { restoreTime: time, probes } = report.restore;
+    const over = time.withinBudget === false;
+    const budget = time.budgetMs === null ? '' : `, budget ${seconds(time.budgetMs)}`;
+    const line = `restored in ${seconds(time.totalMs)}${budget}: ${restoreParts(time)}`;
+    out.push(`  ${over ? bad(line) : ok(line)}`);
+    for (const b of report.restore.backups)
+      out.push(
+        `      backup ${b.volume}: ${b.store} ${b.key} ${b.digest} made ${b.madeAt ?? 'at an unknown time'}`,
+      );
+    for (const p of probes) {
+      const text = `probe ${p.probe}: ${p.compared ? (p.same ? 'same as at backup time' : 'differs') : `not compared (${p.note ?? ''})`}`;
+      out.push(`  ${p.compared && !p.same ? bad(text) : ok(text)}`);
+      if (p.compared && !p.same)
+        out.push(`        expected: ${p.expected ?? ''}`, `        restored: ${p.actual}`);
+    }
+  }
   for (const t of report.tests) {
     const line = `test ${t.where}: ${t.command} (${(t.durationMs / 1000).toFixed(1)} s)`;
     out.push(`  ${t.exitCode === 0 && !t.timedOut ? ok(line) : bad(line)}`);

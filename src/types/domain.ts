@@ -24,3 +24,8 @@ export interface CommandSpec {
   target: 'host' | { service: string };
   command: string;
 }
+
+/** A probe (or any command) as one line, the same however it was written: `SERVICE: COMMAND`, `host: COMMAND`. */
+export function commandLine(spec: CommandSpec): string {
+  return `${spec.target === 'host' ? 'host' : spec.target.service}: ${spec.command}`;
+}

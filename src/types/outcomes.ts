@@ -1,6 +1,7 @@
 // What each phase returns: plain data, judged by the verdict (src/check/verdict.ts) and shown by the report.
 // A leaf: it imports only the domain vocabulary.
 import type { CheckFilesPolicy, LayerAuditMode } from './domain.js';
+import type { DrillOutcome, RecordedProbes, SeedTimes } from './restore.js';
 
 /** What the report says of a seed from a foreign archive (no manifest of ours). */
 export const FOREIGN_SEED_PROOF = 'foreign archive: verified by read-back (no per-file manifest)';
@@ -16,6 +17,16 @@ export interface SeedOutcome {
   durationMs: number;
   /** A foreign archive (no manifest of ours): verified by the read-back alone. */
   foreign?: boolean;
+  /** The archive's name in its store: the object key, the artifact's or cache's file, the path. */
+  key?: string;
+  /** When the backup was made: the oldest time known for it (the manifest's, else the object's or file's). */
+  madeAt?: string;
+  /** What madeAt is the time of: archived (the manifest), stored (the object), file written. */
+  madeAtOf?: string;
+  /** Where the seed's time went. */
+  times?: SeedTimes;
+  /** The probes' answers the archive's manifest recorded at backup time (record-probes). */
+  recorded?: RecordedProbes;
 }
 
 export interface TestOutcome {
@@ -187,7 +198,14 @@ export interface CrashLoadOutcome {
 
 /** What one phase returned, tagged by phase, in the order the phases ran. */
 export type PhaseOutcome =
-  | { phase: 'seed'; seeds: SeedOutcome[] }
+  | {
+      phase: 'seed';
+      seeds: SeedOutcome[];
+      /** When the seed phase began (ISO): the restore drill's time counts from here. */
+      startedAt?: string;
+      /** Fetching the sources onto the runner (downloads, listings). */
+      downloadMs?: number;
+    }
   /** The stack started (`up`), or was found up (`attach`); image VOLUMEs seen on its containers. */
   | { phase: 'up' | 'attach'; anonymous: string[] }
   | { phase: 'tests'; tests: TestOutcome[] }
@@ -211,7 +229,22 @@ export type PhaseOutcome =
     }
   /** Crash rounds under load; no `crash` when no load is configured. */
   | { phase: 'crash-load'; crash?: CrashLoadOutcome }
-  | { phase: 'archive'; archives: ArchiveOutcome[]; notices: string[] };
+  /** The restore drill (after up): the restore's time, the probes against their recorded answers. */
+  | {
+      phase: 'drill';
+      drill?: DrillOutcome;
+      /** Why no drill ran although one was asked for (restore-time-budget, nothing seeded). */
+      notice?: string;
+    }
+  | {
+      phase: 'archive';
+      archives: ArchiveOutcome[];
+      notices: string[];
+      /** record-probes: probes that failed at archive time (their answers are not recorded). */
+      probeFailures?: string[];
+      /** record-probes: the answers recorded in every archive's manifest. */
+      recorded?: RecordedProbes;
+    };
 
 export type PhaseName = PhaseOutcome['phase'];
 

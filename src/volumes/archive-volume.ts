@@ -20,6 +20,7 @@ import type { ArchiveUpload } from '../stores/types.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
+import type { RecordedProbes } from '../types/restore.js';
 import { withQuiescedVolume, type QuiesceOptions } from './consistency.js';
 import {
   ARCHIVE_ROOT,
@@ -45,6 +46,8 @@ export interface ArchiveOptions {
   bind?: boolean;
   /** Start the containers stopped for the read again (default); see QuiesceOptions.startAgain. */
   startAgain?: boolean;
+  /** The probes' answers the manifest records (record-probes). */
+  probes?: RecordedProbes;
 }
 
 export interface ArchiveResult {
@@ -171,7 +174,11 @@ async function streamArchive(
   output: (Duplex | Writable)[],
   options: ArchiveOptions,
 ): Promise<VolumeManifest> {
-  const appender = createManifestAppender({ root: ARCHIVE_ROOT, volumeName: volume });
+  const appender = createManifestAppender({
+    root: ARCHIVE_ROOT,
+    volumeName: volume,
+    ...(options.probes ? { probes: options.probes } : {}),
+  });
   const stopProgress = options.progress?.(`archive ${volume}`, appender);
   await pipeline([await container.getArchive(HELPER_MOUNT), appender, ...output], {
     signal: options.signal,

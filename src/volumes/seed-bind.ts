@@ -11,6 +11,7 @@ import {
 import { UserError, errorMessage } from '../errors.js';
 import { digestOfBind } from './fingerprint.js';
 import { HELPER_MOUNT_PARENT, withWritableBindHelper, type HelperOptions } from './helper.js';
+import { SeedClock } from './seed-clock.js';
 import type { SeedOptions, SeedResult } from './seed-volume.js';
 import { RUN_LABEL } from '../constants.js';
 import {
@@ -167,19 +168,22 @@ function failure(
 }
 
 async function writeAndVerify({ source, file, archive, options, helper }: BindSeed): Promise<SeedResult> {
-  const manifest = await withWritableBindHelper(source, helper, async (container) => {
-    const reader = createArchiveReader({ label: archive.file });
-    const feeding = pipeline([...archive.streams(), reader], { signal: options.signal });
-    const putting = container.putArchive(reader, HELPER_MOUNT_PARENT).catch((error: unknown) => {
-      reader.destroy(error as Error);
-      throw error;
+  const clock = new SeedClock();
+  const write = () =>
+    withWritableBindHelper(source, helper, async (container) => {
+      const reader = createArchiveReader({ label: archive.file });
+      const feeding = pipeline([...archive.streams(clock.decrypt), reader], { signal: options.signal });
+      const putting = container.putArchive(reader, HELPER_MOUNT_PARENT).catch((error: unknown) => {
+        reader.destroy(error as Error);
+        throw error;
+      });
+      await Promise.all([feeding, putting]);
+      return reader.manifest;
     });
-    await Promise.all([feeding, putting]);
-    return reader.manifest;
-  });
-  await assertBindMatches(source, file, manifest, helper);
+  const manifest = await clock.write(write);
+  await clock.readBack(() => assertBindMatches(source, file, manifest, helper));
   options.signal?.throwIfAborted(); // an interrupted seed is undone, even a complete one
-  return { volume: source, created: false, manifest, foreign: false };
+  return { volume: source, created: false, manifest, foreign: false, times: clock.times() };
 }
 
 async function assertBindMatches(

@@ -7,7 +7,9 @@ import { COMPOSE_PROJECT_LABEL, COMPOSE_VOLUME_LABEL, CREATED_LABEL, RUN_LABEL }
 import type { ContainerSummary, Engine } from '../docker/engine.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { UserError, errorMessage } from '../errors.js';
+import type { SeedTimes } from '../types/restore.js';
 import { digestOfVolume } from './fingerprint.js';
+import { SeedClock } from './seed-clock.js';
 import {
   ARCHIVE_ROOT,
   assertVolumeName,
@@ -60,6 +62,8 @@ export interface SeedResult {
   manifest: VolumeManifest;
   /** A foreign archive (no manifest of ours): proven by the read-back alone. */
   foreign: boolean;
+  /** Where the seed's time went (write, decrypt inside it, read-back). */
+  times: SeedTimes;
 }
 
 /**
@@ -95,7 +99,8 @@ export async function seedVolume(
     for (const orphan of await orphanBackupsOf(volume, helper)) {
       options.notify?.(await clearLeftover(volume, orphan, helper));
     }
-    const seed: Seed = { volume, file, source, options, helper, backup: lease.backup };
+    const clock = new SeedClock();
+    const seed: Seed = { volume, file, source, options, helper, backup: lease.backup, clock };
     if (!(await options.engine.inspectVolume(volume)) && (await createOwnVolume(volume, options))) {
       return await seedNewVolume(seed);
     }
@@ -113,6 +118,7 @@ interface Seed {
   helper: HelperOptions;
   /** The backup volume's name, taken from the lease. */
   backup: string;
+  clock: SeedClock;
 }
 
 /** Creates the volume with our run label; true only if it was ours (create of an existing name succeeds). */
@@ -122,13 +128,13 @@ async function createOwnVolume(volume: string, options: SeedOptions): Promise<bo
   return labels[RUN_LABEL] === options.runLabel && labels[CREATED_LABEL] === 'true';
 }
 
-async function seedNewVolume({ volume, file, source, options, helper }: Seed): Promise<SeedResult> {
+async function seedNewVolume({ volume, file, source, options, helper, clock }: Seed): Promise<SeedResult> {
   try {
-    const manifest = await writeArchive(volume, source, options, helper);
+    const manifest = await clock.write(() => writeArchive(volume, source, options, helper, clock));
     options.accept?.(manifest);
-    await verifyVolume(volume, manifest, helper, file);
+    await clock.readBack(() => verifyVolume(volume, manifest, helper, file));
     options.signal?.throwIfAborted(); // an interrupted seed leaves nothing, even a complete one
-    return { volume, created: true, manifest, foreign: source.foreign === true };
+    return { volume, created: true, manifest, foreign: source.foreign === true, times: clock.times() };
   } catch (error) {
     const space = isOutOfSpace(error) ? await spaceOfNewVolume(volume, source, helper) : {};
     try {
@@ -193,7 +199,7 @@ async function seedExistingVolume(seed: Seed): Promise<SeedResult> {
 
 /** Everything up to verified new contents; on any failure after the volume was touched, the backup is restored. */
 async function replaceContents(seed: Seed): Promise<SeedResult> {
-  const { volume, file, source, options, helper, backup } = seed;
+  const { volume, file, source, options, helper, backup, clock } = seed;
   await assertNotInUse(volume, helper, options.notify);
   const old = await digestOfVolume(volume, helper);
   const hasData = old.entryCount > 1; // more than its root
@@ -215,10 +221,10 @@ async function replaceContents(seed: Seed): Promise<SeedResult> {
     options.signal?.throwIfAborted(); // interrupted while verifying or backing up: nothing was touched
     touched = true;
     if (hasData) await emptyVolume(volume, helper);
-    const manifest = await writeArchive(volume, source, options, helper);
-    await verifyVolume(volume, manifest, helper, file);
+    const manifest = await clock.write(() => writeArchive(volume, source, options, helper, clock));
+    await clock.readBack(() => verifyVolume(volume, manifest, helper, file));
     options.signal?.throwIfAborted(); // interrupted: the previous contents are restored
-    return { volume, created: false, manifest, foreign: source.foreign === true };
+    return { volume, created: false, manifest, foreign: source.foreign === true, times: clock.times() };
   } catch (error) {
     const holds = touched ? await restoreOrKeep(seed, old.digest) : stillHoldsPrevious(volume, old.digest);
     if (!touched) await helper.engine.removeVolume(backup);
@@ -304,12 +310,13 @@ async function writeArchive(
   source: ArchiveSource,
   options: SeedOptions,
   helper: HelperOptions,
+  clock: SeedClock,
 ) {
   return withVolumeHelper(volume, helper, async (container) => {
     const reader = source.reader?.() ?? createArchiveReader({ root: ARCHIVE_ROOT, label: source.file });
     const stopProgress = options.progress?.(`seed ${volume}`, reader);
     // An error anywhere (file, decryption, decompressor, manifest check) destroys the reader: the PUT aborts.
-    const feeding = pipeline([...source.streams(), reader], { signal: options.signal });
+    const feeding = pipeline([...source.streams(clock.decrypt), reader], { signal: options.signal });
     // PUT to the parent with `volume/...` entries restores the volume root's own owner and mode.
     const putting = container.putArchive(reader, HELPER_MOUNT_PARENT).catch((error: unknown) => {
       reader.destroy(error as Error); // stop reading the file once the engine has given up
