@@ -51,7 +51,8 @@ export class LazyDisk {
   copiedBytes = 0;
   copyMs = 0;
 
-  private constructor(private readonly options: LazyDiskOptions) {
+  /** Use LazyDisk.create (a subclass only to break the cut on purpose in a test). */
+  constructor(private readonly options: LazyDiskOptions) {
     this.record = { place: options.place, dir: options.dir };
   }
 
@@ -75,8 +76,11 @@ export class LazyDisk {
    * Builds the disk and copies the place in, then binds the copy over the place. Nothing may use the place
    * meanwhile (its services are stopped). On failure, what was built is taken down again.
    */
-  static async create(options: LazyDiskOptions): Promise<LazyDisk> {
-    const disk = new LazyDisk(options);
+  static async create<T extends LazyDisk>(
+    this: new (options: LazyDiskOptions) => T,
+    options: LazyDiskOptions,
+  ): Promise<T> {
+    const disk = new this(options);
     await options.state.addDisk(disk.record);
     try {
       await disk.build();
