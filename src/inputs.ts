@@ -7,6 +7,7 @@ import {
   ARCHIVE_FORMATS,
   CHECK_FILES_POLICIES,
   CONSISTENCY_MODES,
+  CRASH_KINDS,
   LAYER_AUDIT_MODES,
   PULL_POLICIES,
   RESTART_MODES,
@@ -14,6 +15,7 @@ import {
   type ArchiveConsistency,
   type CheckFilesPolicy,
   type CommandSpec,
+  type CrashKind,
   type LayerAuditMode,
   type RestartMode,
   type RestartOrder,
@@ -63,6 +65,8 @@ export interface Settings {
   crashRounds: number;
   /** Seed of the first crash round; undefined: drawn at random (and printed). */
   crashSeed?: number;
+  /** What a crash round ends in: a SIGKILL (`process`), or a SIGKILL and a power cut of the places it writes. */
+  crashKind: CrashKind;
   restartModes: RestartMode[];
   restartOrder: RestartOrder;
   checkFiles: CheckFilesPolicy;
@@ -259,7 +263,9 @@ function notACommandLine(input: Inputs, line: string, fix: string): UserError {
 }
 
 /** load and acknowledged go together; crash-rounds and crash-seed only mean something with them. */
-function crashLoad(read: InputReader): Pick<Settings, 'load' | 'acknowledged' | 'crashRounds' | 'crashSeed'> {
+function crashLoad(
+  read: InputReader,
+): Pick<Settings, 'load' | 'acknowledged' | 'crashRounds' | 'crashSeed' | 'crashKind'> {
   const load = commandLines(read(Inputs.Load), Inputs.Load, false);
   const acknowledged = commandLines(read(Inputs.Acknowledged), Inputs.Acknowledged, false);
   if (load.length && !acknowledged.length) {
@@ -272,11 +278,18 @@ function crashLoad(read: InputReader): Pick<Settings, 'load' | 'acknowledged' | 
       `Input '${Inputs.Acknowledged}' needs '${Inputs.Load}': a writer printing one token per acknowledged write (e.g. db: while true; do psql -U postgres -qAtc "insert into t default values returning id"; done).`,
     );
   }
+  const crashKind = oneOf(read, Inputs.CrashKind, CRASH_KINDS, 'process');
+  if (crashKind === 'power-loss' && !load.length) {
+    throw new UserError(
+      `Input '${Inputs.CrashKind}: power-loss' needs '${Inputs.Load}' and '${Inputs.Acknowledged}': the power cut ends each crash round under load, and without a load there is none.`,
+    );
+  }
   return {
     load,
     acknowledged,
     crashRounds: positiveInt(read, Inputs.CrashRounds, 3, 'rounds'),
     crashSeed: crashSeed(read),
+    crashKind,
   };
 }
 

@@ -1,6 +1,9 @@
 // What the orchestrator and the disk server say to each other: one JSON object a line.
 import type { OverlayStats } from './block-overlay.js';
 
+/** The one file the server exposes: the disk the loop device is attached to. */
+export const DISK_FILE = 'disk';
+
 export const CONTROL_OPS = ['status', 'cut', 'power-on', 'stop'] as const;
 export type ControlOp = (typeof CONTROL_OPS)[number];
 

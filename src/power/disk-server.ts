@@ -5,7 +5,12 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { BlockOverlay, type BlockStore } from './block-overlay.js';
-import { type ControlAnswer, type ControlRequest, parseControlRequest } from './control-protocol.js';
+import {
+  type ControlAnswer,
+  type ControlRequest,
+  DISK_FILE,
+  parseControlRequest,
+} from './control-protocol.js';
 import {
   attrReply,
   decodeRequest,
@@ -26,7 +31,6 @@ import {
   type FuseRequest,
 } from './fuse-protocol.js';
 
-export const DISK_FILE = 'disk';
 const DISK_NODE = 2n;
 const BLOCK_SIZE = 4096;
 const MAX_WRITE = 128 * 1024;

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskClient, type ServerCommand } from './disk-client.js';
-import { DISK_FILE } from './disk-server.js';
+import { DISK_FILE } from './control-protocol.js';
 import { isMountpoint, removeDir, unbindPlace } from './host-mounts.js';
 import type { Privileged } from './privileged.js';
 import type { DiskRecord, PowerState } from './power-state.js';

@@ -1,4 +1,4 @@
-import { crashLoadLine, crashRoundProblem, judgeCrashLoad, judgeModes, judgeRun } from '../check/verdict.js';
+import { crashLoadLine, crashRoundNoProof, judgeCrashLoad, judgeModes, judgeRun } from '../check/verdict.js';
 import type { StackModel } from '../stack/model.js';
 import type {
   CrashLoadOutcome,
@@ -86,7 +86,7 @@ function crashLoadReport(crash: CrashLoadOutcome): CrashLoadReport {
     ...crash,
     line: crashLoadLine(crash),
     passed: judgeCrashLoad(crash).failures.length === 0,
-    noProof: crash.rounds.map((r) => crashRoundProblem(r) ?? null),
+    noProof: crash.rounds.map((r) => crashRoundNoProof(crash, r) ?? null),
   };
 }
 
