@@ -1,12 +1,12 @@
 // One lazy disk on the real kernel (root, /dev/fuse, loop): the copy is exact, a cut drops exactly what was
 // not made durable, the canaries catch a cut that dropped nothing, and the place comes back untouched.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LazyDisk, type LazyDiskOptions } from '../../src/power/lazy-disk.js';
-import { PowerState } from '../../src/power/power-state.js';
+import { cleanLeftovers, PowerState } from '../../src/power/power-state.js';
 import { privileged } from '../../src/power/privileged.js';
 import { exactListing, hostLeftovers, powerServerFromSource } from '../support/power.js';
 
@@ -116,6 +116,37 @@ describe('a lazy disk over a host directory', () => {
     expect(cut.canaryProblem).toMatch(/unsynced canary survived/);
     // And the unsynced file survived too: exactly the false pass the canary stands in for.
     expect(readFileSync(path.join(place, 'unsynced'), 'utf8')).toBe('lost-if-cut\n');
+  });
+});
+
+describe('a run killed with its lazy disk up', () => {
+  it('leaves it to the next run, which takes it down, says what it cleaned, and gives the place back', async () => {
+    place = mkdtempSync(path.join(work, 'place-'));
+    fillPlace(place);
+    const before = exactListing(place, { ctime: true });
+    const opts = options();
+    await LazyDisk.create(opts); // never torn down: the run "died"
+    const stateFile = path.join(path.dirname(opts.dir), 'state.json');
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { ownerPid: number };
+    const dead = execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim();
+    writeFileSync(stateFile, JSON.stringify({ ...state, ownerPid: Number(dead) }));
+    expect(hostLeftovers().loops).toHaveLength(1);
+
+    const cleaned = await cleanLeftovers(privileged(), stateRoot);
+    expect(cleaned).toEqual([
+      `lifted the lazy disk's bind from ${place}`,
+      `unmounted ${opts.dir}/fs`,
+      expect.stringMatching(/^detached \/dev\/loop\d+$/),
+      `stopped the disk server at ${opts.dir}/server`,
+      `removed ${path.dirname(opts.dir)}`,
+    ]);
+    expect(hostLeftovers()).toEqual({ mounts: [], loops: [], servers: [] });
+    expect(exactListing(place, { ctime: true })).toBe(before);
+    expect(readdirSync(stateRoot)).toEqual([]);
+    // A run whose owner lives is never touched.
+    PowerState.create('alive', stateRoot);
+    expect(await cleanLeftovers(privileged(), stateRoot)).toEqual([]);
+    expect(readdirSync(stateRoot)).toEqual(['alive']);
   });
 });
 
