@@ -124,6 +124,7 @@ describe('a run killed with its lazy disk up', () => {
     place = mkdtempSync(path.join(work, 'place-'));
     fillPlace(place);
     const before = exactListing(place, { ctime: true });
+    stateRoot = path.join(work, 'runs-of-killed'); // only this run's state there
     const opts = options();
     await LazyDisk.create(opts); // never torn down: the run "died"
     const stateFile = path.join(path.dirname(opts.dir), 'state.json');

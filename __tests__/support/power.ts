@@ -1,7 +1,7 @@
 // Shared by the power-loss tests: the disk server built from src/ (fast, with rolldown), an exact listing of
 // a host directory, and what a run may have left on the host.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { ServerCommand } from '../../src/power/disk-client.js';
@@ -11,7 +11,9 @@ let built: ServerCommand | undefined;
 /** dist/power-disk.js's source bundled into a temp file (the tests do not depend on a fresh `npm run build`). */
 export function powerServerFromSource(): ServerCommand {
   if (built) return built;
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'cp-power-server-')), 'power-disk.mjs');
+  const dir = mkdtempSync(path.join(tmpdir(), 'cp-power-server-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'power-disk.mjs');
   execFileSync(
     'npx',
     ['rolldown', 'src/power-disk.ts', '--file', file, '--platform', 'node', '--format', 'esm'],

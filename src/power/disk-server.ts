@@ -174,7 +174,12 @@ export async function serveDisk(options: DiskServerOptions): Promise<number> {
   let stopping = false;
   const stop = async (): Promise<string> => {
     stopping = true;
-    return run('umount', [options.mountpoint]);
+    // A loop device just detached may hold the disk file a moment longer (udev probing it).
+    for (let attempt = 0; ; attempt++) {
+      const failed = await run('umount', [options.mountpoint]);
+      if (!failed || !/busy/i.test(failed) || attempt >= 75) return failed;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   };
   const control = readline.createInterface({ input: process.stdin });
   control.on('line', (line) => void handleControl(line, overlay, stop).then(say));

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskClient, type ServerCommand } from './disk-client.js';
 import { DISK_FILE } from './control-protocol.js';
-import { isMountpoint, removeDir, unbindPlace } from './host-mounts.js';
+import { detachLoop, isMountpoint, removeDir, unbindPlace, unmount } from './host-mounts.js';
 import type { Privileged } from './privileged.js';
 import type { DiskRecord, PowerState } from './power-state.js';
 
@@ -157,7 +157,7 @@ export class LazyDisk {
     await this.unbind();
     const started = Date.now();
     const atCut = await this.cutPower();
-    await root.run('umount', [this.fsMount]);
+    await unmount(root, this.fsMount);
     await this.detach();
     const afterUnmount = await this.server?.status();
     await this.server?.powerOn();
@@ -183,13 +183,13 @@ export class LazyDisk {
   async teardown(): Promise<void> {
     const { root } = this.options;
     await this.unbind();
-    if (await isMountpoint(root, this.fsMount)) await root.run('umount', [this.fsMount]);
+    if (await isMountpoint(root, this.fsMount)) await unmount(root, this.fsMount);
     await this.detach();
     if (this.server) {
       await this.server.stop();
       this.server = undefined;
     } else if (await isMountpoint(root, this.fuseMount)) {
-      await root.run('umount', [this.fuseMount]);
+      await unmount(root, this.fuseMount);
     }
     await removeDir(root, this.options.dir);
     await this.options.state.removeDisk(this.record);
@@ -206,7 +206,7 @@ export class LazyDisk {
 
   private async detach(): Promise<void> {
     if (!this.loop) return;
-    await this.options.root.run('losetup', ['-d', this.loop]);
+    await detachLoop(this.options.root, this.loop);
     this.loop = '';
     await this.note({ loop: undefined });
   }

@@ -3,7 +3,7 @@
 // unmounted, loop devices detached, servers stopped, images removed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isMountpoint, removeDir, unbindPlace } from './host-mounts.js';
+import { detachLoop, isMountpoint, removeDir, unbindPlace, unmount } from './host-mounts.js';
 import type { Privileged } from './privileged.js';
 
 /** Every run's disks live under here (on disk: the images can be large, so not /run's tmpfs). */
@@ -101,20 +101,20 @@ async function cleanDisk(root: Privileged, disk: DiskRecord): Promise<string[]> 
 async function cleanStrays(root: Privileged, dir: string, cleaned: string[]): Promise<void> {
   const fsMounts = await mountsUnder(root, dir);
   for (const target of fsMounts.filter((t) => t.endsWith('/fs'))) {
-    await root.run('umount', [target]);
+    await unmount(root, target);
     cleaned.push(`unmounted ${target}`);
   }
   const loops = await root.run('losetup', ['-l', '-n', '-O', 'NAME,BACK-FILE'], { allowFailure: true });
   for (const line of loops.stdout.split('\n')) {
     const [loop, backing] = line.trim().split(/\s+/, 2);
     if (loop && backing?.startsWith(`${dir}/`)) {
-      await root.run('losetup', ['-d', loop]);
+      await detachLoop(root, loop);
       cleaned.push(`detached ${loop}`);
     }
   }
   for (const target of (await mountsUnder(root, dir)).filter((t) => t.endsWith('/server'))) {
     // The server ends when its mount goes (or is already gone, leaving the mount dead).
-    await root.run('umount', [target]);
+    await unmount(root, target);
     cleaned.push(`stopped the disk server at ${target}`);
   }
   for (const disk of fs.readdirSync(dir).filter((n) => n.startsWith('disk-'))) {
