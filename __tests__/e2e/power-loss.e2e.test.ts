@@ -167,6 +167,37 @@ volumes:
     expect(exactListing(mountpoint, { ctime: true })).toBe(before);
   });
 
+  it('Redis with appendfsync everysec FAILS a power cut; with appendfsync always it passes', async () => {
+    const dir = await cleanup.tempDir();
+    const always = await composeFile(
+      dir,
+      "services:\n  cache:\n    command: ['redis-server', '--appendonly', 'yes', '--appendfsync', 'always']\n",
+      'always.yml',
+    );
+    const redis = {
+      load: "cache: while true; do redis-cli XADD log '*' n 1; done",
+      acknowledged: 'cache: redis-cli XRANGE log - +',
+      probes: 'cache: redis-cli PING',
+      'crash-kind': 'power-loss',
+      'crash-rounds': '2',
+    };
+    const lossy = await powerRound('redis-everysec', {
+      ...redis,
+      'compose-file': files('crash-redis/compose.yml'),
+    });
+    expect(lossy.main.outputs.result, lossy.main.stdout).toBe('failed');
+    const rounds = lossy.report.crashLoad?.rounds ?? [];
+    expect(rounds.some((r) => (r.lost ?? 0) > 0)).toBe(true);
+    expect(rounds.every((r) => r.powerCut?.canaryProblem === undefined)).toBe(true);
+
+    const durable = await powerRound('redis-always', {
+      ...redis,
+      'compose-file': `${files('crash-redis/compose.yml')}\n${always}`,
+    });
+    expect(durable.main.outputs.result, durable.main.stdout).toBe('passed');
+    expect(durable.report.crashLoad?.rounds.map((r) => r.lost)).toEqual([0, 0]);
+  });
+
   it('a container the rounds do not kill that mounts a protected volume: refused before anything stops', async () => {
     const dir = await cleanup.tempDir();
     const compose = await composeFile(
