@@ -57,13 +57,22 @@ rmSync(join(out, 'bundle'), { recursive: true, force: true });
 execFileSync('npx', ['ncc', 'build', 'src/index.ts', '-o', join(out, 'bundle'), '--target', 'es2022', '-q'], {
   stdio: 'inherit',
 });
+// The lazy disk's server runs as root (through sudo) beside the action: a bundle of its own, small.
+rmSync(join(out, 'power-bundle'), { recursive: true, force: true });
+execFileSync(
+  'npx',
+  ['ncc', 'build', 'src/power-disk.ts', '-o', join(out, 'power-bundle'), '--target', 'es2022', '-q'],
+  { stdio: 'inherit' },
+);
 // ncc names the bundle index.js; keep dist/ flat: the bundle and its chunks at the top.
 mkdirSync(out, { recursive: true });
 for (const name of readdirSync(out)) {
-  if (name !== 'bundle') rmSync(join(out, name), { recursive: true, force: true });
+  if (name !== 'bundle' && name !== 'power-bundle') rmSync(join(out, name), { recursive: true, force: true });
 }
 cpSync(join(out, 'bundle'), out, { recursive: true });
 rmSync(join(out, 'bundle'), { recursive: true, force: true });
+cpSync(join(out, 'power-bundle', 'index.js'), join(out, 'power-disk.js'));
+rmSync(join(out, 'power-bundle'), { recursive: true, force: true });
 // Some bundled CommonJS (ssh2's crypto, via docker-modem) reads __dirname, which ESM does not define.
 const shim =
   "import { fileURLToPath as __cpFileURLToPath } from 'node:url';\n" +

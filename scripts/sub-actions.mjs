@@ -42,6 +42,7 @@ export const SUB_ACTIONS = {
       'acknowledged',
       'crash-rounds',
       'crash-seed',
+      'crash-kind',
       'restart-modes',
       'restart-order',
       'check-files',

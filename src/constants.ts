@@ -33,6 +33,7 @@ export enum Inputs {
   Acknowledged = 'acknowledged',
   CrashRounds = 'crash-rounds',
   CrashSeed = 'crash-seed',
+  CrashKind = 'crash-kind',
   CheckFiles = 'check-files',
   Ignore = 'ignore',
   KnownStores = 'known-stores',

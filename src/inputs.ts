@@ -7,6 +7,7 @@ import {
   ARCHIVE_FORMATS,
   CHECK_FILES_POLICIES,
   CONSISTENCY_MODES,
+  CRASH_KINDS,
   KNOWN_STORES_MODES,
   LAYER_AUDIT_MODES,
   PULL_POLICIES,
@@ -15,6 +16,7 @@ import {
   type ArchiveConsistency,
   type CheckFilesPolicy,
   type CommandSpec,
+  type CrashKind,
   type KnownStoresMode,
   type LayerAuditMode,
   type RestartMode,
@@ -74,6 +76,8 @@ export interface Settings {
   crashRounds: number;
   /** Seed of the first crash round; undefined: drawn at random (and printed). */
   crashSeed?: number;
+  /** What a crash round ends in: a SIGKILL (`process`), or a SIGKILL and a power cut of the places it writes. */
+  crashKind: CrashKind;
   restartModes: RestartMode[];
   restartOrder: RestartOrder;
   checkFiles: CheckFilesPolicy;
@@ -307,7 +311,9 @@ function restoreDrill(
 }
 
 /** load and acknowledged go together; crash-rounds and crash-seed only mean something with them. */
-function crashLoad(read: InputReader): Pick<Settings, 'load' | 'acknowledged' | 'crashRounds' | 'crashSeed'> {
+function crashLoad(
+  read: InputReader,
+): Pick<Settings, 'load' | 'acknowledged' | 'crashRounds' | 'crashSeed' | 'crashKind'> {
   const load = commandLines(read(Inputs.Load), Inputs.Load, false);
   const acknowledged = commandLines(read(Inputs.Acknowledged), Inputs.Acknowledged, false);
   if (load.length && !acknowledged.length) {
@@ -320,11 +326,18 @@ function crashLoad(read: InputReader): Pick<Settings, 'load' | 'acknowledged' | 
       `Input '${Inputs.Acknowledged}' needs '${Inputs.Load}': a writer printing one token per acknowledged write (e.g. db: while true; do psql -U postgres -qAtc "insert into t default values returning id"; done).`,
     );
   }
+  const crashKind = oneOf(read, Inputs.CrashKind, CRASH_KINDS, 'process');
+  if (crashKind === 'power-loss' && !load.length) {
+    throw new UserError(
+      `Input '${Inputs.CrashKind}: power-loss' needs '${Inputs.Load}' and '${Inputs.Acknowledged}': the power cut ends each crash round under load, and without a load there is none.`,
+    );
+  }
   return {
     load,
     acknowledged,
     crashRounds: positiveInt(read, Inputs.CrashRounds, 3, 'rounds'),
     crashSeed: crashSeed(read),
+    crashKind,
   };
 }
 

@@ -8,6 +8,8 @@ import { archiveTargets } from './phases/stores.js';
 import { archives, ownsStack, PHASES_OF, type EntryMode } from './phases/table.js';
 import { buildReport, type RunRecord } from './report/build.js';
 import type { Report } from './report/schema.js';
+import { checkPowerHost, realPowerHost } from './power/preflight.js';
+import { privileged } from './power/privileged.js';
 import { StackError } from './stack/lifecycle.js';
 import { displayPath } from './stack/compose-files.js';
 import { openStack, teardownPlanFor, type Stack } from './stack/stack.js';
@@ -55,6 +57,7 @@ export async function runPipeline(
   hooks.projectKnown?.(stack.compose.projectName);
   for (const note of stack.composeFiles.notes) deps.log.warning(note);
   const archiveTo = archives(mode) ? archiveTargets(settings, ctx) : [];
+  if (settings.crashKind === 'power-loss') await checkPowerHost(realPowerHost(privileged()));
   if (owns) hooks.saveTeardown(await teardownPlanFor(stack, settings));
   const input = {
     settings,

@@ -1,5 +1,6 @@
 // The one place that says what counts as proof: outcomes and evidence in, pass or fail with reasons out.
 // Pure: no I/O, no clock, no engine; every rule is a function with its own unit tests.
+import type { CrashKind } from '../types/domain.js';
 import type {
   CrashLoadOutcome,
   CrashRound,
@@ -60,7 +61,7 @@ function lossIn(outcome: PhaseOutcome): string | undefined {
   if (outcome.phase === 'crash-load' && outcome.crash) {
     const crash = outcome.crash;
     const round = crash.rounds.find((r) => !crashRoundProblem(r) && (r.lost ?? 0) > 0);
-    return round ? crashRoundLoss(round, crash.services) : undefined;
+    return round ? crashRoundLoss(round, crash.services, crash.kind) : undefined;
   }
   if (outcome.phase !== 'restarts') return undefined;
   const mode = outcome.modes.find((m) => !modePassed(m));
@@ -173,10 +174,11 @@ function oneLine(text: string): string {
  */
 export function judgeCrashLoad(crash: CrashLoadOutcome): Findings {
   const failures = crash.rounds.flatMap((round) => {
-    const problem = crashRoundProblem(round);
+    const problem = crashRoundNoProof(crash, round);
     if (problem) return [`Crash round ${round.round} (seed ${round.seed}) is no proof: ${problem}.`];
-    return (round.lost ?? 0) > 0 ? [crashRoundLoss(round, crash.services)] : [];
+    return (round.lost ?? 0) > 0 ? [crashRoundLoss(round, crash.services, crash.kind)] : [];
   });
+  failures.push(...powerLossFailures(crash));
   if (crash.rounds.length === 0) failures.push('Crash under load: no round ran.');
   else if (failures.length === 0 && crash.rounds.length < crash.roundsPlanned)
     failures.push(`Crash under load: only ${crash.rounds.length} of ${crash.roundsPlanned} rounds ran.`);
@@ -197,6 +199,12 @@ export function crashRoundProblem(round: CrashRound): string | undefined {
     return `the load ended before the crash: ${round.endedBeforeCrash}; it must keep writing until it is stopped (a loop)`;
   }
   if (round.error) return round.error;
+  if (round.powerCut?.canaryProblem) {
+    return `the power cut is not shown to have worked (${round.powerCut.canaryProblem}); no verdict rests on a cut that may have dropped nothing`;
+  }
+  if (round.powerCut?.overflowed) {
+    return 'a lazy disk held more unflushed writes than its memory cap and had to write them through, so the cut did not drop them all: give the load fewer writes per round (a lighter writer) or more memory';
+  }
   if (round.duplicates > 0) {
     return `the load printed ${round.duplicates} token(s) twice (first: ${round.firstDuplicate ?? '?'}), so a lost write could hide behind its twin: print a token of its own per write (an id the store returned, or $COMPOSE_PERSIST_ROUND-n)`;
   }
@@ -211,24 +219,61 @@ export function crashRoundProblem(round: CrashRound): string | undefined {
 }
 
 /** A round that lost acknowledged writes: the count, the first few lost, and how to replay it. */
-export function crashRoundLoss(round: CrashRound, services: string[]): string {
+export function crashRoundLoss(round: CrashRound, services: string[], kind: CrashKind = 'process'): string {
   const lost = round.lost ?? 0;
   const sample = (round.firstLost ?? []).join(', ');
+  const crash =
+    kind === 'power-loss'
+      ? `a power cut under load: round ${round.round} (seed ${round.seed}) lost ${lost} of ${round.acknowledged} after the SIGKILL and power cut of ${services.join(', ')} `
+      : `a crash under load: round ${round.round} (seed ${round.seed}) lost ${lost} of ${round.acknowledged} after the SIGKILL of ${services.join(', ')} `;
+  const why =
+    kind === 'power-loss'
+      ? 'the store acknowledged writes before it made them durable with fsync (e.g. fsync=off, appendfsync everysec, innodb_flush_log_at_trx_commit=2, a writer that never fsyncs)'
+      : 'the store acknowledged writes before they were durable (e.g. synchronous_commit=off, appendonly no)';
   return (
-    `Acknowledged writes did not survive a crash under load: round ${round.round} (seed ${round.seed}) lost ${lost} of ${round.acknowledged} after the SIGKILL of ${services.join(', ')} ` +
-    `(first lost: ${sample}${lost > (round.firstLost?.length ?? 0) ? ', …' : ''}); the store acknowledged writes before they were durable (e.g. synchronous_commit=off, appendonly no). ` +
+    `Acknowledged writes did not survive ${crash}` +
+    `(first lost: ${sample}${lost > (round.firstLost?.length ?? 0) ? ', …' : ''}); ${why}. ` +
     `Replay with crash-seed: ${round.seed} and crash-rounds: 1.`
   );
+}
+
+/** Why a round of this crash proves nothing (its own problem, or a power-loss round without a cut). */
+export function crashRoundNoProof(crash: CrashLoadOutcome, round: CrashRound): string | undefined {
+  return crashRoundProblem(round) ?? missingPowerCut(crash, round);
+}
+
+/** A power-loss round that read the store back without a power cut behind it tested only a SIGKILL. */
+function missingPowerCut(crash: CrashLoadOutcome, round: CrashRound): string | undefined {
+  if (crash.kind !== 'power-loss' || round.powerCut) return undefined;
+  return 'no power cut was made after the SIGKILL, so only a process crash was tested';
+}
+
+/** The real places must come back exactly as they were, and nothing may be left mounted. */
+function powerLossFailures(crash: CrashLoadOutcome): string[] {
+  const power = crash.power;
+  if (!power) return [];
+  return [
+    ...(power.changed ?? []).map(
+      (place) =>
+        `Power loss: ${place} changed while the lazy disk was over it (it must never be written): report this as a bug.`,
+    ),
+    ...(power.teardownError
+      ? [
+          `Power loss: the lazy disks were not all taken down (${power.teardownError}); the next power-loss run on this machine cleans up what is left.`,
+        ]
+      : []),
+  ];
 }
 
 /** The verdict's line: "crash under load: N rounds, M acknowledged writes, 0 lost". */
 export function crashLoadLine(crash: CrashLoadOutcome): string {
   const acknowledged = crash.rounds.reduce((sum, r) => sum + r.acknowledged, 0);
-  const lost = crash.rounds.reduce((sum, r) => sum + (crashRoundProblem(r) ? 0 : (r.lost ?? 0)), 0);
-  const noProof = crash.rounds.filter((r) => crashRoundProblem(r)).length;
+  const lost = crash.rounds.reduce((sum, r) => sum + (crashRoundNoProof(crash, r) ? 0 : (r.lost ?? 0)), 0);
+  const noProof = crash.rounds.filter((r) => crashRoundNoProof(crash, r)).length;
   const rounds = `${crash.rounds.length} round${crash.rounds.length === 1 ? '' : 's'}`;
   const short = crash.rounds.length < crash.roundsPlanned ? ` of ${crash.roundsPlanned}` : '';
-  return `crash under load: ${rounds}${short}, ${acknowledged} acknowledged writes, ${lost} lost${noProof ? `, ${noProof} no proof` : ''}`;
+  const what = crash.kind === 'power-loss' ? 'power loss under load' : 'crash under load';
+  return `${what}: ${rounds}${short}, ${acknowledged} acknowledged writes, ${lost} lost${noProof ? `, ${noProof} no proof` : ''}`;
 }
 
 /** A failed test ends the run: nothing after it would be judged on a stack known to be broken. */

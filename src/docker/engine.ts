@@ -27,6 +27,8 @@ export interface ContainerDetails extends ContainerSummary {
   restartCount: number;
   /** ISO time of the last start, as the engine reports it. */
   startedAt: string;
+  /** Its main process on the engine's host (0 when not running). */
+  pid?: number;
   mounts: { type: string; name?: string; source: string; destination: string; rw: boolean }[];
   ports: { containerPort: string; hostIp: string; hostPort: string }[];
 }
@@ -169,6 +171,7 @@ export class DockerEngine {
       health: c.State.Health?.Status,
       restartCount: c.RestartCount,
       startedAt: c.State.StartedAt,
+      pid: c.State.Pid,
       mounts: c.Mounts.map((m) => ({
         type: m.Type ?? 'volume',
         name: m.Name,

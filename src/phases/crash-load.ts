@@ -7,14 +7,17 @@ import { ToolError } from '../docker/exec.js';
 import type { CommandSpec, Settings } from '../inputs.js';
 import { whenAborted } from '../interrupt.js';
 import type { Log } from '../log.js';
+import { PowerLossCrash } from '../power/power-loss.js';
+import { privileged } from '../power/privileged.js';
 import { serviceContainers, StackError } from '../stack/lifecycle.js';
-import type { CrashLoadOutcome, CrashRound, PhaseOutcome } from '../types/outcomes.js';
+import { PROCESS_CRASH, type CrashStrategy } from '../types/crash-strategy.js';
+import type { CrashLoadOutcome, CrashRound, PhaseOutcome, PowerCut } from '../types/outcomes.js';
 import { keepingPartial, runningStack, type Phase, type RunningStack } from './phase.js';
 import { ROUND_VARIABLE } from './restarts.js';
 
 export type CrashLoadSettings = Pick<
   Settings,
-  'load' | 'acknowledged' | 'crashRounds' | 'crashSeed' | 'services' | 'waitTimeoutSeconds'
+  'load' | 'acknowledged' | 'crashRounds' | 'crashSeed' | 'crashKind' | 'services' | 'waitTimeoutSeconds'
 >;
 
 type CrashLoadPhaseOutcome = Extract<PhaseOutcome, { phase: 'crash-load' }>;
@@ -39,37 +42,60 @@ export async function checkCrashLoad(
   stack: RunningStack,
   log: Log,
   signal?: AbortSignal,
+  strategy: CrashStrategy = crashStrategyFor(settings, stack, log),
 ): Promise<CrashLoadPhaseOutcome> {
   const services = crashTargets(settings, stack.model.services);
   const seed = settings.crashSeed ?? randomSeed();
-  const crash: CrashLoadOutcome = { services, seed, roundsPlanned: settings.crashRounds, rounds: [] };
+  const crash: CrashLoadOutcome = {
+    kind: strategy.kind,
+    services,
+    seed,
+    roundsPlanned: settings.crashRounds,
+    rounds: [],
+  };
+  const ending = strategy.kind === 'power-loss' ? 'a SIGKILL and a power cut' : 'a SIGKILL';
   log.info(
-    `Crash under load: ${settings.crashRounds} round(s), SIGKILL of ${services.join(', ')}; crash-seed ${seed} (set crash-seed: ${seed} to replay this run).`,
+    `Crash under load: ${settings.crashRounds} round(s), each ending in ${ending} of ${services.join(', ')}; crash-seed ${seed} (set crash-seed: ${seed} to replay this run).`,
   );
   const outcome: CrashLoadPhaseOutcome = { phase: 'crash-load', crash };
   return keepingPartial(outcome, async () => {
-    const env = await stack.commandEnv();
-    let roundSeed = seed;
-    for (let n = 1; n <= settings.crashRounds; n++) {
-      signal?.throwIfAborted();
-      const plan = roundPlan(roundSeed);
-      const round = await log.group(`Crash round ${n} (seed ${roundSeed})`, () =>
-        crashRound(
-          { round: n, seed: roundSeed, plannedLoadMs: plan.loadMs },
-          settings,
-          stack,
-          env,
-          log,
-          signal,
-        ),
-      );
-      crash.rounds.push(round);
-      log.info(roundLine(round));
-      // A load or a stack that broke a round would break the next one the same way.
-      if (crashRoundProblem(round)) break;
-      roundSeed = plan.nextSeed;
+    try {
+      await strategy.setUp();
+      const env = await stack.commandEnv();
+      let roundSeed = seed;
+      for (let n = 1; n <= settings.crashRounds; n++) {
+        signal?.throwIfAborted();
+        const plan = roundPlan(roundSeed);
+        const round = await log.group(`Crash round ${n} (seed ${roundSeed})`, () =>
+          crashRound(
+            { round: n, seed: roundSeed, plannedLoadMs: plan.loadMs },
+            { settings, stack, env, log, strategy, signal },
+          ),
+        );
+        crash.rounds.push(round);
+        log.info(roundLine(round));
+        // A load or a stack that broke a round would break the next one the same way.
+        if (crashRoundProblem(round)) break;
+        roundSeed = plan.nextSeed;
+      }
+    } finally {
+      await strategy.tearDown(signal?.aborted ?? false);
+      if (strategy.setup) crash.power = strategy.setup;
     }
     return outcome;
+  });
+}
+
+/** What the rounds end in: a SIGKILL, or (power-loss) a SIGKILL and a power cut of the places they write. */
+function crashStrategyFor(settings: CrashLoadSettings, stack: RunningStack, log: Log): CrashStrategy {
+  if (settings.crashKind === 'process') return PROCESS_CRASH;
+  return new PowerLossCrash({
+    stack,
+    targets: crashTargets(settings, stack.model.services),
+    startAndWait: (what) => recover(settings, stack, what),
+    log,
+    root: privileged(),
+    runId: stack.runLabel,
   });
 }
 
@@ -108,15 +134,20 @@ interface RunningLoad {
   results: Promise<CommandResult[]>;
 }
 
-async function crashRound(
-  start: RoundStart,
-  settings: CrashLoadSettings,
-  stack: RunningStack,
-  env: Record<string, string>,
-  log: Log,
-  signal?: AbortSignal,
-): Promise<CrashRound> {
+/** What every round works with. */
+interface RoundContext {
+  settings: CrashLoadSettings;
+  stack: RunningStack;
+  env: Record<string, string>;
+  log: Log;
+  strategy: CrashStrategy;
+  signal?: AbortSignal;
+}
+
+async function crashRound(start: RoundStart, context: RoundContext): Promise<CrashRound> {
+  const { settings, stack, env, log, strategy, signal } = context;
   const round: CrashRound = { ...start, loadMs: 0, acknowledged: 0, duplicates: 0 };
+  await strategy.beforeLoad();
   const load = startLoad(settings.load, stack, { ...env, [ROUND_VARIABLE]: String(start.round) });
   const aborted = signal ? whenAborted(signal) : new Promise<never>(() => undefined);
   let tally: LoadTally | undefined;
@@ -127,7 +158,7 @@ async function crashRound(
     const stopped = new Promise<void>((resolve) => void load.results.then(() => resolve()));
     await firstOf(start.plannedLoadMs, [stopped, aborted, garbageSeen(load)]);
     if (load.endedEarly || load.tokens.summary().garbage !== undefined) return round;
-    await crashAndRecover(round, load, settings, stack, log);
+    await crashAndRecover(round, load, context);
     if (round.error) return round;
     tally = await stopLoad(load, round);
     const leftovers = await leftoverProcesses(stack, settings);
@@ -185,22 +216,26 @@ function garbageSeen(load: RunningLoad): Promise<void> {
   );
 }
 
-/** SIGKILL of the targets' containers, then start and wait healthy: the recovery time is the second part. */
-async function crashAndRecover(
-  round: CrashRound,
-  load: RunningLoad,
-  settings: CrashLoadSettings,
-  stack: RunningStack,
-  log: Log,
-): Promise<void> {
+/**
+ * SIGKILL of the targets' containers (and the power cut, if the strategy makes one), then start and wait
+ * healthy: the recovery time is all of that after the SIGKILL.
+ */
+async function crashAndRecover(round: CrashRound, load: RunningLoad, context: RoundContext): Promise<void> {
+  const { settings, stack, log, strategy } = context;
   load.crashed = true;
   try {
     let killedAt = 0;
-    await killAndRecover(settings, stack, `after crash round ${round.round}`, (services) => {
+    const cut = async (services: string[]) => {
       killedAt = Date.now();
       round.loadMs = killedAt - (load.firstTokenAt ?? killedAt);
       log.info(`SIGKILL of ${services.join(', ')} after ${seconds(round.loadMs)} under load`);
-    });
+      const powerCut = await strategy.afterKill();
+      if (powerCut) {
+        round.powerCut = powerCut;
+        log.info(powerCutLine(powerCut));
+      }
+    };
+    await killAndRecover(settings, stack, `after crash round ${round.round}`, cut);
     round.recoveryMs = Date.now() - killedAt;
   } catch (error) {
     if (!(error instanceof StackError || error instanceof ToolError)) throw error;
@@ -216,11 +251,17 @@ async function killAndRecover(
   settings: CrashLoadSettings,
   stack: RunningStack,
   what: string,
-  killed: (services: string[]) => void = () => undefined,
+  killed: (services: string[]) => Promise<void> = async () => undefined,
 ): Promise<void> {
   const services = crashTargets(settings, stack.model.services);
   await stack.compose.kill(services);
-  killed(services);
+  await killed(services);
+  await recover(settings, stack, what);
+}
+
+/** Starts the targets and waits until the selected services (with the targets among them) are healthy. */
+async function recover(settings: CrashLoadSettings, stack: RunningStack, what: string): Promise<void> {
+  const services = crashTargets(settings, stack.model.services);
   const waitFor = settings.services.length ? [...new Set([...settings.services, ...services])] : [];
   stack.baseline = await startAndWait(
     stack.compose,
@@ -318,6 +359,11 @@ function roundLine(round: CrashRound): string {
   const recovery = round.recoveryMs === undefined ? '' : `, recovered in ${seconds(round.recoveryMs)}`;
   const lost = round.lost === undefined ? 'not compared' : `${round.lost} lost`;
   return `Crash round ${round.round} (seed ${round.seed}): ${seconds(round.loadMs)} under load, ${round.acknowledged} acknowledged, ${lost}${recovery}`;
+}
+
+function powerCutLine(cut: PowerCut): string {
+  const canary = cut.canaryProblem ? `canary FAILED (${cut.canaryProblem})` : 'canary ok';
+  return `Power cut: ${cut.droppedBlocks} unflushed block(s) dropped, ${cut.discardedWrites} write(s) discarded at unmount, ${canary}${cut.overflowed ? ', memory cap overflowed' : ''}; remounted in ${seconds(cut.remountMs)}`;
 }
 
 function seconds(ms: number): string {

@@ -1,6 +1,6 @@
 import {
   crashLoadLine,
-  crashRoundProblem,
+  crashRoundNoProof,
   judgeCrashLoad,
   judgeDrill,
   judgeModes,
@@ -104,7 +104,7 @@ function crashLoadReport(crash: CrashLoadOutcome): CrashLoadReport {
     ...crash,
     line: crashLoadLine(crash),
     passed: judgeCrashLoad(crash).failures.length === 0,
-    noProof: crash.rounds.map((r) => crashRoundProblem(r) ?? null),
+    noProof: crash.rounds.map((r) => crashRoundNoProof(crash, r) ?? null),
   };
 }
 

@@ -1,6 +1,6 @@
-import type { Report } from './schema.js';
+import type { CrashLoadReport, Report } from './schema.js';
 import { countsOf, placeVerified, restoreParts, seconds as secondsOf } from '../check/verdict.js';
-import { FOREIGN_SEED_PROOF } from '../types/outcomes.js';
+import { FOREIGN_SEED_PROOF, type CrashRound } from '../types/outcomes.js';
 
 const MAX_LIST = 50;
 
@@ -145,6 +145,7 @@ function testSection(report: Report): string[] {
 function crashLoadSection(report: Report): string[] {
   const crash = report.crashLoad;
   if (!crash) return [];
+  const power = crash.kind === 'power-loss';
   const rows = crash.rounds.map((r, i) => {
     const mark = crash.noProof[i]
       ? `⚠️ no proof: ${escape(crash.noProof[i] ?? '')}`
@@ -156,18 +157,46 @@ function crashLoadSection(report: Report): string[] {
         ? ''
         : `${r.lost}${r.firstLost?.length ? ` (${r.firstLost.map((t) => `\`${escape(t)}\``).join(', ')}${r.lost > r.firstLost.length ? ', …' : ''})` : ''}`;
     const recovery = r.recoveryMs === undefined ? '' : seconds(r.recoveryMs);
-    return `| ${r.round} | \`${r.seed}\` | ${seconds(r.loadMs)} | ${r.acknowledged} | ${lost} | ${recovery} | ${mark} |`;
+    const cut = power ? ` ${powerCutCells(r.powerCut)} |` : '';
+    return `| ${r.round} | \`${r.seed}\` | ${seconds(r.loadMs)} | ${r.acknowledged} | ${lost} | ${recovery} |${cut} ${mark} |`;
   });
+  const services = crash.services.map((s) => `\`${s}\``).join(', ');
   return [
-    `### Crash under load: ${crash.passed ? '✅' : '❌'} ${escape(crash.line)}`,
+    `### ${power ? 'Power loss' : 'Crash'} under load: ${crash.passed ? '✅' : '❌'} ${escape(crash.line)}`,
     '',
-    `_SIGKILL of ${crash.services.map((s) => `\`${s}\``).join(', ')} while the load writes; crash-seed \`${crash.seed}\` replays the run, a round's seed with crash-rounds 1 replays that round._`,
+    `_${power ? 'SIGKILL and power cut' : 'SIGKILL'} of ${services} while the load writes; crash-seed \`${crash.seed}\` replays the run, a round's seed with crash-rounds 1 replays that round._`,
     '',
-    '| round | seed | under load | acknowledged | lost | recovery | |',
-    '|---|---|---|---|---|---|---|',
+    ...powerPlaces(crash.power),
+    `| round | seed | under load | acknowledged | lost | recovery |${power ? ' dropped at the cut | canary | remount |' : ''} |`,
+    `|---|---|---|---|---|---|${power ? '---|---|---|' : ''}---|`,
     ...rows,
     '',
   ];
+}
+
+/** The places the power-loss rounds ran on: a copy of each, its size and copy time. */
+function powerPlaces(power: CrashLoadReport['power']): string[] {
+  if (!power) return [];
+  const places = power.places
+    .map((p) => `${escape(p.name)} (${(p.bytes / 1024 ** 2).toFixed(1)} MiB copied in ${seconds(p.copyMs)})`)
+    .join(', ');
+  const cleaned = power.cleaned.length
+    ? ` Cleaned up after an earlier run: ${escape(power.cleaned.join('; '))}.`
+    : '';
+  return [
+    `_Lazy disks (ext4, data=ordered; a copy of each place, the real one untouched): ${places}; set-up ${seconds(power.setupMs)}.${cleaned}_`,
+    '',
+  ];
+}
+
+function powerCutCells(cut: CrashRound['powerCut']): string {
+  if (!cut) return ' | | ';
+  const canary = cut.canaryProblem
+    ? `⚠️ ${escape(cut.canaryProblem)}`
+    : cut.overflowed
+      ? '⚠️ memory cap'
+      : 'ok';
+  return `${cut.droppedBlocks} blocks, ${cut.discardedWrites} writes | ${canary} | ${seconds(cut.remountMs)}`;
 }
 
 function seconds(ms: number): string {

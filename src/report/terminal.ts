@@ -50,8 +50,11 @@ export function renderTerminalSummary(report: Report, color: boolean): string {
         r.recoveryMs === undefined ? '' : `, recovered in ${(r.recoveryMs / 1000).toFixed(1)} s`;
       const lost = r.lost === undefined ? 'not compared' : `${r.lost} lost`;
       const problem = crash.noProof[i] ? ` — no proof: ${crash.noProof[i]}` : '';
+      const cut = r.powerCut
+        ? `; power cut dropped ${r.powerCut.droppedBlocks} blocks and ${r.powerCut.discardedWrites} writes, canary ${r.powerCut.canaryProblem ? 'FAILED' : 'ok'}`
+        : '';
       out.push(
-        `      round ${r.round} (seed ${r.seed}): ${(r.loadMs / 1000).toFixed(1)} s under load, ${r.acknowledged} acknowledged, ${lost}${recovery}${problem}`,
+        `      round ${r.round} (seed ${r.seed}): ${(r.loadMs / 1000).toFixed(1)} s under load, ${r.acknowledged} acknowledged, ${lost}${recovery}${cut}${problem}`,
       );
     });
   }

@@ -7,6 +7,9 @@ export const CRASH_MODES: readonly RestartMode[] = ['kill'];
 /** crash-first: crash modes run before graceful ones; as-given: the order of restart-modes. */
 export const RESTART_ORDERS = ['crash-first', 'as-given'] as const;
 export type RestartOrder = (typeof RESTART_ORDERS)[number];
+/** process: SIGKILL of the containers (the page cache survives); power-loss: also every write not made durable is lost. */
+export const CRASH_KINDS = ['process', 'power-loss'] as const;
+export type CrashKind = (typeof CRASH_KINDS)[number];
 export const CHECK_FILES_POLICIES = ['no-loss', 'exact', 'off'] as const;
 export type CheckFilesPolicy = (typeof CHECK_FILES_POLICIES)[number];
 /** auto: recognise known stores' data directories and leave out what each treats as transient; off: compare all. */

@@ -1,6 +1,6 @@
 // What each phase returns: plain data, judged by the verdict (src/check/verdict.ts) and shown by the report.
 // A leaf: it imports only the domain vocabulary.
-import type { CheckFilesPolicy, LayerAuditMode } from './domain.js';
+import type { CheckFilesPolicy, CrashKind, LayerAuditMode } from './domain.js';
 import type { DrillOutcome, RecordedProbes, SeedTimes } from './restore.js';
 
 /** What the report says of a seed from a foreign archive (no manifest of ours). */
@@ -184,9 +184,50 @@ export interface CrashRound {
   lost?: number;
   /** The first few lost tokens, in the order they were acknowledged. */
   firstLost?: string[];
+  /** crash-kind power-loss: what the power cut after the SIGKILL did. */
+  powerCut?: PowerCut;
+}
+
+/** One power cut over every protected place (crash-kind power-loss). */
+export interface PowerCut {
+  /** Blocks the disks held, unflushed, at the cut: dropped. */
+  droppedBlocks: number;
+  /** Writes that reached the disks after the cut (ext4 writing back as it unmounted): discarded. */
+  discardedWrites: number;
+  /** Why the cut is not shown to have worked (a canary), or absent: the unsynced canaries were gone and the synced ones there. */
+  canaryProblem?: string;
+  /** A disk held more unflushed writes than its memory cap and wrote them through: the cut proves nothing. */
+  overflowed: boolean;
+  /** From the cut until every disk was mounted again (journal recovery included). */
+  remountMs: number;
+}
+
+/** One place a power-loss run copied onto a lazy disk. */
+export interface PowerPlace {
+  /** The volume's name, `bind SOURCE`, or `anonymous volume at service:path`. */
+  name: string;
+  /** Its directory on the host. */
+  path: string;
+  bytes: number;
+  copyMs: number;
+}
+
+/** How the power-loss rounds were set up and taken down. */
+export interface PowerLossSetup {
+  places: PowerPlace[];
+  /** Stop, copy-in, bind and start, in all. */
+  setupMs: number;
+  /** What earlier runs had left on this machine and this run removed. */
+  cleaned: string[];
+  /** Places that were not as before once the lazy disks were gone (they must never be written). */
+  changed?: string[];
+  /** The lazy disks could not all be taken down: why (this run's cleanup or the next one's finishes it). */
+  teardownError?: string;
 }
 
 export interface CrashLoadOutcome {
+  /** What each round ended in (absent: process, as in reports before crash-kind). */
+  kind?: CrashKind;
   /** The services whose containers each round SIGKILLs. */
   services: string[];
   /** The first round's seed (crash-seed, or drawn). */
@@ -194,6 +235,8 @@ export interface CrashLoadOutcome {
   /** Rounds asked for; fewer ran when one could not be proof. */
   roundsPlanned: number;
   rounds: CrashRound[];
+  /** crash-kind power-loss: the lazy disks the rounds ran on. */
+  power?: PowerLossSetup;
 }
 
 /** What one phase returned, tagged by phase, in the order the phases ran. */
