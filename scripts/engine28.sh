@@ -214,12 +214,13 @@ export DOCKER_HOST=unix://$SOCK
 export DOCKER_CONFIG=$CACHE/docker-config
 export PATH=$CACHE/bin:\$PATH
 export CP_ENGINE28_NETNS=$NETNS
+export CP_TEST_DOCKERD_PATH=$ROOT/usr/sbin:$ROOT/usr/bin
 ENV
 }
 
 run_in() {
   [ -S "$SOCK" ] || die "the $STORE engine is not running: bash scripts/engine28.sh start $STORE"
-  export DOCKER_HOST=unix://$SOCK DOCKER_CONFIG=$CACHE/docker-config PATH=$CACHE/bin:$PATH CP_ENGINE28_NETNS=$NETNS
+  eval "$(print_env)"
   unset DOCKER_CONTEXT
   exec nsenter --net="$NETNS" -- "$@"
 }
