@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian bookworm machine needs to run compose-persist and its tests:
 # a Docker engine with Compose v2, zstd, bzip2, xz, gpg, age, the ssh client and agent (the ssh:// engine tests), the locally
-# built test images, Node 24 (for the tests run again on it) and the npm dependencies.
+# built test images, Node 24 (what CI runs on) and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -23,7 +23,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 bash scripts/build-test-images.sh
-bash scripts/node24.sh >/dev/null # Node 24 for the second test run (a cache folder, not global)
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+bash scripts/node24.sh >/dev/null # Node 24, what CI runs on (a cache folder, not global)
+# A linked node_modules belongs to another checkout (a git worktree): reinstalling it would pull it from under that.
+if [ -L node_modules ]; then
+  echo "setup: node_modules is a link; leaving it alone" >&2
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

@@ -140,9 +140,10 @@ describe('the built action (dist/main.js + dist/post.js) on the real engine', ()
     expect(main.stdout).toMatch(
       /::error::Test failed: host: `echo "waiting forever"; sleep 600` timed out after 3 s and was killed/,
     );
-    expect(Date.now() - started).toBeLessThan(60_000);
+    // Well before the command's own 600 s (a whole action run on a loaded machine can take a minute or two).
+    expect(Date.now() - started).toBeLessThan(300_000);
     expectNothingLeft(leftovers);
-  });
+  }, 400_000);
 
   it('names a missing compose file in one line, before creating anything', async () => {
     const project = `cp-e2e-nofile-${process.pid}`;

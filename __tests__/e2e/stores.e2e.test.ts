@@ -118,7 +118,7 @@ describe('archives through the real @actions/artifact and @actions/cache clients
     const initialisedA = (reportA.timings.up ?? 0) + (reportA.timings.tests ?? 0);
     const bootedC = (reportC.timings.seed ?? 0) + (reportC.timings.up ?? 0);
     expect(bootedC, JSON.stringify({ a: reportA.timings, c: reportC.timings })).toBeLessThan(initialisedA);
-  });
+  }, 600_000); // four whole action runs, one CPU-heavy: 3 min were not enough at load 15
 
   it('fails on a cache miss unless seed-optional, which starts empty and says so', async () => {
     const run = svc.createRun({ workflow: 'verify.yml', branch: 'main' });

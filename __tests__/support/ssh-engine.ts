@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import ssh2 from 'ssh2';
+import { localEngineSocket } from './local-engine.js';
 
 const { Server, utils } = ssh2;
 
@@ -68,8 +69,7 @@ export class SshEngine {
             if (info.command.replace(/['"]/g, '').trim() !== 'docker system dial-stdio') return reject();
             this.traffic.dials++;
             const stream = acceptExec();
-            const env = { ...process.env };
-            delete env.DOCKER_HOST;
+            const env = { ...process.env, DOCKER_HOST: `unix://${localEngineSocket()}` };
             const dial = spawn('docker', ['system', 'dial-stdio'], {
               env,
               stdio: ['pipe', 'pipe', 'inherit'],

@@ -129,16 +129,13 @@ describe('the CLI check and its temp folder', () => {
     ]);
     const actions = events.stdout.trim().split('\n');
     // up starts it, the restart mode stops and starts it, the archive stops it, teardown destroys it. Were it
-    // started again after the archive, there would be a third start and teardown's own third stop.
+    // started again after the archive, there would be a third start and teardown's own third stop. Only these
+    // three actions are compared: the others around a stop come in the engine's own order (20.10 sends die
+    // before stop, 28 stop before die).
     expect(
-      actions.filter((a) => a === 'start'),
+      actions.filter((a) => a === 'start' || a === 'stop' || a === 'destroy'),
       actions.join(' '),
-    ).toHaveLength(2);
-    expect(
-      actions.filter((a) => a === 'stop'),
-      actions.join(' '),
-    ).toHaveLength(2);
-    expect(actions.slice(-2)).toEqual(['stop', 'destroy']);
+    ).toEqual(['start', 'stop', 'start', 'stop', 'destroy']);
   });
 
   it('BUG(src) — leaves nothing in the temp folder once the archives are stored, run after run', async () => {

@@ -158,7 +158,7 @@ describe('diffListings: a streaming merge of two listings', () => {
       clearInterval(ticking);
     }
     expect(turnsWhenDone).toBeGreaterThan(0);
-  });
+  }, 120_000); // two listings of 25,000 files: seconds idle, half a minute on a loaded machine
 
   it('two listings of the same volume are equal, whatever their run sizes', async () => {
     const [a] = await both(manyFiles(200), 7);
