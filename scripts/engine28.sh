@@ -34,6 +34,7 @@ IMAGES=(
   "${CP_TEST_POSTGRES_IMAGE:-local/postgres:15}"
   "${CP_TEST_REDIS_IMAGE:-local/redis:7}"
   "${CP_TEST_MARIADB_IMAGE:-local/mariadb:10.11}"
+  "${CP_TEST_SQLITE_IMAGE:-local/sqlite-app:1}"
 )
 
 log() { echo "engine28: $*" >&2; }
