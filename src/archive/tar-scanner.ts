@@ -52,6 +52,8 @@ export interface TarEntryHeader {
   size: number;
   /** Whole seconds since the epoch. */
   mtime: number;
+  /** Nanoseconds past `mtime` (from a pax mtime record's fraction; 0 without one). */
+  mtimeNs: number;
   linkname: string;
   devmajor: number;
   devminor: number;
@@ -362,6 +364,7 @@ export class TarScanner extends Transform {
       gid: pax.has('gid') ? paxNumber(pax, 'gid') : readNumber(block, 116, 8, 'gid'),
       size: HEADER_ONLY.has(type) ? 0 : size,
       mtime: Math.floor(pax.has('mtime') ? paxNumber(pax, 'mtime') : readNumber(block, 136, 12, 'mtime')),
+      mtimeNs: pax.has('mtime') ? paxNanoseconds(pax, 'mtime') : 0,
       linkname,
       devmajor: readNumber(block, 329, 8, 'devmajor'),
       devminor: readNumber(block, 337, 8, 'devminor'),
@@ -489,6 +492,14 @@ function paxNumber(pax: ReadonlyMap<string, Buffer>, key: string): number {
     throw new TarFormatError(`is corrupt: its pax ${key} record is not a number.`);
   }
   return value;
+}
+
+/** The nanoseconds of a pax time record's fraction (checked as a number by paxNumber first), 0 without one. */
+function paxNanoseconds(pax: ReadonlyMap<string, Buffer>, key: string): number {
+  const text = pax.get(key)?.toString('latin1') ?? '';
+  const point = text.indexOf('.');
+  if (point === -1) return 0;
+  return Number(text.slice(point + 1, point + 10).padEnd(9, '0'));
 }
 
 /** `<length> <key>=<value>\n` records; values stay bytes (xattrs are binary, names are bytes). */
