@@ -99,9 +99,21 @@ function aclRecords(header: TarEntryHeader): [string, Buffer][] {
 
 const NO_RECORDS: [string, Buffer][] = [];
 
+/**
+ * An ACL's raw xattr, when the header has the ACL as GNU tar's text record too: written once, as the text
+ * (GNU tar restores it from that). The engine's PUT sets a raw ACL xattr after the mode, which drops a
+ * setuid bit (checked on 20.10), and Go's reader ignores the text records.
+ */
+const ACL_XATTR_RECORD: Readonly<Record<string, string>> = {
+  'system.posix_acl_access': `${ACL_PREFIX}access`,
+  'system.posix_acl_default': `${ACL_PREFIX}default`,
+};
+
 function xattrValues(names: readonly string[], header: TarEntryHeader): Map<string, Buffer> {
   const xattrs = new Map<string, Buffer>();
   for (const name of names) {
+    const record = ACL_XATTR_RECORD[name];
+    if (record !== undefined && header.pax.has(record)) continue;
     const value = header.pax.get(XATTR_PREFIX + name);
     if (value !== undefined) xattrs.set(name, value);
   }
