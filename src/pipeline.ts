@@ -15,6 +15,7 @@ import type { TeardownPlan } from './stack/teardown.js';
 import type { PhaseOutcome, RunError } from './types/outcomes.js';
 import type { RunTimeSplit, TimeLedger } from './types/time-ledger.js';
 import type { Engine } from './docker/engine.js';
+import { chosenDataPath } from './volumes/data-path.js';
 
 export interface PipelineHooks {
   /** Called before anything is created, so post can tear down whatever happens next. */
@@ -109,6 +110,7 @@ export async function runPhaseTable(
   }
   // An interrupted run failed for that reason first, whatever its phases recorded after the signal.
   if (base.signal?.aborted) record.interrupted = describeError(base.signal.reason).message;
+  record.dataPath = await chosenDataPath(base.stack.engine).catch(() => undefined);
   return buildReport({
     ...record,
     timeSplit: runSplit(base.stack, record),

@@ -41,6 +41,8 @@ export interface Report {
   volumes: VolumeSummary[];
   archives: ArchiveOutcome[];
   serviceLogs: ServiceLogTail[];
+  /** How volume data was read and written: 'host path' or 'engine archive API: <why>' (absent when it was not). */
+  dataPath?: string;
   /** Milliseconds per phase: seed, up, tests, check, archive. */
   timings: Record<string, number>;
   /**

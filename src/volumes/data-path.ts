@@ -47,6 +47,12 @@ export function dataPathOf(engine: Engine, runLabel: string): Promise<DataPath> 
   return choice;
 }
 
+/** The reason of the path chosen for this engine, once volume data was read or written (else undefined). */
+export async function chosenDataPath(engine: Engine): Promise<string | undefined> {
+  const choice = chosen.get(engine);
+  return choice ? describeDataPath(await choice) : undefined;
+}
+
 /** How reports and logs name the path: "host path" or "engine archive API: <why>". */
 export function describeDataPath(dataPath: DataPath): string {
   return dataPath.kind === 'host' ? 'host path' : dataPath.reason;
