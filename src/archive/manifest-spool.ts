@@ -120,11 +120,7 @@ export class EntrySpool {
       visit?.(sorted);
       const line = digestLine(canonical);
       hash.update(line);
-      exact.update(
-        entry.mtimeNs === undefined && entry.extendedSha256 === undefined
-          ? line
-          : exactLine(canonical, entry),
-      );
+      exact.update(exactLine(canonical, entry, line));
       if (entry.type === 'file' || entry.type === 'hardlink') files += 1;
       if (entry.type === 'file') bytes += entry.size;
       listing?.add(entry, sorted.json);

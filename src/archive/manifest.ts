@@ -232,8 +232,8 @@ export function digestLine(e: CanonicalEntry): string {
 export function exactLine(
   e: CanonicalEntry,
   data: Pick<ManifestEntry, 'mtimeNs' | 'extendedSha256'>,
+  line: string = digestLine(e),
 ): string {
-  const line = digestLine(e);
   const ns = e.path === '.' ? 0 : (data.mtimeNs ?? 0);
   if (ns === 0 && data.extendedSha256 === undefined) return line;
   return `${line}+${JSON.stringify([ns, data.extendedSha256 ?? null])}\n`;
