@@ -240,7 +240,8 @@ function encryptionKey(args: ParsedArgs): string | undefined {
 /** Says on stderr which data path the command's volume data went through, and why (data-path.ts). */
 async function noteDataPath(engine: Engine, command: string): Promise<void> {
   const dataPath = await chosenDataPath(engine);
-  if (dataPath) process.stderr.write(`compose-persist ${command}: data path: ${dataPath}\n`);
+  // Its own prefix: `compose-persist <command>:` lines are the command's notices.
+  if (dataPath) process.stderr.write(`compose-persist (${command}) data path: ${dataPath}\n`);
 }
 
 async function engineAndHelper(args: ParsedArgs) {

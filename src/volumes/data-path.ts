@@ -169,6 +169,16 @@ const TAR_FORMAT = [
   '--numeric-owner',
 ];
 
+/** GNU tar on the host failed: its exit status and its own words (stderr). */
+export class HostTarError extends Error {
+  constructor(
+    readonly status: number | string,
+    readonly said: string,
+  ) {
+    super(`GNU tar exited with ${status}${said ? `: ${said}` : ''}`);
+  }
+}
+
 /** A tool run with the path's privilege; `done` settles when it exits (its stderr in the error). */
 function runTar(dataPath: HostDataPath, args: string[], stdio: ['pipe' | 'ignore', 'pipe' | 'ignore']) {
   const [command, ...prefix] = dataPath.privilege.length ? dataPath.privilege : ['tar'];
@@ -184,10 +194,7 @@ function runTar(dataPath: HostDataPath, args: string[], stdio: ['pipe' | 'ignore
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
-      else
-        reject(
-          new Error(`GNU tar exited with ${code ?? signal}${stderr.trim() ? `: ${stderr.trim()}` : ''}`),
-        );
+      else reject(new HostTarError(code ?? signal ?? '?', stderr.trim()));
     });
   });
   done.catch(() => undefined); // awaited by the caller
@@ -310,7 +317,8 @@ export async function writeVolumeTar(volume: string, tar: Readable, options: Hel
 
 /**
  * Copies one place into a volume (backups and their restores): host tar into host tar when both are
- * directories here (nothing is lost), else the engine's GET into its PUT. True when the copy was exact.
+ * directories here (xattrs, ACLs and sub-second mtimes kept too), else the engine's GET into its PUT, as
+ * before the host path existed (a path is never mixed within one copy). True when the copy went by host.
  */
 export async function copyIntoVolume(from: DataPlace, to: string, options: HelperOptions): Promise<boolean> {
   const dataPath = await dataPathOf(options.engine, options.runLabel);
@@ -322,6 +330,11 @@ export async function copyIntoVolume(from: DataPlace, to: string, options: Helpe
       return true;
     }
   }
-  await withPlaceTar(from, options, (tar) => writeVolumeTar(to, tar, { ...options, readOnly: false }));
+  const reader = 'volume' in from ? withVolumeHelper : withBindHelper;
+  await reader('volume' in from ? from.volume : from.bind, { ...options, readOnly: true }, (source) =>
+    withVolumeHelper(to, { ...options, readOnly: false }, async (target) =>
+      target.putArchive(await source.getArchive(HELPER_MOUNT), HELPER_MOUNT_PARENT),
+    ),
+  );
   return false;
 }
