@@ -169,6 +169,15 @@ const TAR_FORMAT = [
   '--numeric-owner',
 ];
 
+/** tar's complaints as one line, without its closing "Exiting with failure status" line. */
+function oneLine(stderr: string): string {
+  return stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !/Exiting with failure status/.test(line))
+    .join('; ');
+}
+
 /** GNU tar on the host failed: its exit status and its own words (stderr). */
 export class HostTarError extends Error {
   constructor(
@@ -194,7 +203,7 @@ function runTar(dataPath: HostDataPath, args: string[], stdio: ['pipe' | 'ignore
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new HostTarError(code ?? signal ?? '?', stderr.trim()));
+      else reject(new HostTarError(code ?? signal ?? '?', oneLine(stderr)));
     });
   });
   done.catch(() => undefined); // awaited by the caller
