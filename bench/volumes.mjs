@@ -323,7 +323,6 @@ const hostTarExtract = (volume) => {
   return [
     'tar',
     '--extract',
-    '--file=-',
     `--directory=${path.dirname(dir)}`,
     ...HOST_TAR_FLAGS,
     '--same-owner',
