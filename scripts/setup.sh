@@ -17,6 +17,9 @@ command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
 command -v gpg >/dev/null 2>&1 || missing+=(gpg)
 command -v gpgconf >/dev/null 2>&1 || missing+=(gpgconf)
 command -v age >/dev/null 2>&1 || missing+=(age)
+# The data-path tests set and read ACLs and xattrs on volumes.
+command -v setfacl >/dev/null 2>&1 || missing+=(acl)
+command -v setfattr >/dev/null 2>&1 || missing+=(attr)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   as_root apt-get update -qq

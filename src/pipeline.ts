@@ -18,6 +18,7 @@ import type { PhaseOutcome, RunError } from './types/outcomes.js';
 import type { RunTimeSplit, TimeLedger } from './types/time-ledger.js';
 import type { Engine } from './docker/engine.js';
 import { describeComposeQuestion } from './docker/compose.js';
+import { chosenDataPath } from './volumes/data-path.js';
 
 export interface PipelineHooks {
   /** Called before anything is created, so post can tear down whatever happens next. */
@@ -114,6 +115,7 @@ export async function runPhaseTable(
   }
   // An interrupted run failed for that reason first, whatever its phases recorded after the signal.
   if (base.signal?.aborted) record.interrupted = describeError(base.signal.reason).message;
+  record.dataPath = await chosenDataPath(base.stack.engine).catch(() => undefined);
   return buildReport({
     ...record,
     timeSplit: runSplit(base.stack, record),

@@ -1,3 +1,4 @@
+import { HostTarError } from '../../src/volumes/data-path.js';
 import { describe, expect, it } from 'vitest';
 import { engineRefusal } from '../../src/docker/engine.js';
 import { UserError } from '../../src/errors.js';
@@ -31,6 +32,13 @@ describe('the line a failed seed ends with', () => {
       'The Docker engine refused to write volume data (500: Error processing tar file(exit status 1): open /x: file name too long): fix what the engine names (its log has more), then seed again; volume data still holds its previous contents (digest sha256:abc).',
     );
     expect(line).not.toMatch(/HTTP code/);
+  });
+
+  it("a host tar error: GNU tar's own words, what to do, what the volume holds", () => {
+    const error = new HostTarError(2, 'tar: _data/x: Cannot open: File name too long');
+    expect(seedFailureMessage('data', '/a/data.tar.zst', error, holds)).toBe(
+      'GNU tar on the host refused to write volume data (tar: _data/x: Cannot open: File name too long): fix what it names, then seed again; volume data still holds its previous contents (digest sha256:abc).',
+    );
   });
 
   it('out of space: the volume, where it lives, the bytes needed and the room, and what it holds', () => {

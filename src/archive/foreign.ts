@@ -87,6 +87,7 @@ function syntheticRoot(): TarEntryHeader {
     gid: 0,
     size: 0,
     mtime: Math.floor(Date.now() / 1000),
+    mtimeNs: 0,
     linkname: '',
     devmajor: 0,
     devminor: 0,

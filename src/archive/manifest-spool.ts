@@ -7,6 +7,7 @@ import {
   canonicalOf,
   dataEntryOf,
   digestLine,
+  exactLine,
   type CanonicalEntry,
   type ManifestEntry,
   type VolumeManifest,
@@ -95,6 +96,8 @@ export class EntrySpool {
         const data = dataEntryOf(entry, byPath);
         written.size = data.size;
         if (data.sha256 !== undefined) written.sha256 = data.sha256;
+        if (data.mtimeNs !== undefined) written.mtimeNs = data.mtimeNs;
+        if (data.extendedSha256 !== undefined) written.extendedSha256 = data.extendedSha256;
       }
       result.set(entry.path, { entry: written, canonical: canonical.get(entry.path) ?? canonicalOf(entry) });
     }
@@ -108,19 +111,23 @@ export class EntrySpool {
    */
   finish(keepListing: boolean, visit?: (sorted: SortedEntry) => void): SpooledEntries {
     const hash = createHash('sha256');
+    const exact = createHash('sha256');
     const listing = keepListing ? new EntryListing(this.spool.spilled) : undefined;
     let files = 0;
     let bytes = 0;
     for (const sorted of this.sorted()) {
       const { entry, canonical } = sorted;
       visit?.(sorted);
-      hash.update(digestLine(canonical));
+      const line = digestLine(canonical);
+      hash.update(line);
+      exact.update(exactLine(canonical, entry, line));
       if (entry.type === 'file' || entry.type === 'hardlink') files += 1;
       if (entry.type === 'file') bytes += entry.size;
       listing?.add(entry, sorted.json);
     }
     listing?.close();
-    return { digest: `sha256:${hash.digest('hex')}`, files, bytes, listing };
+    const exactDigest = `sha256:${exact.digest('hex')}`;
+    return { digest: `sha256:${hash.digest('hex')}`, exactDigest, files, bytes, listing };
   }
 
   dispose(): void {
@@ -130,6 +137,8 @@ export class EntrySpool {
 
 export interface SpooledEntries {
   digest: string;
+  /** See VolumeManifest.exactDigest. */
+  exactDigest: string;
   files: number;
   bytes: number;
   listing?: EntryListing;
@@ -206,6 +215,7 @@ export function summaryOf(
     files: counts.files,
     bytes: counts.bytes,
     digest: counts.digest,
+    exactDigest: counts.exactDigest,
     limitations: [...ENGINE_LIMITATIONS],
   };
 }
@@ -310,13 +320,25 @@ export function verifySpooledManifest(
   actual: EntrySpool,
   actualDigest: string,
   what: string,
+  exact?: { expected: string; actual: string },
 ): void {
   if (expectedDigest !== embedded.digest) {
     throw new UserError(
       `${what} has a manifest whose digest does not match its own entries: it was edited or corrupted.`,
     );
   }
-  if (actualDigest === embedded.digest) return;
+  if (actualDigest === embedded.digest) {
+    if (exact === undefined || embedded.exactDigest === undefined) return;
+    if (exact.expected !== embedded.exactDigest) {
+      throw new UserError(
+        `${what} has a manifest whose exact digest does not match its own entries: it was edited or corrupted.`,
+      );
+    }
+    if (exact.actual === embedded.exactDigest) return;
+    throw new UserError(
+      `${what} does not match its manifest: its xattrs, ACLs or sub-second mtimes differ (exact digest ${exact.actual}, the manifest records ${embedded.exactDigest}).`,
+    );
+  }
   const problems = describeMismatch(expected, actual);
   if (problems !== undefined) throw new UserError(`${what} does not match its manifest: ${problems}.`);
   throw new UserError(

@@ -29,12 +29,19 @@ export interface ManifestEntry {
   size: number;
   /** Whole seconds since the epoch. */
   mtime: number;
+  /** The mtime's nanoseconds past `mtime`, when not 0 (only tars that keep them: the host data path). */
+  mtimeNs?: number;
   /** Hex, for file and hardlink (a hardlink carries its target's sha256). */
   sha256?: string;
   /** Symlink target as stored; for a hardlink the volume-relative path of the target. */
   linkTarget?: string;
   /** Xattr names carried (the engine only keeps security.capability). */
   xattrs?: string[];
+  /**
+   * sha256 (hex) of the entry's xattr values and ACLs as its tar carried them (see extendedRecordsSha256),
+   * when it carried any: part of the exact digest, not of `digest`.
+   */
+  extendedSha256?: string;
   device?: { major: number; minor: number };
 }
 
@@ -53,6 +60,11 @@ export interface VolumeManifest {
   bytes: number;
   /** 'sha256:<hex>' of the volume: see computeDigest. */
   digest: string;
+  /**
+   * The digest with what only a full tar keeps added to each entry's line (sub-second mtimes, xattr values,
+   * ACLs; see exactLine): what the host data path reads back and compares. Absent in older manifests.
+   */
+  exactDigest?: string;
   limitations: string[];
   /**
    * The probes' answers when the archive was made (record-probes), for a restore drill to compare. Not part
@@ -216,6 +228,21 @@ export function digestLine(e: CanonicalEntry): string {
     e.device,
   ];
   return `${JSON.stringify(line)}\n`;
+}
+
+/**
+ * The line an entry adds to the exact digest: its digest line, then, only when the entry has them, its
+ * nanoseconds (the root's left out, as its mtime is) and the sha256 of its xattr values and ACLs. A volume
+ * without either has an exact digest computed from the same lines as its digest.
+ */
+export function exactLine(
+  e: CanonicalEntry,
+  data: Pick<ManifestEntry, 'mtimeNs' | 'extendedSha256'>,
+  line: string = digestLine(e),
+): string {
+  const ns = e.path === '.' ? 0 : (data.mtimeNs ?? 0);
+  if (ns === 0 && data.extendedSha256 === undefined) return line;
+  return `${line}+${JSON.stringify([ns, data.extendedSha256 ?? null])}\n`;
 }
 
 /**

@@ -27,12 +27,16 @@ export interface WrittenHeader {
   size: number;
   /** Whole seconds since the epoch. */
   mtime: number;
+  /** Nanoseconds past `mtime` (a pax mtime record when not 0); 0 when unknown. */
+  mtimeNs?: number;
   /** The link target's bytes (links and symlinks), else empty. */
   linkname: Buffer;
   devmajor: number;
   devminor: number;
   /** SCHILY.xattr.* records to keep, name → value bytes. */
   xattrs: ReadonlyMap<string, Buffer>;
+  /** SCHILY.acl.* records to keep (GNU tar's ACLs), key → text. */
+  acls?: readonly (readonly [string, Buffer])[];
 }
 
 /** ustar field widths; a value that does not fit goes into a pax record. */
@@ -56,8 +60,10 @@ export function canonicalHeaderBytes(header: WrittenHeader): Buffer {
   tooLarge('size', header.size, MAX_OCTAL_12);
   tooLarge('uid', header.uid, MAX_OCTAL_8);
   tooLarge('gid', header.gid, MAX_OCTAL_8);
-  tooLarge('mtime', header.mtime, MAX_OCTAL_12);
+  if (header.mtimeNs) records.push(['mtime', Buffer.from(`${header.mtime}.${nanoDigits(header.mtimeNs)}`)]);
+  else tooLarge('mtime', header.mtime, MAX_OCTAL_12);
   for (const [name, value] of header.xattrs) records.push([`SCHILY.xattr.${name}`, value]);
+  for (const [key, value] of header.acls ?? []) records.push([key, value]);
   const block = ustarBlock({
     name: fits(header.name) ? header.name : Buffer.from('pax-long-name'),
     flag: FLAG_OF_KIND[header.kind],
@@ -79,6 +85,14 @@ export function canonicalHeaderBytes(header: WrittenHeader): Buffer {
     size: body.length,
   });
   return Buffer.concat([paxHeader, body, Buffer.alloc(paddingOf(body.length)), block]);
+}
+
+/** Nanoseconds as a pax time fraction: nine digits, trailing zeros dropped (GNU tar's spelling). */
+function nanoDigits(ns: number): string {
+  if (!Number.isInteger(ns) || ns < 0 || ns > 999_999_999) {
+    throw new UserError(`A tar header's nanoseconds (${ns}) are out of range: the entry cannot be written.`);
+  }
+  return String(ns).padStart(9, '0').replace(/0+$/, '');
 }
 
 /** The fields of one ustar block. */

@@ -221,9 +221,16 @@ export function createArchiveVerifier(options: ArchiveVerifierOptions): VolumeTa
       try {
         const wanted = expected.finish(true);
         const got = entries.spool.finish(false);
-        verifySpooledManifest(summary, expected, wanted.digest, entries.spool, got.digest, what);
+        verifySpooledManifest(summary, expected, wanted.digest, entries.spool, got.digest, what, {
+          expected: wanted.exactDigest,
+          actual: got.exactDigest,
+        });
+        // The exact digest of what was written (older manifests record none): what a full tar reads back.
         visitor.onManifest(
-          manifestWithListing(summary, wanted.listing as NonNullable<typeof wanted.listing>),
+          manifestWithListing(
+            { ...summary, exactDigest: got.exactDigest },
+            wanted.listing as NonNullable<typeof wanted.listing>,
+          ),
         );
       } finally {
         expected.dispose();

@@ -15,7 +15,8 @@ import {
 import { Inputs } from '../constants.js';
 import { readRunnerContext, toProjectName } from '../context.js';
 import { describeError } from '../boundary.js';
-import { DockerEngine } from '../docker/engine.js';
+import { DockerEngine, type Engine } from '../docker/engine.js';
+import { chosenDataPath } from '../volumes/data-path.js';
 import { UserError, errorMessage } from '../errors.js';
 import { actionsLog } from '../log.js';
 import { runPipeline } from '../pipeline.js';
@@ -236,6 +237,13 @@ function encryptionKey(args: ParsedArgs): string | undefined {
   return key;
 }
 
+/** Says on stderr which data path the command's volume data went through, and why (data-path.ts). */
+async function noteDataPath(engine: Engine, command: string): Promise<void> {
+  const dataPath = await chosenDataPath(engine);
+  // Its own prefix: `compose-persist <command>:` lines are the command's notices.
+  if (dataPath) process.stderr.write(`compose-persist (${command}) data path: ${dataPath}\n`);
+}
+
 async function engineAndHelper(args: ParsedArgs) {
   const engine = new DockerEngine();
   await engine.ping();
@@ -255,14 +263,17 @@ async function archiveCommand(
   if (!CONSISTENCY_MODES.includes(consistency)) {
     throw new UserError(`--${Inputs.ArchiveConsistency} must be one of ${CONSISTENCY_MODES.join(', ')}.`);
   }
+  const helper = await engineAndHelper(args);
+  const { engine } = helper;
   const result = await archiveVolume(volume, path.resolve(file), {
-    ...(await engineAndHelper(args)),
+    ...helper,
     consistency,
     format,
     encryptionKey: key,
     progress: terminalProgress,
     signal,
   });
+  await noteDataPath(engine, 'archive');
   for (const changed of result.changedWhileReading)
     process.stderr.write(`warning: ${changed} changed while it was read\n`);
   out(
@@ -283,9 +294,11 @@ async function seedCommand(
   const maxBytes = maxArchiveBytes(args);
   const guards = seedGuards(args);
   const input = file.startsWith('s3://') ? await newestObject(file) : path.resolve(file);
+  const helper = await engineAndHelper(args);
+  const { engine } = helper;
   const result = await seedVolume(volume, input, {
     accept: await guardSeed(input, guards),
-    ...(await engineAndHelper(args)),
+    ...helper,
     overwrite: args.switches.has('overwrite'),
     encryptionKey: key,
     maxBytes,
@@ -295,6 +308,7 @@ async function seedCommand(
     compose: composeLabels(args),
     foreign: foreignOptions(args, key),
   });
+  await noteDataPath(engine, 'seed');
   const proof = result.foreign ? `; ${FOREIGN_SEED_PROOF}` : '';
   out(
     args.switches.has('json')

@@ -52,6 +52,8 @@ export interface RunRecord {
   composeFiles?: Pick<StackDescription, 'composeFiles' | 'composeFilesFrom'>;
   /** Warnings about the stack itself (e.g. why the project name is not the file's name:). */
   stackWarnings?: string[];
+  /** The data path volume data went through (volumes/data-path.ts), when any was read or written. */
+  dataPath?: string;
 }
 
 /** The one place a Report is made: the verdict on the outcomes, and the outcomes as the report shows them. */
@@ -92,6 +94,7 @@ export function buildReport(run: RunRecord): Report {
     archives,
     ...(recorded ? { recordedProbes: recorded } : {}),
     serviceLogs: run.error?.serviceLogs ?? restarts?.serviceLogs ?? [],
+    ...(run.dataPath ? { dataPath: run.dataPath } : {}),
     timings: run.timings,
     ...(run.timeSplit ? { timeSplit: run.timeSplit } : {}),
     startedAt: run.startedAt,

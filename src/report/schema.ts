@@ -49,6 +49,8 @@ export interface Report {
   /** record-probes: the probes' answers every archive's manifest recorded. */
   recordedProbes?: RecordedProbes;
   serviceLogs: ServiceLogTail[];
+  /** How volume data was read and written: 'host path' or 'engine archive API: <why>' (absent when it was not). */
+  dataPath?: string;
   /** Milliseconds per phase: seed, up, tests, check, archive. */
   timings: Record<string, number>;
   /**

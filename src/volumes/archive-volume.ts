@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { Transform, Writable, type Duplex } from 'node:stream';
+import { Transform, Writable, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptor } from '../archive/encryption.js';
 import {
@@ -14,7 +14,7 @@ import {
 import type { VolumeManifest } from '../archive/manifest.js';
 import { createVolumeScanner, type VolumeTarStream } from '../archive/volume-scanner.js';
 import { createManifestAppender, formatBytes } from '../archive/volume-tar.js';
-import type { Engine, HelperContainer } from '../docker/engine.js';
+import type { Engine } from '../docker/engine.js';
 import { freeBytes, isOutOfSpace, writeFileAtomically } from '../stores/files.js';
 import type { ArchiveUpload } from '../stores/types.js';
 import type { ProgressReporter } from '../report/progress.js';
@@ -22,13 +22,8 @@ import { UserError, errorMessage } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
 import type { RecordedProbes } from '../types/restore.js';
 import { withQuiescedVolume, type QuiesceOptions } from './consistency.js';
-import {
-  ARCHIVE_ROOT,
-  HELPER_MOUNT,
-  withBindHelper,
-  withVolumeHelper,
-  type HelperOptions,
-} from './helper.js';
+import { withPlaceTar, type DataPlace } from './data-path.js';
+import { ARCHIVE_ROOT, type HelperOptions } from './helper.js';
 
 export interface ArchiveOptions {
   engine: Engine;
@@ -80,8 +75,8 @@ export async function archiveVolume(
   return writeFileAtomically(dest, async (partial) => {
     const free = await freeBytes(path.dirname(dest));
     const manifest = await withQuiescedVolume(options.engine, volume, quiesceOptions(options), () =>
-      readerOf(options)(volume, helper, (container) =>
-        streamArchive(container, volume, fileOutput(partial, format, options.encryptionKey), options),
+      withPlaceTar(placeOf(volume, options), helper, (tar) =>
+        streamArchive(tar, volume, fileOutput(partial, format, options.encryptionKey), options),
       ),
     ).catch(async (error: unknown) => {
       throw isOutOfSpace(error) ? await noSpaceError(dest, partial, free, error) : error;
@@ -125,7 +120,7 @@ export async function archiveVolumeToUpload(
     // Both settle before anything else happens: the containers are running again, the upload has ended.
     const [archived, stored] = await Promise.allSettled([
       withQuiescedVolume(options.engine, volume, quiesceOptions(options), () =>
-        readerOf(options)(volume, helper, (container) => streamArchive(container, volume, output, options)),
+        withPlaceTar(placeOf(volume, options), helper, (tar) => streamArchive(tar, volume, output, options)),
       ),
       upload.done,
     ]);
@@ -167,9 +162,9 @@ function byteCounter(): Transform & { bytes: number } {
   return counter;
 }
 
-/** The one place archive bytes flow: the helper's tar → manifest appender → output (compressor → file or upload). */
+/** The one place archive bytes flow: the place's tar → manifest appender → output (compressor → file or upload). */
 async function streamArchive(
-  container: HelperContainer,
+  tar: Readable,
   volume: string,
   output: (Duplex | Writable)[],
   options: ArchiveOptions,
@@ -180,7 +175,7 @@ async function streamArchive(
     ...(options.probes ? { probes: options.probes } : {}),
   });
   const stopProgress = options.progress?.(`archive ${volume}`, appender);
-  await pipeline([await container.getArchive(HELPER_MOUNT), appender, ...output], {
+  await pipeline([tar, appender, ...output], {
     signal: options.signal,
   }).then(
     () => stopProgress?.(true),
@@ -269,11 +264,11 @@ async function readAgain(
   helper: HelperOptions,
   options: ArchiveOptions,
 ): Promise<VolumeManifest | string> {
-  return readerOf(options)(volume, helper, async (container) => {
+  return withPlaceTar(placeOf(volume, options), helper, async (tar) => {
     const scanner = createVolumeScanner({ root: ARCHIVE_ROOT, volumeName: volume, appendManifest: false });
     const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
     try {
-      await pipeline(await container.getArchive(HELPER_MOUNT), scanner, discard);
+      await pipeline(tar, scanner, discard);
       return await scanner.manifest;
     } catch (error) {
       const file = fileCutShort(scanner, error);
@@ -283,7 +278,7 @@ async function readAgain(
   });
 }
 
-/** A helper that mounts the volume, or the bind's source directory (read-only either way). */
-function readerOf(options: ArchiveOptions): typeof withVolumeHelper {
-  return options.bind ? withBindHelper : withVolumeHelper;
+/** The volume, or the bind's source directory (read-only either way). */
+function placeOf(volume: string, options: ArchiveOptions): DataPlace {
+  return options.bind ? { bind: volume } : { volume };
 }

@@ -1,4 +1,5 @@
 import { engineRefusal } from '../docker/engine.js';
+import { HostTarError } from './data-path.js';
 import { UserError, errorMessage } from '../errors.js';
 import { isOutOfSpace } from '../stores/files.js';
 
@@ -38,6 +39,9 @@ function whatFailed(volume: string, file: string, cause: unknown, space: SpaceFa
   if (cause instanceof UserError) return cause.message.replace(/\.$/, '');
   if (refusal) {
     return `The Docker engine refused to write volume ${volume} (${said}): fix what the engine names (its log has more), then seed again`;
+  }
+  if (cause instanceof HostTarError) {
+    return `GNU tar on the host refused to write volume ${volume} (${cause.said || `exit ${cause.status}`}): fix what it names, then seed again`;
   }
   return `Seeding volume ${volume} from ${file} failed (${said})`;
 }

@@ -10,13 +10,8 @@ import { UserError, errorMessage } from '../errors.js';
 import type { SeedTimes } from '../types/restore.js';
 import { digestOfVolume } from './fingerprint.js';
 import { SeedClock } from './seed-clock.js';
-import {
-  ARCHIVE_ROOT,
-  assertVolumeName,
-  HELPER_MOUNT_PARENT,
-  withVolumeHelper,
-  type HelperOptions,
-} from './helper.js';
+import { writeVolumeTar } from './data-path.js';
+import { ARCHIVE_ROOT, assertVolumeName, type HelperOptions } from './helper.js';
 import { OWNER_LABEL, ownerIsGone, parseOwner } from './process-owner.js';
 import { acquireSeedLease, clearLeftover, orphanBackupsOf } from './seed-lease.js';
 import { isOutOfSpace } from '../stores/files.js';
@@ -305,34 +300,36 @@ function volumeLabels(options: SeedOptions): Record<string, string> {
   return labels;
 }
 
+/**
+ * The archive's entries (checked, headers rewritten from our parse) into the volume through the run's data
+ * path. Both sides settle before this does: when either fails, nothing writes into the volume any more.
+ */
 async function writeArchive(
   volume: string,
   source: ArchiveSource,
   options: SeedOptions,
   helper: HelperOptions,
   clock: SeedClock,
-) {
-  return withVolumeHelper(volume, helper, async (container) => {
-    const reader = source.reader?.() ?? createArchiveReader({ root: ARCHIVE_ROOT, label: source.file });
-    const stopProgress = options.progress?.(`seed ${volume}`, reader);
-    // An error anywhere (file, decryption, decompressor, manifest check) destroys the reader: the PUT aborts.
-    const feeding = pipeline([...source.streams(clock.decrypt), reader], { signal: options.signal });
-    // PUT to the parent with `volume/...` entries restores the volume root's own owner and mode.
-    const putting = container.putArchive(reader, HELPER_MOUNT_PARENT).catch((error: unknown) => {
-      reader.destroy(error as Error); // stop reading the file once the engine has given up
-      throw error;
-    });
-    await Promise.all([feeding, putting]).then(
-      () => stopProgress?.(true),
-      (error: unknown) => {
-        stopProgress?.(false);
-        throw error;
-      },
-    );
-    return reader.manifest;
+): Promise<VolumeManifest> {
+  const reader = source.reader?.() ?? createArchiveReader({ root: ARCHIVE_ROOT, label: source.file });
+  const stopProgress = options.progress?.(`seed ${volume}`, reader);
+  // An error anywhere (file, decryption, decompressor, manifest check) destroys the reader: the write aborts.
+  const feeding = pipeline([...source.streams(clock.decrypt), reader], { signal: options.signal });
+  const writing = writeVolumeTar(volume, reader, helper).catch((error: unknown) => {
+    reader.destroy(error as Error); // stop reading the file once the writer has given up
+    throw error;
   });
+  const [fed, written] = await Promise.allSettled([feeding, writing]);
+  stopProgress?.(fed.status === 'fulfilled' && written.status === 'fulfilled');
+  if (fed.status === 'rejected') throw fed.reason;
+  if (written.status === 'rejected') throw written.reason;
+  return reader.manifest;
 }
 
+/**
+ * The volume read back must be what was written: its exact digest (sub-second mtimes, xattr values and ACLs
+ * too) when the host path read it, else the digest (what the engine's archive API keeps).
+ */
 async function verifyVolume(
   volume: string,
   expected: VolumeManifest,
@@ -340,9 +337,11 @@ async function verifyVolume(
   file: string,
 ): Promise<void> {
   const actual = await digestOfVolume(volume, helper);
-  if (actual.digest !== expected.digest) {
+  const exact = actual.exact && expected.exactDigest !== undefined;
+  const [got, wanted] = exact ? [actual.exactDigest, expected.exactDigest] : [actual.digest, expected.digest];
+  if (got !== wanted) {
     throw new UserError(
-      `Volume ${volume} does not match ${file} after seeding (digest ${actual.digest} ≠ ${expected.digest}): the engine did not restore it exactly.`,
+      `Volume ${volume} does not match ${file} after seeding (${exact ? 'exact digest' : 'digest'} ${got} ≠ ${wanted}): the ${exact ? 'host tar' : 'engine'} did not restore it exactly.`,
     );
   }
 }

@@ -1,6 +1,7 @@
 import { RUN_LABEL } from '../constants.js';
 import type { Engine, HelperContainer } from '../docker/engine.js';
 import { UserError, errorMessage } from '../errors.js';
+import { copyIntoVolume } from './data-path.js';
 import { digestOfBind, digestOfVolume } from './fingerprint.js';
 import {
   HELPER_MOUNT,
@@ -87,8 +88,15 @@ export function copyVolume(from: string, to: string, helper: HelperOptions): Pro
   return copyPlace({ volume: from }, { volume: to }, helper);
 }
 
-/** Place → place the same way; a bind is bound by the helper, so a remote engine works. */
+/**
+ * Place → place the same way; into a volume through the run's data path (GNU tar on the host keeps xattrs,
+ * ACLs and sub-second mtimes too); a bind is bound by the helper, so a remote engine works.
+ */
 async function copyPlace(from: Place, to: Place, helper: HelperOptions): Promise<void> {
+  if ('volume' in to) {
+    await copyIntoVolume(from, to.volume, helper);
+    return;
+  }
   await withPlaceHelper(from, { ...helper, readOnly: true }, async (source) =>
     withPlaceHelper(to, helper, async (target) =>
       target.putArchive(await source.getArchive(HELPER_MOUNT), HELPER_MOUNT_PARENT),

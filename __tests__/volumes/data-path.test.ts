@@ -1,0 +1,113 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createArchiveReader, createManifestAppender } from '../../src/archive/volume-tar.js';
+import { TarScanner, type TarEntryHeader } from '../../src/archive/tar-scanner.js';
+import { canonicalHeaderOf, checkedManifestEntry } from '../../src/archive/tar-entries.js';
+import { DATA_PATH_ENV, dataPathOf } from '../../src/volumes/data-path.js';
+import { fakeEngine } from '../__fixtures__/engine.js';
+import { END, ROOT_DIR, paxHeader, paxRecord, rawFile } from '../archive/hostile-tars.js';
+import { bufferOf } from '../archive/tar-fixtures.js';
+
+/** The headers a scanner reads in a tar. */
+async function headersOf(tar: Buffer): Promise<TarEntryHeader[]> {
+  const headers: TarEntryHeader[] = [];
+  const scanner = new TarScanner(
+    {
+      header: (header) => void headers.push(header),
+      content: () => undefined,
+      entryEnd: () => undefined,
+      end: () => undefined,
+    },
+    { output: 'none', label: 'The tar' },
+  );
+  await pipeline(Readable.from([tar]), scanner, async function* (source) {
+    for await (const _ of source) yield _;
+  });
+  return headers;
+}
+
+describe('what GNU tar keeps and the engine does not, read and written again', () => {
+  const acl = 'user::rw-\nuser:1234:rw-\ngroup::r--\nmask::rw-\nother::r--\n';
+  const tar = Buffer.concat([
+    ROOT_DIR,
+    paxHeader([
+      paxRecord('mtime', '946684799.999999999'),
+      paxRecord('SCHILY.acl.access', acl),
+      paxRecord('SCHILY.xattr.system.posix_acl_access', Buffer.from([2, 0, 0, 0])),
+      paxRecord('SCHILY.xattr.user.k', Buffer.from([0, 0xff])),
+    ]),
+    rawFile({ name: 'volume/f' }, 'x'),
+    END,
+  ]);
+
+  it('keeps the whole seconds of a pax mtime from its digits and the nanoseconds apart', async () => {
+    const [, file] = await headersOf(tar);
+    // Number('946684799.999999999') is 946684800: the second must not round up.
+    expect(file).toMatchObject({ mtime: 946684799, mtimeNs: 999999999 });
+  });
+
+  it('writes the nanoseconds, the xattrs and the ACL text back; the raw ACL xattr only once, as the text', async () => {
+    const [, file] = (await headersOf(tar)) as [TarEntryHeader, TarEntryHeader];
+    const entry = checkedManifestEntry(file, 'volume', { check: () => undefined });
+    expect(entry.mtimeNs).toBe(999999999);
+    expect(entry.extendedSha256).toMatch(/^[0-9a-f]{64}$/);
+    const [again] = (
+      await headersOf(Buffer.concat([canonicalHeaderOf(entry, file, 'volume'), Buffer.alloc(512), END]))
+    ).slice(0, 1) as [TarEntryHeader];
+    expect(again).toMatchObject({ mtime: 946684799, mtimeNs: 999999999 });
+    expect(again.pax.get('SCHILY.acl.access')?.toString()).toBe(acl);
+    expect(again.pax.get('SCHILY.xattr.user.k')).toEqual(Buffer.from([0, 0xff]));
+    expect(again.pax.has('SCHILY.xattr.system.posix_acl_access')).toBe(false);
+  });
+
+  it('an archive whose ACL was changed fails its manifest by the exact digest', async () => {
+    const appender = createManifestAppender({ root: 'volume' });
+    const [archive] = await Promise.all([bufferOf(appender), pipeline(Readable.from([tar]), appender)]);
+    const tampered = Buffer.from(
+      archive.toString('latin1').replace('user:1234:rw-', 'user:1234:rwx'),
+      'latin1',
+    );
+    // The pax header's record length is unchanged, so only the ACL differs.
+    const reader = createArchiveReader({ label: 'tampered.tar' });
+    await expect(
+      pipeline(Readable.from([tampered]), reader, async function* (source) {
+        for await (const _ of source) yield _;
+      }),
+    ).rejects.toThrow(/xattrs, ACLs or sub-second mtimes differ/);
+  });
+});
+
+describe('choosing the data path', () => {
+  const host = process.env.DOCKER_HOST;
+  afterEach(() => {
+    if (host === undefined) delete process.env.DOCKER_HOST;
+    else process.env.DOCKER_HOST = host;
+    delete process.env[DATA_PATH_ENV];
+  });
+
+  it('takes the engine archive API for an engine reached over tcp, and says why', async () => {
+    process.env.DOCKER_HOST = 'tcp://10.0.0.5:2376';
+    expect(await dataPathOf(fakeEngine({}), 'run')).toEqual({
+      kind: 'engine',
+      reason: 'engine archive API: the engine is reached at tcp://10.0.0.5:2376, not on this host',
+    });
+  });
+
+  it('takes it when asked, and refuses a path it does not know', async () => {
+    process.env[DATA_PATH_ENV] = 'engine';
+    expect((await dataPathOf(fakeEngine({}), 'run')).reason).toMatch(/asked for/);
+    process.env[DATA_PATH_ENV] = 'fast';
+    await expect(dataPathOf(fakeEngine({}), 'run')).rejects.toThrow(
+      /not a data path: use auto, host or engine/,
+    );
+  });
+
+  it('refuses host when the host path is not available, naming why', async () => {
+    process.env.DOCKER_HOST = 'ssh://root@builder';
+    process.env[DATA_PATH_ENV] = 'host';
+    await expect(dataPathOf(fakeEngine({}), 'run')).rejects.toThrow(
+      /host path is not available: the engine is reached at ssh:\/\/root@builder/,
+    );
+  });
+});
