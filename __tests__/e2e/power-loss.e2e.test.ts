@@ -37,6 +37,16 @@ const PSQL = {
   probes: 'db: psql -U postgres -tAc "select 1"',
 };
 
+/** The database and table exist before the rounds, as PSQL's table does; each insert prints its id. */
+const MARIADB = {
+  exec: 'db: mariadb -uroot -e "create database crash; create table crash.t (id int auto_increment primary key)"',
+  load: 'db: while true; do mariadb -uroot -N -e "insert into crash.t values (); select last_insert_id()"; done',
+  acknowledged: 'db: mariadb -uroot -N -e "select id from crash.t"',
+  probes: 'db: mariadb -uroot -e "select 1"',
+};
+/** Two rounds of about 2 s under load each (1.9 s, then 2.0 s): enough commits to lose, few stack seconds. */
+const TWO_SHORT_ROUNDS = { 'crash-rounds': '2', 'crash-seed': '60' };
+
 /** The toy writer: append a number, print it. */
 const NO_FSYNC_WRITER =
   'app: i=0; while true; do i=$((i+1)); echo "$i" >> /data/log; echo "$i"; sleep 0.02; done';
@@ -196,6 +206,38 @@ volumes:
     });
     expect(durable.main.outputs.result, durable.main.stdout).toBe('passed');
     expect(durable.report.crashLoad?.rounds.map((r) => r.lost)).toEqual([0, 0]);
+  });
+
+  it('MariaDB with innodb_flush_log_at_trx_commit=2 FAILS a power cut; with its defaults it passes', async () => {
+    expect([roundPlan(60).loadMs, roundPlan(roundPlan(60).nextSeed).loadMs]).toEqual([1907, 2004]);
+    const maria = { ...MARIADB, ...TWO_SHORT_ROUNDS, 'crash-kind': 'power-loss' };
+    const lossy = await powerRound('maria-trx2', {
+      ...maria,
+      'compose-file': files('crash-mariadb/compose.yml', 'crash-mariadb/flush-log-at-trx-commit-2.yml'),
+    });
+    expect(lossy.main.outputs.result, lossy.main.stdout).toBe('failed');
+    const rounds = lossy.report.crashLoad?.rounds ?? [];
+    expect(rounds).toHaveLength(2);
+    // A second of commits is at stake per cut: a cut just after the once-a-second flush may lose none.
+    expect(rounds.some((r) => (r.lost ?? 0) > 0)).toBe(true);
+    expect(rounds.every((r) => r.powerCut?.canaryProblem === undefined)).toBe(true);
+    expect(lossy.report.firstLoss).toMatch(
+      /^Acknowledged writes did not survive a power cut under load: round [12] \(seed \d+\) lost \d+ of \d+ after the SIGKILL and power cut of db/,
+    );
+    expect(lossy.report.crashLoad?.power?.changed).toBeUndefined();
+
+    const durable = await powerRound('maria', {
+      ...maria,
+      'compose-file': files('crash-mariadb/compose.yml'),
+    });
+    expect(durable.main.outputs.result, durable.main.stdout).toBe('passed');
+    const kept = durable.report.crashLoad?.rounds ?? [];
+    expect(kept.map((r) => r.lost)).toEqual([0, 0]);
+    for (const round of kept) {
+      expect(round.acknowledged).toBeGreaterThan(0);
+      expect(round.powerCut).toMatchObject({ overflowed: false });
+      expect(round.powerCut?.canaryProblem).toBeUndefined();
+    }
   });
 
   it('a container the rounds do not kill that mounts a protected volume: refused before anything stops', async () => {

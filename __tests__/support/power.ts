@@ -68,9 +68,13 @@ export function hostLeftovers(): { mounts: string[]; loops: string[]; servers: s
       encoding: 'utf8',
     },
   );
-  const servers = execFileSync('sh', ['-c', 'pgrep -af "power-disk" | grep -v pgrep || true'], {
-    encoding: 'utf8',
-  });
+  // A server's command line ends in its script and arguments (image, mountpoint, cap): a build of
+  // src/power-disk.ts by another job on the machine (ncc, rolldown) is not one.
+  const servers = execFileSync(
+    'sh',
+    ['-c', `pgrep -af 'power-disk\\.m?js [^ ]+ [^ ]+ [0-9]+$' | grep -v pgrep || true`],
+    { encoding: 'utf8' },
+  );
   const lines = (text: string) => text.split('\n').filter(Boolean);
   return { mounts: lines(mounts), loops: lines(loops), servers: lines(servers) };
 }
