@@ -22,7 +22,7 @@ import { UserError, errorMessage } from '../errors.js';
 import type { ArchiveConsistency } from '../inputs.js';
 import type { RecordedProbes } from '../types/restore.js';
 import { withQuiescedVolume, type QuiesceOptions } from './consistency.js';
-import { withPlaceTar, type DataPlace } from './data-path.js';
+import { HostTarError, withPlaceTar, type DataPlace } from './data-path.js';
 import { ARCHIVE_ROOT, type HelperOptions } from './helper.js';
 
 export interface ArchiveOptions {
@@ -77,7 +77,9 @@ export async function archiveVolume(
     const manifest = await withQuiescedVolume(options.engine, volume, quiesceOptions(options), () =>
       withPlaceTar(placeOf(volume, options), helper, (tar) =>
         streamArchive(tar, volume, fileOutput(partial, format, options.encryptionKey), options),
-      ),
+      ).catch((error: unknown) => {
+        throw liveHostTarChange(volume, options, error);
+      }),
     ).catch(async (error: unknown) => {
       throw isOutOfSpace(error) ? await noSpaceError(dest, partial, free, error) : error;
     });
@@ -120,7 +122,11 @@ export async function archiveVolumeToUpload(
     // Both settle before anything else happens: the containers are running again, the upload has ended.
     const [archived, stored] = await Promise.allSettled([
       withQuiescedVolume(options.engine, volume, quiesceOptions(options), () =>
-        withPlaceTar(placeOf(volume, options), helper, (tar) => streamArchive(tar, volume, output, options)),
+        withPlaceTar(placeOf(volume, options), helper, (tar) =>
+          streamArchive(tar, volume, output, options),
+        ).catch((error: unknown) => {
+          throw liveHostTarChange(volume, options, error);
+        }),
       ),
       upload.done,
     ]);
@@ -194,7 +200,24 @@ async function streamArchive(
  */
 function changedWhileRead(volume: string, appender: VolumeTarStream, error: unknown): unknown {
   const file = fileCutShort(appender, error);
-  if (file === undefined) return error;
+  return file === undefined ? error : liveChangeError(volume, file, error);
+}
+
+/** Under `live`, GNU tar on the host (the host data path) naming a file that changed under it says so the same way. */
+function liveHostTarChange(volume: string, options: ArchiveOptions, error: unknown): unknown {
+  const file = options.consistency === 'live' ? fileChangedUnderHostTar(error) : undefined;
+  return file === undefined ? error : liveChangeError(volume, file, error);
+}
+
+/** The file GNU tar on the host complained changed or shrank as it read it (its exit 1), when that is `error`. */
+function fileChangedUnderHostTar(error: unknown): string | undefined {
+  if (!(error instanceof HostTarError)) return undefined;
+  return /tar: (?:\.\/)?(.+?): (?:file changed as we read it|[Ff]ile shrank by \d+ bytes)/.exec(
+    error.said,
+  )?.[1];
+}
+
+function liveChangeError(volume: string, file: string, error: unknown): UserError {
   return new UserError(
     `Archive of volume ${volume} failed: ${file} changed while it was read (archive-consistency: live); use archive-consistency: stop (the default) for a consistent copy.`,
     { cause: error },
@@ -275,6 +298,10 @@ async function readAgain(
       if (file === undefined) throw error;
       return file;
     }
+  }).catch((error: unknown) => {
+    const file = fileChangedUnderHostTar(error);
+    if (file === undefined) throw error;
+    return file;
   });
 }
 

@@ -236,14 +236,15 @@ export async function withHostTar<T>(
     ],
     ['ignore', 'pipe'],
   );
-  try {
-    const [result] = await Promise.all([use(tar.child.stdout as Readable), tar.done]);
-    return result;
-  } catch (error) {
+  // Both settle before this does, so nothing of `use` (a progress line, an output file) outlives the error.
+  const using = use(tar.child.stdout as Readable).catch((error: unknown) => {
     tar.kill();
-    await tar.done.catch(() => undefined);
     throw error;
-  }
+  });
+  const [used, exited] = await Promise.allSettled([using, tar.done]);
+  if (used.status === 'rejected') throw used.reason;
+  if (exited.status === 'rejected') throw exited.reason;
+  return used.value;
 }
 
 /**
