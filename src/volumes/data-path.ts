@@ -207,8 +207,11 @@ function runTar(dataPath: HostDataPath, args: string[], stdio: ['pipe' | 'ignore
     });
   });
   done.catch(() => undefined); // awaited by the caller
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill();
+  /** Whether tar was still running (and is now told to stop). */
+  const kill = (): boolean => {
+    if (child.exitCode !== null || child.signalCode !== null) return false;
+    child.kill();
+    return true;
   };
   return { child, done, kill };
 }
@@ -237,11 +240,14 @@ export async function withHostTar<T>(
     ['ignore', 'pipe'],
   );
   // Both settle before this does, so nothing of `use` (a progress line, an output file) outlives the error.
+  let killed = false;
   const using = use(tar.child.stdout as Readable).catch((error: unknown) => {
-    tar.kill();
+    killed = tar.kill();
     throw error;
   });
   const [used, exited] = await Promise.allSettled([using, tar.done]);
+  // tar's own words explain a stream it cut short, unless it died because the reader gave up first.
+  if (exited.status === 'rejected' && !killed) throw exited.reason;
   if (used.status === 'rejected') throw used.reason;
   if (exited.status === 'rejected') throw exited.reason;
   return used.value;
