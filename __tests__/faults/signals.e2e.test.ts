@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -313,9 +313,12 @@ describe('compose-persist seed, interrupted while it writes', () => {
 });
 
 describe('compose-persist digest, interrupted while it reads a volume', () => {
-  it('SIGTERM: exits 143 and removes its helper', async () => {
+  it('SIGTERM on the engine archive API: exits 143 and removes its helper', async () => {
     const runLabel = signalEnv().GITHUB_RUN_ID as string;
-    const started = startCli(['digest', bigVolume, ...IMAGE], { GITHUB_RUN_ID: runLabel });
+    const started = startCli(['digest', bigVolume, ...IMAGE], {
+      GITHUB_RUN_ID: runLabel,
+      COMPOSE_PERSIST_DATA_PATH: 'engine', // the helper is this path's; the host path reads with tar
+    });
     await waitFor(
       'the digest helper',
       async () => ((await helpersOf(runLabel)).length ? true : undefined),
@@ -326,6 +329,30 @@ describe('compose-persist digest, interrupted while it reads a volume', () => {
     expect(exited.code, exited.stderr).toBe(143);
     expect(exited.stdout).not.toMatch(/sha256:/);
     expect(await helpersOf(runLabel)).toEqual([]);
+  });
+
+  it('SIGTERM on the host path: exits 143 and leaves no tar reading the volume', async () => {
+    const mountpoint = (await engine.inspectVolume(bigVolume))?.mountpoint ?? '';
+    expect(mountpoint).not.toBe('');
+    const started = startCli(['digest', bigVolume, ...IMAGE], {
+      GITHUB_RUN_ID: signalEnv().GITHUB_RUN_ID as string,
+      COMPOSE_PERSIST_DATA_PATH: 'host',
+    });
+    const tarsReading = () => {
+      const found = spawnSync('pgrep', ['-f', `directory=${mountpoint}`], { encoding: 'utf8' });
+      return found.stdout.split('\n').filter(Boolean);
+    };
+    // 300 MiB go by in a second or two on this path: look often.
+    const deadline = Date.now() + 60_000;
+    while (tarsReading().length === 0) {
+      if (Date.now() > deadline || started.child.exitCode !== null) throw new Error('no tar read the volume');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    started.child.kill('SIGTERM');
+    const exited = await within('the CLI to exit after SIGTERM', started.exited, 60_000);
+    expect(exited.code, exited.stderr).toBe(143);
+    expect(exited.stdout).not.toMatch(/sha256:/);
+    expect(tarsReading()).toEqual([]);
   });
 });
 
