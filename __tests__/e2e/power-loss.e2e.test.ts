@@ -268,7 +268,7 @@ volumes:
     });
     expect(main.outputs.result).toBe('failed');
     expect(main.stdout).toMatch(
-      /crash-kind: power-loss: \/var\/lib\/docker\/volumes\/cp-fault-power-shared-[0-9a-f]+_data\/_data is also mounted by cp-fault-power-shared-[0-9a-f]+-reader-1, which the rounds do not kill \(they kill app\)/,
+      /crash-kind: power-loss: \/\S*\/volumes\/cp-fault-power-shared-[0-9a-f]+_data\/_data is also mounted by cp-fault-power-shared-[0-9a-f]+-reader-1, which the rounds do not kill \(they kill app\)/,
     );
     expect(main.stdout).not.toContain('Power loss: stopping');
   });
