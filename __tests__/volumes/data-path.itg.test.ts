@@ -15,6 +15,9 @@ import { BUSYBOX_IMAGE } from '../support/images.js';
 import { SshEngine } from '../support/ssh-engine.js';
 import { RUN_ID, Resources, cli, createVolume, engine, runOk, uniqueName } from './fixtures.js';
 
+// The host path is opt-in (the default is the engine's archive API): these tests are about choosing it.
+process.env[DATA_PATH_ENV] = 'auto';
+
 // The host data path (GNU tar on the volume's directory) on this machine's local, rootful engine: exact
 // where the engine's archive API is not, safe against hostile archives, and not chosen for a remote engine.
 
@@ -135,7 +138,7 @@ describe('the host data path on a local rootful engine', () => {
         reason: `engine archive API: asked for (${DATA_PATH_ENV}=engine)`,
       });
     } finally {
-      delete process.env[DATA_PATH_ENV];
+      process.env[DATA_PATH_ENV] = 'auto';
     }
     const target = uniqueName('lossy');
     resources.volumes.add(target);

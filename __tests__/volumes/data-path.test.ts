@@ -9,6 +9,9 @@ import { fakeEngine } from '../__fixtures__/engine.js';
 import { END, ROOT_DIR, paxHeader, paxRecord, rawFile } from '../archive/hostile-tars.js';
 import { bufferOf } from '../archive/tar-fixtures.js';
 
+// The host path is opt-in (the default is the engine's archive API): these tests are about choosing it.
+process.env[DATA_PATH_ENV] = 'auto';
+
 /** The headers a scanner reads in a tar. */
 async function headersOf(tar: Buffer): Promise<TarEntryHeader[]> {
   const headers: TarEntryHeader[] = [];
@@ -83,7 +86,7 @@ describe('choosing the data path', () => {
   afterEach(() => {
     if (host === undefined) delete process.env.DOCKER_HOST;
     else process.env.DOCKER_HOST = host;
-    delete process.env[DATA_PATH_ENV];
+    process.env[DATA_PATH_ENV] = 'auto';
   });
 
   it('takes the engine archive API for an engine reached over tcp, and says why', async () => {
@@ -91,6 +94,14 @@ describe('choosing the data path', () => {
     expect(await dataPathOf(fakeEngine({}), 'run')).toEqual({
       kind: 'engine',
       reason: 'engine archive API: the engine is reached at tcp://10.0.0.5:2376, not on this host',
+    });
+  });
+
+  it('takes the engine archive API when nothing asks for the host path (it is opt-in)', async () => {
+    delete process.env[DATA_PATH_ENV];
+    expect(await dataPathOf(fakeEngine({}), 'run')).toEqual({
+      kind: 'engine',
+      reason: `engine archive API: the default (${DATA_PATH_ENV}=auto or host takes the host path)`,
     });
   });
 
