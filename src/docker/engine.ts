@@ -1,4 +1,4 @@
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, finished } from 'node:stream';
 import Docker from 'dockerode';
 import { UserError, errorMessage } from '../errors.js';
 
@@ -283,9 +283,24 @@ export class HelperContainer {
     return (await this.container.getArchive({ path })) as unknown as Readable;
   }
 
-  /** Writes a tar stream into `path` (which must exist); resolves when the engine has extracted it all. */
+  /**
+   * Writes a tar stream into `path` (which must exist); resolves when the engine has extracted it all. A tar
+   * that fails or closes early aborts the request: piped into it, it would leave the engine waiting for the
+   * rest of the body, and the caller waiting for the engine, for ever.
+   */
   async putArchive(tar: Readable, path: string): Promise<void> {
-    await this.container.putArchive(tar, { path });
+    if (tar.destroyed) throw tar.errored ?? new Error('the tar stream was closed before it was sent');
+    const abort = new AbortController();
+    const stopWatching = finished(tar, (error) => {
+      if (error) abort.abort(error);
+    });
+    try {
+      await this.container.putArchive(tar, { path, abortSignal: abort.signal });
+    } catch (error) {
+      throw abort.signal.aborted ? abort.signal.reason : error;
+    } finally {
+      stopWatching();
+    }
   }
 
   /** Runs the helper to completion (for commands such as emptying a volume) and returns its exit code. */
