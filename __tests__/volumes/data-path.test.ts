@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createArchiveReader, createManifestAppender } from '../../src/archive/volume-tar.js';
 import { TarScanner, type TarEntryHeader } from '../../src/archive/tar-scanner.js';
 import { canonicalHeaderOf, checkedManifestEntry } from '../../src/archive/tar-entries.js';
-import { DATA_PATH_ENV, dataPathOf } from '../../src/volumes/data-path.js';
+import { DATA_PATH_ENV, dataPathOf, withHostTar } from '../../src/volumes/data-path.js';
 import { fakeEngine } from '../__fixtures__/engine.js';
 import { END, ROOT_DIR, paxHeader, paxRecord, rawFile } from '../archive/hostile-tars.js';
 import { bufferOf } from '../archive/tar-fixtures.js';
@@ -120,5 +120,23 @@ describe('choosing the data path', () => {
     await expect(dataPathOf(fakeEngine({}), 'run')).rejects.toThrow(
       /host path is not available: the engine is reached at ssh:\/\/root@builder/,
     );
+  });
+});
+
+describe('GNU tar on a directory that is gone', () => {
+  // The reader sees an empty stream end before tar's exit is reported; it used to stop tar then and its
+  // "no root entry" hid tar's reason (seen on engine 28 now and then).
+  it('fails with tar’s own words, not the reader’s, however the two race', async () => {
+    const host = { kind: 'host', reason: 'host path', privilege: [] } as const;
+    const missing = `/tmp/compose-persist-gone-${process.pid}`;
+    const readAll = async (tar: Readable) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of tar) chunks.push(chunk as Buffer);
+      if (chunks.length === 0) throw new Error('the tar stream has no root entry volume/');
+      return chunks;
+    };
+    for (let round = 0; round < 20; round++) {
+      await expect(withHostTar(host, missing, readAll)).rejects.toThrow(/GNU tar exited with 2: .*Cannot/);
+    }
   });
 });

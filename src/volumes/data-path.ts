@@ -245,9 +245,13 @@ export async function withHostTar<T>(
     ['ignore', 'pipe'],
   );
   // Both settle before this does, so nothing of `use` (a progress line, an output file) outlives the error.
+  const stdout = tar.child.stdout as Readable;
   let killed = false;
-  const using = use(tar.child.stdout as Readable).catch((error: unknown) => {
-    killed = tar.kill();
+  const using = use(stdout).catch((error: unknown) => {
+    // A reader that saw the stream end (tar failing at once ends it empty) leaves tar to exit by itself, so
+    // tar's words ("Cannot open: …") are the error, not the reader's "no root entry"; only a reader that
+    // gave up mid-stream stops tar.
+    if (!stdout.readableEnded) killed = tar.kill();
     throw error;
   });
   const [used, exited] = await Promise.allSettled([using, tar.done]);
