@@ -9,7 +9,7 @@ import { archives, ownsStack, PHASES_OF, type EntryMode } from './phases/table.j
 import { buildReport, type RunRecord } from './report/build.js';
 import type { Report } from './report/schema.js';
 import { checkPowerHost, realPowerHost } from './power/preflight.js';
-import { privileged } from './power/privileged.js';
+import { privileged } from './host/privileged.js';
 import { StackError } from './stack/lifecycle.js';
 import { displayPath } from './stack/compose-files.js';
 import { openStack, teardownPlanFor, type Stack } from './stack/stack.js';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LazyDisk, type LazyDiskOptions } from '../../src/power/lazy-disk.js';
 import { cleanLeftovers, PowerState } from '../../src/power/power-state.js';
-import { privileged } from '../../src/power/privileged.js';
+import { privileged } from '../../src/host/privileged.js';
 import { exactListing, hostLeftovers, powerServerFromSource } from '../support/power.js';
 
 const sh = (script: string, ...args: string[]) =>

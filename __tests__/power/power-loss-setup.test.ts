@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Compose } from '../../src/docker/compose.js';
 import { UserError } from '../../src/errors.js';
 import { PowerLossCrash } from '../../src/power/power-loss.js';
-import { privileged } from '../../src/power/privileged.js';
+import { privileged } from '../../src/host/privileged.js';
 import { engineWith, serviceContainer } from '../__fixtures__/engine.js';
 import { recordingLog, stackModel } from '../__fixtures__/phase-input.js';
 

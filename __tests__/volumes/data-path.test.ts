@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createArchiveReader, createManifestAppender } from '../../src/archive/volume-tar.js';
 import { TarScanner, type TarEntryHeader } from '../../src/archive/tar-scanner.js';
 import { canonicalHeaderOf, checkedManifestEntry } from '../../src/archive/tar-entries.js';
+import { privileged } from '../../src/host/privileged.js';
 import { DATA_PATH_ENV, dataPathOf, withHostTar } from '../../src/volumes/data-path.js';
 import { fakeEngine } from '../__fixtures__/engine.js';
 import { END, ROOT_DIR, paxHeader, paxRecord, rawFile } from '../archive/hostile-tars.js';
@@ -127,7 +128,7 @@ describe('GNU tar on a directory that is gone', () => {
   // The reader sees an empty stream end before tar's exit is reported; it used to stop tar then and its
   // "no root entry" hid tar's reason (seen on engine 28 now and then).
   it('fails with tar’s own words, not the reader’s, however the two race', async () => {
-    const host = { kind: 'host', reason: 'host path', privilege: [] } as const;
+    const host = { kind: 'host', reason: 'host path', root: privileged(0) } as const;
     const missing = `/tmp/compose-persist-gone-${process.pid}`;
     const readAll = async (tar: Readable) => {
       const chunks: Buffer[] = [];

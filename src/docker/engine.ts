@@ -402,6 +402,11 @@ export function engineAddress(): string {
   return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
 }
 
+/** Whether the engine is on this machine (a unix socket): its volumes' directories and disks are here. */
+export function engineOnThisHost(address = engineAddress()): boolean {
+  return address.startsWith('unix://');
+}
+
 /**
  * The engine refusing connections after the run has started (it stopped, or is restarting): a Node
  * connect error on the engine's own socket or port, worded as one actionable line. Anything else,

@@ -8,7 +8,7 @@ import type { CommandSpec, Settings } from '../inputs.js';
 import { whenAborted } from '../interrupt.js';
 import type { Log } from '../log.js';
 import { PowerLossCrash } from '../power/power-loss.js';
-import { privileged } from '../power/privileged.js';
+import { privileged } from '../host/privileged.js';
 import { serviceContainers, StackError } from '../stack/lifecycle.js';
 import { PROCESS_CRASH, type CrashStrategy } from '../types/crash-strategy.js';
 import type { CrashLoadOutcome, CrashRound, PhaseOutcome, PowerCut } from '../types/outcomes.js';

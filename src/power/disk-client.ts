@@ -4,7 +4,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as readline from 'node:readline';
 import type { OverlayStats } from './block-overlay.js';
 import type { ControlAnswer, ControlEvent, ControlOp } from './control-protocol.js';
-import type { Privileged } from './privileged.js';
+import type { Privileged } from '../host/privileged.js';
 
 /** How a disk server is started: the node binary and the server script (dist/power-disk.js). */
 export interface ServerCommand {

@@ -1,5 +1,5 @@
 // Mount-table questions and the careful removals both the teardown and the next run's cleanup need.
-import type { Privileged } from './privileged.js';
+import type { Privileged } from '../host/privileged.js';
 
 /** Whether `dir` is a mount point (findmnt exits 1 when not). */
 export async function isMountpoint(root: Privileged, dir: string): Promise<boolean> {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { DiskClient, type ServerCommand } from './disk-client.js';
 import { DISK_FILE } from './control-protocol.js';
 import { detachLoop, isMountpoint, removeDir, unbindPlace, unmount } from './host-mounts.js';
-import type { Privileged } from './privileged.js';
+import type { Privileged } from '../host/privileged.js';
 import type { DiskRecord, PowerState } from './power-state.js';
 
 /** ext4's periodic journal commit comes after any round: a cut always finds the last commit a round old. */

@@ -23,7 +23,7 @@ import {
   placeNotHere,
   sharedPlace,
 } from './preflight.js';
-import type { Privileged } from './privileged.js';
+import type { Privileged } from '../host/privileged.js';
 
 /** Most unflushed bytes one disk holds in memory; past it the cut proves nothing (and says so). */
 export const POWER_CAP_BYTES = 1024 ** 3;

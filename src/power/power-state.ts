@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { detachLoop, isMountpoint, removeDir, unbindPlace, unmount } from './host-mounts.js';
-import type { Privileged } from './privileged.js';
+import type { Privileged } from '../host/privileged.js';
 
 /** Every run's disks live under here (on disk: the images can be large, so not /run's tmpfs). */
 export const POWER_ROOT = '/var/tmp/compose-persist-power';

@@ -2,8 +2,9 @@
 // loop device and the ext4 tools. Checked before anything starts; every refusal says why and what to do.
 import * as fs from 'node:fs';
 import { Inputs } from '../constants.js';
+import { engineOnThisHost } from '../docker/engine.js';
 import { UserError } from '../errors.js';
-import type { Privileged } from './privileged.js';
+import type { Privileged } from '../host/privileged.js';
 
 const KIND = `${Inputs.CrashKind}: power-loss`;
 const TOOLS = ['mkfs.ext4', 'losetup', 'mount', 'umount', 'findmnt', 'cp', 'du', 'sync'];
@@ -52,7 +53,7 @@ export function realPowerHost(root: Privileged): PowerHost {
 /** Refuses with every reason at once (the first that blocks the others ends the list). */
 export async function checkPowerHost(host: PowerHost): Promise<void> {
   const refusals: string[] = [];
-  if (host.dockerHost && !host.dockerHost.startsWith('unix://')) {
+  if (host.dockerHost && !engineOnThisHost(host.dockerHost)) {
     refusals.push(
       `the engine is remote (DOCKER_HOST=${host.dockerHost}): the power cut happens to the volumes' disk on the engine's own host; run the check on that host, or use crash-kind: process`,
     );

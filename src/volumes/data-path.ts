@@ -9,7 +9,8 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RUN_LABEL } from '../constants.js';
-import { engineAddress, type Engine } from '../docker/engine.js';
+import { engineAddress, engineOnThisHost, type Engine } from '../docker/engine.js';
+import { rootAccess, type Privileged } from '../host/privileged.js';
 import { UserError, errorMessage } from '../errors.js';
 import { ARCHIVE_ROOT } from '../archive/manifest.js';
 import {
@@ -33,8 +34,8 @@ export type DataPath =
   | {
       kind: 'host';
       reason: 'host path';
-      /** `sudo -n` when not root; empty as root. */
-      privilege: readonly string[];
+      /** Root as we are, or through `sudo -n`. */
+      root: Privileged;
     };
 
 export type HostDataPath = Extract<DataPath, { kind: 'host' }>;
@@ -69,45 +70,33 @@ async function chooseDataPath(engine: Engine, runLabel: string): Promise<DataPat
   }
   if (asked === '') return engineApi(`the default (${DATA_PATH_ENV}=auto or host takes the host path)`);
   if (asked === 'engine') return engineApi(`asked for (${DATA_PATH_ENV}=engine)`);
-  const why = await hostPathUnavailable(engine, runLabel);
-  if (why === undefined) return { kind: 'host', reason: 'host path', privilege: privilegeOf() ?? [] };
+  const access = await hostPathAccess(engine, runLabel);
+  if (typeof access !== 'string') return { kind: 'host', reason: 'host path', root: access };
   if (asked === 'host') {
-    throw new UserError(`${DATA_PATH_ENV}=host, but the host path is not available: ${why}.`);
+    throw new UserError(`${DATA_PATH_ENV}=host, but the host path is not available: ${access}.`);
   }
-  return engineApi(why);
+  return engineApi(access);
 }
 
 function engineApi(why: string): DataPath {
   return { kind: 'engine', reason: `engine archive API: ${why}` };
 }
 
-/** Why the host path cannot be used, or undefined when it can. */
-async function hostPathUnavailable(engine: Engine, runLabel: string): Promise<string | undefined> {
-  const address = engineAddress();
-  if (!address.startsWith('unix://')) return `the engine is reached at ${address}, not on this host`;
-  const privilege = privilegeOf();
-  if (privilege === undefined) return 'not root, and sudo -n is not allowed';
-  if (!hasGnuTar(privilege)) return 'no GNU tar with --xattrs and --acls on this host';
+/** Root access for the host path, or why the host path cannot be used. */
+async function hostPathAccess(engine: Engine, runLabel: string): Promise<Privileged | string> {
+  if (!engineOnThisHost()) return `the engine is reached at ${engineAddress()}, not on this host`;
+  const root = rootAccess();
+  if (root === undefined) return 'not root, and sudo -n is not allowed';
+  if (!hasGnuTar(root)) return 'no GNU tar with --xattrs and --acls on this host';
   try {
-    return await probeVolumeDirectory(engine, runLabel, privilege);
+    return (await probeVolumeDirectory(engine, runLabel, root)) ?? root;
   } catch (error) {
     return `probing the engine's volume directory failed (${errorMessage(error)})`;
   }
 }
 
-/** [] as root, `sudo -n` when passwordless sudo works (GitHub-hosted runners), else undefined. */
-function privilegeOf(): string[] | undefined {
-  if (process.getuid?.() === 0) return [];
-  const sudo = spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' });
-  return sudo.status === 0 ? ['sudo', '-n'] : undefined;
-}
-
-function hasGnuTar(privilege: readonly string[]): boolean {
-  const probe = spawnSync(
-    privilege[0] ?? 'tar',
-    [...privilege.slice(1), ...(privilege.length ? ['tar'] : []), '--xattrs', '--acls', '--version'],
-    { encoding: 'utf8' },
-  );
+function hasGnuTar(root: Privileged): boolean {
+  const probe = spawnSync(...root.command('tar', ['--xattrs', '--acls', '--version']), { encoding: 'utf8' });
   return probe.status === 0 && /GNU tar/.test(probe.stdout);
 }
 
@@ -119,14 +108,14 @@ function hasGnuTar(privilege: readonly string[]): boolean {
 async function probeVolumeDirectory(
   engine: Engine,
   runLabel: string,
-  privilege: readonly string[],
+  root: Privileged,
 ): Promise<string | undefined> {
   const name = `compose-persist-probe-${randomBytes(6).toString('hex')}`;
   await engine.createVolume(name, { [RUN_LABEL]: runLabel });
   try {
     const info = await engine.inspectVolume(name);
     if (!info?.mountpoint) return 'the engine reports no volume mountpoints';
-    const owner = await hostOwner(info.mountpoint, privilege);
+    const owner = await hostOwner(info.mountpoint, root);
     if (owner === undefined)
       return `the engine's volume directories (${info.mountpoint}) are not on this host`;
     if (owner !== 0) return `the engine's volume directories are owned by uid ${owner} (a rootless engine)`;
@@ -137,14 +126,12 @@ async function probeVolumeDirectory(
 }
 
 /** The uid owning a directory on this host, or undefined when it is not one (or cannot be seen). */
-async function hostOwner(dir: string, privilege: readonly string[]): Promise<number | undefined> {
-  if (privilege.length === 0) {
+async function hostOwner(dir: string, root: Privileged): Promise<number | undefined> {
+  if (!root.viaSudo) {
     const info = await stat(dir).catch(() => undefined);
     return info?.isDirectory() ? info.uid : undefined;
   }
-  const result = spawnSync(privilege[0] as string, [...privilege.slice(1), 'stat', '-c', '%u %F', dir], {
-    encoding: 'utf8',
-  });
+  const result = spawnSync(...root.command('stat', ['-c', '%u %F', dir]), { encoding: 'utf8' });
   const [uid, ...type] = result.stdout.trim().split(' ');
   return result.status === 0 && type.join(' ') === 'directory' ? Number(uid) : undefined;
 }
@@ -193,11 +180,10 @@ export class HostTarError extends Error {
   }
 }
 
-/** A tool run with the path's privilege; `done` settles when it exits (its stderr in the error). */
+/** GNU tar run as root; `done` settles when it exits (its stderr in the error). */
 function runTar(dataPath: HostDataPath, args: string[], stdio: ['pipe' | 'ignore', 'pipe' | 'ignore']) {
-  const [command, ...prefix] = dataPath.privilege.length ? dataPath.privilege : ['tar'];
-  const argv = dataPath.privilege.length ? [...prefix, 'tar', ...args] : args;
-  const child = spawn(command as string, argv, { stdio: [stdio[0], stdio[1], 'pipe'] });
+  const [command, argv] = dataPath.root.command('tar', args);
+  const child = spawn(command, argv, { stdio: [stdio[0], stdio[1], 'pipe'] });
   let stderr = '';
   const errors = child.stderr as Readable;
   errors.setEncoding('utf8');

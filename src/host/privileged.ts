@@ -1,12 +1,15 @@
-// Everything the lazy disks do to the host needs root: as root it runs the commands as they are, as another
-// user (the runner) it runs them through `sudo -n` (never a password prompt: a refusal instead).
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+// What this process does to the host as root (lazy disks for power loss, GNU tar on volume directories): as
+// root it runs the commands as they are, as another user (the runner) through `sudo -n` (never a password
+// prompt: a refusal instead).
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { runTool, type ToolResult } from '../docker/exec.js';
 
 export interface Privileged {
   /** Whether commands go through `sudo -n`. */
   readonly viaSudo: boolean;
+  /** The argv that runs `command args` as root (for a caller that spawns it with its own stdio). */
+  command(command: string, args: string[]): [string, string[]];
   /** Runs a command as root; throws ToolError on a non-zero exit unless `allowFailure`. */
   run(
     command: string,
@@ -25,6 +28,7 @@ export function privileged(uid = process.getuid?.() ?? 0): Privileged {
     viaSudo ? ['sudo', ['-n', '--', command, ...args]] : [command, args];
   return {
     viaSudo,
+    command: argv,
     run: (command, args, options = {}) => {
       const [tool, toolArgs] = argv(command, args);
       return runTool(tool, toolArgs, options);
@@ -50,4 +54,11 @@ export function privileged(uid = process.getuid?.() ?? 0): Privileged {
       });
     },
   };
+}
+
+/** Root as we are (uid 0), or through `sudo -n` where it works (GitHub-hosted runners); else undefined. */
+export function rootAccess(uid = process.getuid?.() ?? 0): Privileged | undefined {
+  if (uid === 0) return privileged(0);
+  const sudo = spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' });
+  return sudo.status === 0 ? privileged(uid) : undefined;
 }
