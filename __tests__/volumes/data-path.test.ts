@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -138,6 +141,29 @@ describe('GNU tar on a directory that is gone', () => {
     };
     for (let round = 0; round < 20; round++) {
       await expect(withHostTar(host, missing, readAll)).rejects.toThrow(/GNU tar exited with 2: .*Cannot/);
+    }
+  });
+});
+
+describe('GNU tar that exits before the reader is ready', () => {
+  // Node resumes a child's stdout that nobody listens to when the child exits, dropping its data: a small
+  // volume's whole stream was lost while the listing was still making its temp dir (1 read in 15).
+  it('still hands the reader the whole stream', async () => {
+    const host = { kind: 'host', reason: 'host path', root: privileged(0) } as const;
+    const dir = await mkdtemp(path.join(tmpdir(), 'cp-host-tar-'));
+    await writeFile(path.join(dir, 'orders.txt'), 'order-1\n');
+    try {
+      for (let round = 0; round < 5; round++) {
+        const bytes = await withHostTar(host, dir, async (tar) => {
+          await new Promise((resolve) => setTimeout(resolve, 100)); // tar has exited by now
+          let total = 0;
+          for await (const chunk of tar) total += (chunk as Buffer).length;
+          return total;
+        });
+        expect(bytes).toBeGreaterThanOrEqual(3 * 512);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, pipeline as pipeStreams, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RUN_LABEL } from '../constants.js';
 import { engineAddress, engineOnThisHost, type Engine } from '../docker/engine.js';
@@ -230,8 +230,12 @@ export async function withHostTar<T>(
     ],
     ['ignore', 'pipe'],
   );
+  // Piped at once: when a child exits, Node resumes every stdout nobody listens to yet and its data is
+  // dropped, so a small volume's whole stream was lost while `use` was still setting up (1 read in 15).
+  // A reader that gives up destroys the PassThrough, and the pipeline then tar's stdout (tar's exit says why).
+  const stdout = new PassThrough({ highWaterMark: 1024 * 1024 });
+  pipeStreams(tar.child.stdout as Readable, stdout, () => undefined);
   // Both settle before this does, so nothing of `use` (a progress line, an output file) outlives the error.
-  const stdout = tar.child.stdout as Readable;
   let killed = false;
   const using = use(stdout).catch((error: unknown) => {
     // A reader that saw the stream end (tar failing at once ends it empty) leaves tar to exit by itself, so
