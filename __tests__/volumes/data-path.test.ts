@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -163,6 +164,32 @@ describe('GNU tar that exits before the reader is ready', () => {
         expect(bytes).toBeGreaterThanOrEqual(3 * 512);
       }
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a live read (the check fingerprinting a running store)', () => {
+  // A running database's log grows while tar reads it: GNU tar exits 1 ("file changed as we read it").
+  // The engine's GET reads what is there; so does a live read. An archive or a digest still fails.
+  it('takes a file that grows as it is read; a strict read of the same fails with tar’s words', async () => {
+    const host = { kind: 'host', reason: 'host path', root: privileged(0) } as const;
+    const dir = await mkdtemp(path.join(tmpdir(), 'cp-live-read-'));
+    const log = path.join(dir, 'ib_logfile0');
+    await writeFile(log, Buffer.alloc(32 * 1024 * 1024, 1));
+    const writer = spawn('sh', ['-c', `while :; do echo entry >> ${log}; done`], { stdio: 'ignore' });
+    const count = async (tar: Readable) => {
+      let total = 0;
+      for await (const chunk of tar) total += (chunk as Buffer).length;
+      return total;
+    };
+    try {
+      await expect(withHostTar(host, dir, count)).rejects.toThrow(
+        /GNU tar exited with 1: .*file changed as we read it/,
+      );
+      expect(await withHostTar(host, dir, count, { live: true })).toBeGreaterThan(32 * 1024 * 1024);
+    } finally {
+      writer.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -208,14 +208,33 @@ function runTar(dataPath: HostDataPath, args: string[], stdio: ['pipe' | 'ignore
 }
 
 /**
+ * How a place is read. `live`: a running store's files change, appear and vanish as they are read (the
+ * check's fingerprints of a running stack); read them as the engine's GET does, what is there when tar gets
+ * to it, with no complaint. Otherwise (archives, digests, read-backs) any such change fails the read.
+ */
+export interface ReadMode {
+  live?: boolean;
+}
+
+/** GNU tar's words for a live read: warn of nothing that a running store does to its files. */
+const LIVE_READ = [
+  '--ignore-failed-read',
+  '--warning=no-file-changed',
+  '--warning=no-file-removed',
+  '--warning=no-file-shrank',
+];
+
+/**
  * A volume directory's tar stream, entries named `volume/...` as the engine's GET names them, in the
  * engine's walk order (names sorted, depth first), handed to `use`. The result counts only once tar has
- * exited cleanly: a file it could not read (exit 2) or that changed as it read it (exit 1) fails the read.
+ * exited cleanly: a file it could not read (exit 2) or that changed as it read it (exit 1) fails the read,
+ * unless the read is live (exit 1 then means only that a file changed).
  */
 export async function withHostTar<T>(
   dataPath: HostDataPath,
   dir: string,
   use: (tar: Readable) => Promise<T>,
+  { live = false }: ReadMode = {},
 ): Promise<T> {
   const tar = runTar(
     dataPath,
@@ -224,6 +243,7 @@ export async function withHostTar<T>(
       '--file=-',
       `--directory=${dir}`,
       ...TAR_FORMAT,
+      ...(live ? LIVE_READ : []),
       '--sort=name',
       `--transform=s,^\\.,${ARCHIVE_ROOT},rhS`,
       '.',
@@ -244,12 +264,18 @@ export async function withHostTar<T>(
     if (!stdout.readableEnded) killed = tar.kill();
     throw error;
   });
-  const [used, exited] = await Promise.allSettled([using, tar.done]);
+  const done = live ? tar.done.catch(unlessOnlyChanged) : tar.done;
+  const [used, exited] = await Promise.allSettled([using, done]);
   // tar's own words explain a stream it cut short, unless it died because the reader gave up first.
   if (exited.status === 'rejected' && !killed) throw exited.reason;
   if (used.status === 'rejected') throw used.reason;
   if (exited.status === 'rejected') throw exited.reason;
   return used.value;
+}
+
+/** GNU tar's exit 1 on --create: a file changed as it was read; anything else still fails. */
+function unlessOnlyChanged(error: unknown): void {
+  if (!(error instanceof HostTarError && error.status === 1)) throw error;
 }
 
 /**
@@ -303,12 +329,13 @@ export async function withPlaceTar<T>(
   place: DataPlace,
   options: HelperOptions,
   use: (tar: Readable, exact: boolean) => Promise<T>,
+  mode: ReadMode = {},
 ): Promise<T> {
   if ('volume' in place) assertVolumeName(place.volume);
   const dataPath = await dataPathOf(options.engine, options.runLabel);
   const dir = dataPath.kind === 'host' ? await hostDirectoryOf(options.engine, place) : undefined;
   if (dataPath.kind === 'host' && dir !== undefined)
-    return withHostTar(dataPath, dir, (tar) => use(tar, true));
+    return withHostTar(dataPath, dir, (tar) => use(tar, true), mode);
   const reader = 'volume' in place ? withVolumeHelper : withBindHelper;
   return reader(
     'volume' in place ? place.volume : place.bind,

@@ -36,7 +36,7 @@ export class FingerprintSession {
         ...(place.kind === 'bind' ? { volumeName: place.source } : {}),
       });
     if ((await dataPathOf(options.engine, options.runLabel)).kind === 'host') {
-      return withPlaceTar(where, options, listing);
+      return withPlaceTar(where, options, listing, { live: true }); // the stack runs as it is read
     }
     const fromHelper = (helper: HelperContainer) => helper.getArchive(HELPER_MOUNT).then(listing);
     if (place.kind === 'anonymous') {
