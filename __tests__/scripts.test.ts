@@ -135,9 +135,9 @@ describe('dist/ bundle', () => {
         execFileSync(process.execPath, ['--input-type=module', '-e', prelude + churn], { encoding: 'utf8' }),
       );
     expect(newSpace('')).toBeGreaterThan(8 * 1024 * 1024); // V8 left alone grows it (32–64 MiB)
-    // 2–3 MiB as measured; collecting for size alone leaves it at 4 MiB. Under heavy I/O beside it (a bench
-    // removing 200k files) one run in a few showed 8 MiB: the smallest of up to three runs is what counts,
-    // and without the tuning every run grows it past 8 MiB.
+    // 2–3 MiB as measured; collecting for size alone leaves it at 4 MiB. With heavy I/O beside it (a bench
+    // removing 200k files) it measured 8 MiB in 2 full unit runs of 2: the smallest of up to three runs is
+    // what counts, and without the tuning every run grows it past 8 MiB.
     const tuned: number[] = [];
     while (tuned.length < 3 && !tuned.some((size) => size < 4 * 1024 * 1024)) {
       tuned.push(newSpace("await import('./dist/index.js');"));
