@@ -234,7 +234,7 @@ describe('a file that shrinks while a live archive reads it', () => {
 
   it('BUG(src) — says the file changed while it was read and suggests archive-consistency: stop', async () => {
     const failures: RunResult[] = [];
-    for (let attempt = 0; attempt < 5 && failures.length === 0; attempt++) {
+    for (let attempt = 0; attempt < 10 && failures.length === 0; attempt++) {
       const dest = path.join(dir, `live-${attempt}.tar.gz`);
       const result = await cli(['archive', volume, dest, '--archive-consistency', 'live', ...IMAGE]);
       // The first read can get through between two cuts; the second read (the check for changes) then
@@ -242,7 +242,8 @@ describe('a file that shrinks while a live archive reads it', () => {
       if (result.code === 0) expect(result.stderr).toContain('warning: big changed while it was read\n');
       else failures.push(result);
     }
-    // The engine's tar ends in the middle of the entry whose file shrank (seen in nearly every trial here).
+    // The engine's tar ends in the middle of the entry whose file shrank (seen in nearly every trial here;
+    // once, on an idle 20.10, five reads in a row got through: so up to ten).
     expect(failures.length).toBeGreaterThan(0);
     for (const result of failures) {
       expect(result.stderr.trim().split('\n').at(-1)).toBe(
