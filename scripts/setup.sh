@@ -20,12 +20,21 @@ command -v age >/dev/null 2>&1 || missing+=(age)
 # The data-path tests set and read ACLs and xattrs on volumes.
 command -v setfacl >/dev/null 2>&1 || missing+=(acl)
 command -v setfattr >/dev/null 2>&1 || missing+=(attr)
+# The host data path through `sudo -n`, as a GitHub runner's user takes it.
+command -v sudo >/dev/null 2>&1 || missing+=(sudo)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 bash scripts/build-test-images.sh
+# A user like a GitHub runner's (not root, in the docker group, passwordless sudo; no password, so no login):
+# the data-path tests run the CLI as it when they run as root.
+if [ "$(id -u)" = 0 ] && ! id cp-runner >/dev/null 2>&1; then
+  useradd --create-home --groups docker cp-runner
+  echo 'cp-runner ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/cp-runner
+  chmod 0440 /etc/sudoers.d/cp-runner
+fi
 bash scripts/node24.sh >/dev/null # Node 24, what CI runs on (a cache folder, not global)
 # A linked node_modules belongs to another checkout (a git worktree): reinstalling it would pull it from under that.
 if [ -L node_modules ]; then

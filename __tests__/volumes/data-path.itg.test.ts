@@ -1,4 +1,4 @@
-import { lstat, readdir, writeFile } from 'node:fs/promises';
+import { chmod, cp, lstat, readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,10 +13,7 @@ import { END, ROOT_DIR, hostileCorpus, rawFile, rawHeader, type Reading } from '
 import { bufferOf } from '../archive/tar-fixtures.js';
 import { BUSYBOX_IMAGE } from '../support/images.js';
 import { SshEngine } from '../support/ssh-engine.js';
-import { RUN_ID, Resources, cli, createVolume, engine, runOk, uniqueName } from './fixtures.js';
-
-// The host path is opt-in (the default is the engine's archive API): these tests are about choosing it.
-process.env[DATA_PATH_ENV] = 'auto';
+import { RUN_ID, Resources, cli, createVolume, engine, run, runOk, uniqueName } from './fixtures.js';
 
 // The host data path (GNU tar on the volume's directory) on this machine's local, rootful engine: exact
 // where the engine's archive API is not, safe against hostile archives, and not chosen for a remote engine.
@@ -61,6 +58,23 @@ async function exactListing(volume: string): Promise<string> {
     ].join('\n'),
   );
 }
+
+/**
+ * The CLI in `shared`/dist as a runner's user runs it: as root, the user scripts/setup.sh makes (in the docker
+ * group, passwordless sudo) through `sudo -u`; as anyone else, that user itself.
+ */
+async function asRunner(shared: string, args: string[]) {
+  const engineEnv = process.env.DOCKER_HOST ? [`DOCKER_HOST=${process.env.DOCKER_HOST}`] : [];
+  const command = ['node', path.join(shared, 'dist', 'cli.js'), ...args];
+  if (process.getuid?.() !== 0) return runOk(command[0] as string, command.slice(1), { cwd: shared });
+  if ((await run('id', [RUNNER_USER])).code !== 0) {
+    throw new Error(`No user ${RUNNER_USER} on this machine: run scripts/setup.sh (it makes it) first.`);
+  }
+  return runOk('sudo', ['-u', RUNNER_USER, '-H', '--', 'env', ...engineEnv, ...command], { cwd: shared });
+}
+
+/** The GitHub-runner-like user of scripts/setup.sh. */
+const RUNNER_USER = 'cp-runner';
 
 /** The hard fixture: what the engine's archive API loses (ns mtimes, user.* xattrs, ACLs) and the rest. */
 const HARD_FIXTURE = `
@@ -125,6 +139,24 @@ describe('the host data path on a local rootful engine', () => {
     }
   });
 
+  it('runs through sudo -n for a user that is not root, as on a GitHub-hosted runner', async () => {
+    const source = await createVolume(resources);
+    await onHost(await mountpointOf(source), HARD_FIXTURE);
+    const before = await exactListing(source);
+    // The runner's user reads dist/ and writes the archive: a copy where it can (this checkout may be root's).
+    const shared = await resources.tempDir();
+    await cp(path.resolve('dist'), path.join(shared, 'dist'), { recursive: true });
+    await chmod(shared, 0o777);
+    const file = path.join(shared, 'runner.tar.zst');
+    const target = uniqueName('runner');
+    resources.volumes.add(target);
+    const archived = await asRunner(shared, ['archive', source, file]);
+    expect(archived.stderr).toContain('data path: host path');
+    const seeded = await asRunner(shared, ['seed', target, file]);
+    expect(seeded.stderr).toContain('data path: host path');
+    expect(await exactListing(target)).toBe(before); // ns mtimes, xattrs and ACLs: only GNU tar keeps them
+  });
+
   it('is what makes the difference: the engine archive API seeds the same archive with its ACLs lost', async () => {
     const source = await createVolume(resources);
     await onHost(await mountpointOf(source), HARD_FIXTURE);
@@ -138,7 +170,7 @@ describe('the host data path on a local rootful engine', () => {
         reason: `engine archive API: asked for (${DATA_PATH_ENV}=engine)`,
       });
     } finally {
-      process.env[DATA_PATH_ENV] = 'auto';
+      delete process.env[DATA_PATH_ENV];
     }
     const target = uniqueName('lossy');
     resources.volumes.add(target);

@@ -8,14 +8,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createArchiveReader, createManifestAppender } from '../../src/archive/volume-tar.js';
 import { TarScanner, type TarEntryHeader } from '../../src/archive/tar-scanner.js';
 import { canonicalHeaderOf, checkedManifestEntry } from '../../src/archive/tar-entries.js';
-import { privileged } from '../../src/host/privileged.js';
+import { privileged, rootAccess } from '../../src/host/privileged.js';
 import { DATA_PATH_ENV, dataPathOf, withHostTar } from '../../src/volumes/data-path.js';
 import { fakeEngine } from '../__fixtures__/engine.js';
 import { END, ROOT_DIR, paxHeader, paxRecord, rawFile } from '../archive/hostile-tars.js';
 import { bufferOf } from '../archive/tar-fixtures.js';
-
-// The host path is opt-in (the default is the engine's archive API): these tests are about choosing it.
-process.env[DATA_PATH_ENV] = 'auto';
 
 /** The headers a scanner reads in a tar. */
 async function headersOf(tar: Buffer): Promise<TarEntryHeader[]> {
@@ -91,7 +88,7 @@ describe('choosing the data path', () => {
   afterEach(() => {
     if (host === undefined) delete process.env.DOCKER_HOST;
     else process.env.DOCKER_HOST = host;
-    process.env[DATA_PATH_ENV] = 'auto';
+    delete process.env[DATA_PATH_ENV];
   });
 
   it('takes the engine archive API for an engine reached over tcp, and says why', async () => {
@@ -102,12 +99,35 @@ describe('choosing the data path', () => {
     });
   });
 
-  it('takes the engine archive API when nothing asks for the host path (it is opt-in)', async () => {
+  it('takes the host path when nothing is asked (auto is the default), the API where it cannot', async () => {
     delete process.env[DATA_PATH_ENV];
-    expect(await dataPathOf(fakeEngine({}), 'run')).toEqual({
-      kind: 'engine',
-      reason: `engine archive API: the default (${DATA_PATH_ENV}=auto or host takes the host path)`,
+    process.env.DOCKER_HOST = 'tcp://10.0.0.5:2376';
+    expect((await dataPathOf(fakeEngine({}), 'run')).reason).toMatch(/reached at tcp:\/\/10.0.0.5:2376/);
+    delete process.env.DOCKER_HOST;
+    // A local engine whose volumes are root's directories here: the probe finds one, so auto goes by host.
+    const probed: string[] = [];
+    const volumes = await mkdtemp(path.join(tmpdir(), 'cp-volumes-'));
+    const local = fakeEngine({
+      createVolume: async (name) => void probed.push(name),
+      inspectVolume: async (name) => ({
+        name,
+        mountpoint: volumes,
+        driver: 'local',
+        options: {},
+        labels: {},
+      }),
+      removeVolume: async () => undefined,
     });
+    try {
+      const choice = await dataPathOf(local, 'run');
+      if (rootAccess() === undefined) expect(choice.reason).toMatch(/not root, and sudo -n is not allowed/);
+      else {
+        expect(choice.kind).toBe('host');
+        expect(probed).toHaveLength(1);
+      }
+    } finally {
+      await rm(volumes, { recursive: true, force: true });
+    }
   });
 
   it('takes it when asked, and refuses a path it does not know', async () => {
