@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ import {
   type FixtureEntry,
   type ListedEntry,
 } from './tar-fixtures.js';
+import { END, ROOT_DIR, rawFile } from './hostile-tars.js';
 
 let work: string;
 beforeAll(async () => {
@@ -154,6 +156,29 @@ describe('archive → read round trip', () => {
       const reader = createArchiveReader({ root: 'volume', label: 'chunked.tar' });
       const [out] = await Promise.all([bufferOf(reader), pipeline(Readable.from(chunks), reader)]);
       expect(out.equals(whole)).toBe(true);
+    }
+  });
+
+  it('hashes each file right whether its content comes in one slice, many, or none', async () => {
+    const small = Buffer.from('tiny content\n');
+    const large = Buffer.alloc(3000, 'x');
+    const tar = Buffer.concat([
+      ROOT_DIR,
+      rawFile({ name: 'volume/small', mode: 0o644 }, small),
+      rawFile({ name: 'volume/empty', mode: 0o644 }, Buffer.alloc(0)),
+      rawFile({ name: 'volume/large', mode: 0o644 }, large),
+      END,
+    ]);
+    const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+    for (const piece of [tar.length, 100]) {
+      const chunks = Array.from({ length: Math.ceil(tar.length / piece) }, (_, i) =>
+        tar.subarray(i * piece, (i + 1) * piece),
+      );
+      const manifest = await manifestOfTarStream(Readable.from(chunks));
+      const byPath = new Map(manifest.entries.map((entry) => [entry.path, entry.sha256]));
+      expect(byPath.get('small')).toBe(sha(small));
+      expect(byPath.get('empty')).toBe(sha(Buffer.alloc(0)));
+      expect(byPath.get('large')).toBe(sha(large));
     }
   });
 

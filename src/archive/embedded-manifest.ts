@@ -29,6 +29,13 @@ export class EmbeddedManifestReader {
     let at = 0;
     while (at < chunk.length) {
       const newline = chunk.indexOf(0x0a, at);
+      if (newline !== -1 && this.pendingBytes === 0 && this.summary) {
+        // A whole entry line inside the chunk (nearly all of them): decoded in place, no copy.
+        if (newline - at > MAX_LINE_BYTES) this.keep(chunk.subarray(at, newline)); // refuses it
+        this.line(chunk.toString('utf8', at, newline));
+        at = newline + 1;
+        continue;
+      }
       const end = newline === -1 ? chunk.length : newline;
       this.keep(chunk.subarray(at, end));
       if (newline === -1) return;

@@ -50,42 +50,49 @@ const MAX_OCTAL_12 = 0o77777777777;
  * id or mtime too large, xattrs). Any reader of these bytes sees exactly `header`.
  */
 export function canonicalHeaderBytes(header: WrittenHeader): Buffer {
-  const records: [string, Buffer][] = [];
+  const records: [string, Buffer | string][] = [];
   const fits = (bytes: Buffer) => bytes.length <= NAME_BYTES;
   if (!fits(header.name)) records.push(['path', header.name]);
   if (!fits(header.linkname)) records.push(['linkpath', header.linkname]);
   const tooLarge = (key: string, value: number, max: number) => {
-    if (value > max) records.push([key, Buffer.from(String(value))]);
+    if (value > max) records.push([key, String(value)]);
   };
   tooLarge('size', header.size, MAX_OCTAL_12);
   tooLarge('uid', header.uid, MAX_OCTAL_8);
   tooLarge('gid', header.gid, MAX_OCTAL_8);
-  if (header.mtimeNs) records.push(['mtime', Buffer.from(`${header.mtime}.${nanoDigits(header.mtimeNs)}`)]);
+  if (header.mtimeNs) records.push(['mtime', `${header.mtime}.${nanoDigits(header.mtimeNs)}`]);
   else tooLarge('mtime', header.mtime, MAX_OCTAL_12);
   for (const [name, value] of header.xattrs) records.push([`SCHILY.xattr.${name}`, value]);
   for (const [key, value] of header.acls ?? []) records.push([key, value]);
-  const block = ustarBlock({
-    name: fits(header.name) ? header.name : Buffer.from('pax-long-name'),
+  // One buffer for the whole header (pax header, records, padding, ustar block): a million entries make
+  // a million headers, and every intermediate buffer would be garbage for the collector.
+  const bodyBytes = records.reduce((sum, [key, value]) => sum + paxRecordBytes(key, value), 0);
+  const blockAt = records.length === 0 ? 0 : BLOCK + bodyBytes + paddingOf(bodyBytes);
+  const out = Buffer.allocUnsafe(blockAt + BLOCK);
+  if (records.length > 0) {
+    writeUstarBlock(out, 0, { ...EMPTY_FIELDS, name: PAX_HEADER_NAME, flag: 'x', size: bodyBytes });
+    let at = BLOCK;
+    for (const [key, value] of records) at = writePaxRecord(out, at, key, value);
+    out.fill(0, at, blockAt);
+  }
+  writeUstarBlock(out, blockAt, {
+    name: fits(header.name) ? header.name : PAX_LONG_NAME,
     flag: FLAG_OF_KIND[header.kind],
     mode: header.mode & 0o7777,
     uid: Math.min(header.uid, MAX_OCTAL_8),
     gid: Math.min(header.gid, MAX_OCTAL_8),
     size: Math.min(header.size, MAX_OCTAL_12),
     mtime: Math.min(header.mtime, MAX_OCTAL_12),
-    linkname: fits(header.linkname) ? header.linkname : Buffer.from('pax-long-link'),
+    linkname: fits(header.linkname) ? header.linkname : PAX_LONG_LINK,
     devmajor: header.devmajor,
     devminor: header.devminor,
   });
-  if (records.length === 0) return block;
-  const body = Buffer.concat(records.map(([key, value]) => paxRecord(key, value)));
-  const paxHeader = ustarBlock({
-    ...EMPTY_FIELDS,
-    name: Buffer.from('PaxHeader'),
-    flag: 'x',
-    size: body.length,
-  });
-  return Buffer.concat([paxHeader, body, Buffer.alloc(paddingOf(body.length)), block]);
+  return out;
 }
+
+const PAX_HEADER_NAME = Buffer.from('PaxHeader');
+const PAX_LONG_NAME = Buffer.from('pax-long-name');
+const PAX_LONG_LINK = Buffer.from('pax-long-link');
 
 /** Nanoseconds as a pax time fraction: nine digits, trailing zeros dropped (GNU tar's spelling). */
 function nanoDigits(ns: number): string {
@@ -125,20 +132,27 @@ const EMPTY_FIELDS: UstarFields = {
 /** One ustar block: octal fields NUL-terminated and zero-filled, magic "ustar\0" "00", empty prefix. */
 function ustarBlock(fields: UstarFields): Buffer {
   const block = Buffer.alloc(BLOCK);
+  writeUstarBlock(block, 0, fields);
+  return block;
+}
+
+/** ustarBlock written into `out` at `offset` (its 512 bytes zeroed first). */
+function writeUstarBlock(out: Buffer, offset: number, fields: UstarFields): void {
+  const block = out.subarray(offset, offset + BLOCK);
+  block.fill(0);
   fields.name.copy(block, 0, 0, NAME_BYTES);
   writeOctal(block, fields.mode, 100, 8);
   writeOctal(block, fields.uid, 108, 8);
   writeOctal(block, fields.gid, 116, 8);
   writeOctal(block, fields.size, 124, 12);
   writeOctal(block, fields.mtime, 136, 12);
-  block.write(fields.flag, 156, 1, 'latin1');
+  block[156] = fields.flag.charCodeAt(0);
   fields.linkname.copy(block, 157, 0, NAME_BYTES);
   USTAR_MAGIC.copy(block, 257);
   writeOctal(block, fields.devmajor, 329, 8);
   writeOctal(block, fields.devminor, 337, 8);
   writeOctal(block, checksumsOf(block).unsigned, 148, 7); // six digits and a NUL, then a space
   block[155] = 0x20;
-  return block;
 }
 
 /** `value` as length − 1 zero-filled octal digits and a NUL, written in place (no string a field). */
@@ -154,13 +168,21 @@ function writeOctal(block: Buffer, value: number, offset: number, length: number
   block[offset + length - 1] = 0;
 }
 
-/** `<length> <key>=<value>\n`, the length counting itself. */
-function paxRecord(key: string, value: Buffer): Buffer {
-  const rest = Buffer.byteLength(key) + value.length + 3; // ' ', '=', '\n'
+/** The bytes of the record `<length> <key>=<value>\n`, the length counting itself. */
+function paxRecordBytes(key: string, value: Buffer | string): number {
+  const rest = Buffer.byteLength(key) + Buffer.byteLength(value) + 3; // ' ', '=', '\n'
   let digits = 1;
   while (String(rest + digits).length !== digits) digits++;
-  const length = rest + digits;
-  return Buffer.concat([Buffer.from(`${length} ${key}=`), value, Buffer.from('\n')]);
+  return rest + digits;
+}
+
+/** Writes one pax record into `out` at `at`; returns where the next one goes. */
+function writePaxRecord(out: Buffer, at: number, key: string, value: Buffer | string): number {
+  const length = paxRecordBytes(key, value);
+  let next = at + out.write(`${length} ${key}=`, at, 'utf8');
+  next += typeof value === 'string' ? out.write(value, next, 'utf8') : value.copy(out, next);
+  out[next] = 0x0a;
+  return next + 1;
 }
 
 /** A ustar header block for a regular file (used for the manifest entry we append). */

@@ -1,5 +1,5 @@
 import type { RecordedProbes } from '../types/restore.js';
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { MANIFEST_ENTRY_NAME, type ManifestEntry, type VolumeManifest } from './manifest.js';
 import {
@@ -57,7 +57,7 @@ export class VolumeTarStream extends TarScanner {
 export class EntryHasher {
   readonly spool = new EntrySpool(true);
   readonly guard: StreamingPathGuard;
-  private current: { entry: ManifestEntry; hash: Hash | null } | null = null;
+  private current: { entry: ManifestEntry; hash: Hash | null; sha256?: string } | null = null;
 
   constructor(private readonly root: string) {
     this.guard = new StreamingPathGuard(root, () => this.spool.entries());
@@ -65,7 +65,7 @@ export class EntryHasher {
 
   start(header: TarEntryHeader): ManifestEntry {
     const entry = checkedManifestEntry(header, this.root, this.guard);
-    this.current = { entry, hash: entry.type === 'file' ? createHash('sha256') : null };
+    this.current = { entry, hash: null };
     return entry;
   }
 
@@ -74,16 +74,29 @@ export class EntryHasher {
   }
 
   update(chunk: Buffer): void {
-    this.current?.hash?.update(chunk);
+    const current = this.current;
+    if (current?.entry.type !== 'file') return;
+    // A small file's content comes in one slice: hashed at once, without a Hash object for it.
+    if (current.hash === null && chunk.length === current.entry.size) current.sha256 = sha256Of(chunk);
+    else (current.hash ??= createHash('sha256')).update(chunk);
   }
 
   finish(): void {
     if (!this.current) return;
-    const { entry, hash } = this.current;
-    if (hash) entry.sha256 = hash.digest('hex');
+    const { entry, hash, sha256 } = this.current;
+    if (entry.type === 'file') entry.sha256 = sha256 ?? hash?.digest('hex') ?? EMPTY_SHA256;
     this.spool.add(entry);
     this.current = null;
   }
+}
+
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
+/** sha256 of one buffer (crypto.hash from Node 20.12; a Hash object before). */
+function sha256Of(bytes: Buffer): string {
+  return typeof hash === 'function'
+    ? hash('sha256', bytes, 'hex')
+    : createHash('sha256').update(bytes).digest('hex');
 }
 
 export interface VolumeScannerOptions {
