@@ -161,17 +161,21 @@ describe('docs/performance.md', () => {
           row('oursArchive_tar.zst', 3.04, { speedupVsClassic: 0.554, peakRssMiB: 98.2 }),
           row('actionArchive', 3.1, { speedupVsClassic: 0.55, peakRssMiB: 99.4 }),
           row('engineGetZstd', 1.93, { speedupVsClassic: 0.891 }),
+          row('hostTarZstd', 1.5, { speedupVsClassic: 1.12 }),
+          row('oursArchiveEngine', 3.9, { speedupVsClassic: 0.43, peakRssMiB: 97 }),
           row('oursSeed_tar.zst', 10.7, { speedupVsClassic: 0.38, peakRssMiB: 102 }),
           row('actionSeed', 10.94, { speedupVsClassic: 0.376, peakRssMiB: 101.6 }),
+          row('hostExtractRead', 6.2, { speedupVsClassic: 0.66 }),
         ],
       },
     ],
   };
 
-  it('renders a bench run as the table: archive and seed per shape, then the run it came from', () => {
+  it('renders a bench run as the table: archive and seed per shape and path, each beside its floor', () => {
     expect(renderBenchTable(bench).split('\n').slice(2)).toEqual([
-      '| 200k tiny files | archive → `.tar.zst` | 3.0 / 3.1 | 0.55× (0.55×) | 1.52× | GET \\| zstd -1 1.9 s, 0.89× | 98 / 99 MiB |',
-      '| 200k tiny files | seed ← `.tar.zst` (reads back) | 10.7 / 10.9 | 0.38× (0.38×) | 5.35× | — | 102 / 102 MiB |',
+      '| 200k tiny files | archive → `.tar.zst` | host | 3.0 / 3.1 | 0.55× (0.55×) | 1.52× | tar c \\| zstd -1 1.5 s, 1.12× | 98 / 99 MiB |',
+      '| 200k tiny files | archive → `.tar.zst` | engine API | 3.9 | 0.43× | 1.95× | GET \\| zstd -1 1.9 s, 0.89× | 97 MiB |',
+      '| 200k tiny files | seed ← `.tar.zst` (reads back) | host | 10.7 / 10.9 | 0.38× (0.38×) | 5.35× | tar x + tar c 6.2 s, 0.66× | 102 / 102 MiB |',
       '',
       'From the run of 2027-01-02 (build abcdef0123456789, 2 CPUs, load average 0.3 → 1.0, 812 s in all), ' +
         'written by `npm run docs -- --bench FILE`.',
@@ -184,7 +188,7 @@ describe('docs/performance.md', () => {
     expect(between).toMatch(/^\| volume +\| operation/m);
     const rewritten = await renderPerformancePage(page, bench);
     expect(rewritten).toMatch(
-      /^\| 200k tiny files +\| seed ← `\.tar\.zst` \(reads back\) +\| 10\.7 \/ 10\.9 +\|/m,
+      /^\| 200k tiny files +\| seed ← `\.tar\.zst` \(reads back\) +\| host +\| 10\.7 \/ 10\.9 +\|/m,
     );
     expect(rewritten).not.toContain(between);
     const outside = (text: string) => text.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, '');
