@@ -76,9 +76,23 @@ const SHAPE_NAMES = { '1g': '1 GiB, 20k files', tiny200k: '200k tiny files', tin
  * it: the host's GNU tar alone, or the engine's archive API alone.
  */
 const BENCH_OPERATIONS = [
-  ['archive → `.tar.zst`', 'host', 'oursArchive_tar.zst', 'actionArchive', 'hostTarZstd', 'tar c \\| zstd -1'],
+  [
+    'archive → `.tar.zst`',
+    'host',
+    'oursArchive_tar.zst',
+    'actionArchive',
+    'hostTarZstd',
+    'tar c \\| zstd -1',
+  ],
   ['archive → `.tar.zst`', 'engine API', 'oursArchiveEngine', null, 'engineGetZstd', 'GET \\| zstd -1'],
-  ['seed ← `.tar.zst` (reads back)', 'host', 'oursSeed_tar.zst', 'actionSeed', 'hostExtractRead', 'tar x + tar c'],
+  [
+    'seed ← `.tar.zst` (reads back)',
+    'host',
+    'oursSeed_tar.zst',
+    'actionSeed',
+    'hostExtractRead',
+    'tar x + tar c',
+  ],
   ['seed ← `.tar.zst` (reads back)', 'engine API', 'oursSeedEngine', null, 'enginePutGet', 'PUT + GET'],
 ];
 
@@ -96,7 +110,8 @@ export function renderBenchTable(bench) {
       const ours = row(oursKey);
       const action = row(actionKey);
       const floor = row(floorKey);
-      if (!ours && dataPath === 'host') throw new Error(`The bench run has no ${oursKey} row for ${shape.title}.`);
+      if (!ours && dataPath === 'host')
+        throw new Error(`The bench run has no ${oursKey} row for ${shape.title}.`);
       if (!ours) return [];
       return [
         [
