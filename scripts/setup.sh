@@ -31,7 +31,10 @@ bash scripts/build-test-images.sh
 # A user like a GitHub runner's (not root, in the docker group, passwordless sudo; no password, so no login):
 # the data-path tests run the CLI as it when they run as root.
 if [ "$(id -u)" = 0 ] && ! id cp-runner >/dev/null 2>&1; then
-  useradd --create-home --groups docker cp-runner
+  # In the group that may use the engine's socket, where there is one (dockerd makes its socket root:docker).
+  groups=()
+  getent group docker >/dev/null && groups=(--groups docker)
+  useradd --create-home "${groups[@]}" cp-runner
   echo 'cp-runner ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/cp-runner
   chmod 0440 /etc/sudoers.d/cp-runner
 fi
