@@ -65,12 +65,14 @@ async function exactListing(volume: string): Promise<string> {
  */
 async function asRunner(shared: string, args: string[]) {
   const engineEnv = process.env.DOCKER_HOST ? [`DOCKER_HOST=${process.env.DOCKER_HOST}`] : [];
-  const command = ['node', path.join(shared, 'dist', 'cli.js'), ...args];
-  if (process.getuid?.() !== 0) return runOk(command[0] as string, command.slice(1), { cwd: shared });
+  const cliArgs = [path.join(shared, 'dist', 'cli.js'), ...args];
+  if (process.getuid?.() !== 0) return runOk('node', cliArgs, { cwd: shared });
   if ((await run('id', [RUNNER_USER])).code !== 0) {
     throw new Error(`No user ${RUNNER_USER} on this machine: run scripts/setup.sh (it makes it) first.`);
   }
-  return runOk('sudo', ['-u', RUNNER_USER, '-H', '--', 'env', ...engineEnv, ...command], { cwd: shared });
+  return runOk('sudo', ['-u', RUNNER_USER, '-H', '--', 'env', ...engineEnv, 'node', ...cliArgs], {
+    cwd: shared,
+  });
 }
 
 /** The GitHub-runner-like user of scripts/setup.sh. */

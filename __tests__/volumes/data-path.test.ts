@@ -14,6 +14,16 @@ import { fakeEngine } from '../__fixtures__/engine.js';
 import { END, ROOT_DIR, paxHeader, paxRecord, rawFile } from '../archive/hostile-tars.js';
 import { bufferOf } from '../archive/tar-fixtures.js';
 
+/** The host path as root, for tests that run GNU tar on a temp dir. */
+const AS_ROOT = { kind: 'host', reason: 'host path', root: privileged(0) } as const;
+
+/** How many bytes a tar stream holds, read to its end. */
+async function byteCount(tar: Readable): Promise<number> {
+  let total = 0;
+  for await (const chunk of tar) total += (chunk as Buffer).length;
+  return total;
+}
+
 /** The headers a scanner reads in a tar. */
 async function headersOf(tar: Buffer): Promise<TarEntryHeader[]> {
   const headers: TarEntryHeader[] = [];
@@ -152,7 +162,6 @@ describe('GNU tar on a directory that is gone', () => {
   // The reader sees an empty stream end before tar's exit is reported; it used to stop tar then and its
   // "no root entry" hid tar's reason (seen on engine 28 now and then).
   it('fails with tar’s own words, not the reader’s, however the two race', async () => {
-    const host = { kind: 'host', reason: 'host path', root: privileged(0) } as const;
     const missing = `/tmp/compose-persist-gone-${process.pid}`;
     const readAll = async (tar: Readable) => {
       const chunks: Buffer[] = [];
@@ -161,7 +170,7 @@ describe('GNU tar on a directory that is gone', () => {
       return chunks;
     };
     for (let round = 0; round < 20; round++) {
-      await expect(withHostTar(host, missing, readAll)).rejects.toThrow(/GNU tar exited with 2: .*Cannot/);
+      await expect(withHostTar(AS_ROOT, missing, readAll)).rejects.toThrow(/GNU tar exited with 2: .*Cannot/);
     }
   });
 });
@@ -170,16 +179,13 @@ describe('GNU tar that exits before the reader is ready', () => {
   // Node resumes a child's stdout that nobody listens to when the child exits, dropping its data: a small
   // volume's whole stream was lost while the listing was still making its temp dir (1 read in 15).
   it('still hands the reader the whole stream', async () => {
-    const host = { kind: 'host', reason: 'host path', root: privileged(0) } as const;
     const dir = await mkdtemp(path.join(tmpdir(), 'cp-host-tar-'));
     await writeFile(path.join(dir, 'orders.txt'), 'order-1\n');
     try {
       for (let round = 0; round < 5; round++) {
-        const bytes = await withHostTar(host, dir, async (tar) => {
+        const bytes = await withHostTar(AS_ROOT, dir, async (tar) => {
           await new Promise((resolve) => setTimeout(resolve, 100)); // tar has exited by now
-          let total = 0;
-          for await (const chunk of tar) total += (chunk as Buffer).length;
-          return total;
+          return byteCount(tar);
         });
         expect(bytes).toBeGreaterThanOrEqual(3 * 512);
       }
@@ -193,21 +199,15 @@ describe('a live read (the check fingerprinting a running store)', () => {
   // A running database's log grows while tar reads it: GNU tar exits 1 ("file changed as we read it").
   // The engine's GET reads what is there; so does a live read. An archive or a digest still fails.
   it('takes a file that grows as it is read; a strict read of the same fails with tar’s words', async () => {
-    const host = { kind: 'host', reason: 'host path', root: privileged(0) } as const;
     const dir = await mkdtemp(path.join(tmpdir(), 'cp-live-read-'));
     const log = path.join(dir, 'ib_logfile0');
     await writeFile(log, Buffer.alloc(32 * 1024 * 1024, 1));
     const writer = spawn('sh', ['-c', `while :; do echo entry >> ${log}; done`], { stdio: 'ignore' });
-    const count = async (tar: Readable) => {
-      let total = 0;
-      for await (const chunk of tar) total += (chunk as Buffer).length;
-      return total;
-    };
     try {
-      await expect(withHostTar(host, dir, count)).rejects.toThrow(
+      await expect(withHostTar(AS_ROOT, dir, byteCount)).rejects.toThrow(
         /GNU tar exited with 1: .*file changed as we read it/,
       );
-      expect(await withHostTar(host, dir, count, { live: true })).toBeGreaterThan(32 * 1024 * 1024);
+      expect(await withHostTar(AS_ROOT, dir, byteCount, { live: true })).toBeGreaterThan(32 * 1024 * 1024);
     } finally {
       writer.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });

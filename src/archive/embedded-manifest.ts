@@ -29,9 +29,9 @@ export class EmbeddedManifestReader {
     let at = 0;
     while (at < chunk.length) {
       const newline = chunk.indexOf(0x0a, at);
-      if (newline !== -1 && this.pendingBytes === 0 && this.summary) {
-        // A whole entry line inside the chunk (nearly all of them): decoded in place, no copy.
-        if (newline - at > MAX_LINE_BYTES) this.keep(chunk.subarray(at, newline)); // refuses it
+      if (newline !== -1 && this.pendingBytes === 0 && this.summary && newline - at <= MAX_LINE_BYTES) {
+        // A whole entry line inside the chunk (nearly all of them): decoded in place, no copy; one too
+        // long goes the way below, which refuses it.
         this.line(chunk.toString('utf8', at, newline));
         at = newline + 1;
         continue;
