@@ -7,6 +7,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddedManifestReader } from '../../src/archive/embedded-manifest.js';
 import { createCompressor, type ArchiveFormat } from '../../src/archive/format.js';
 import { MANIFEST_ENTRY_NAME, computeDigest, type VolumeManifest } from '../../src/archive/manifest.js';
 import { UnsafeEntryError } from '../../src/archive/tar-paths.js';
@@ -179,6 +180,20 @@ describe('archive → read round trip', () => {
       expect(byPath.get('small')).toBe(sha(small));
       expect(byPath.get('empty')).toBe(sha(Buffer.alloc(0)));
       expect(byPath.get('large')).toBe(sha(large));
+    }
+  });
+
+  it('refuses a manifest entry line over 1 MiB, whole in one chunk or in pieces', async () => {
+    const { tar } = await archiveOf(trickyVolume());
+    const text = tar.subarray(tar.indexOf(Buffer.from(MANIFEST_ENTRY_NAME)) + 512);
+    const summary = text.subarray(0, text.indexOf(Buffer.from('"entries":[\n')) + '"entries":[\n'.length);
+    const huge = Buffer.from(`{"path":"${'x'.repeat(1024 * 1024 + 10)}"}\n`);
+    for (const pieces of [[huge], [huge.subarray(0, 1000), huge.subarray(1000)]]) {
+      const reader = new EmbeddedManifestReader('Archive x.tar', 0);
+      reader.write(summary);
+      expect(() => pieces.forEach((piece) => reader.write(piece))).toThrow(
+        `Archive x.tar has a ${MANIFEST_ENTRY_NAME} that is not a manifest.`,
+      );
     }
   });
 
